@@ -1,0 +1,218 @@
+package nn
+
+import "math"
+
+// tileRows picks how many output pixels one task covers.
+func (pl *Plan) tileRows(m int) int {
+	t := (m + pl.workers - 1) / pl.workers
+	return max(32, min(512, t))
+}
+
+func (pl *Plan) scratchFor(worker, size int) []float32 {
+	if len(pl.scratch[worker]) < size {
+		pl.scratch[worker] = make([]float32, size)
+	}
+	return pl.scratch[worker][:size]
+}
+
+func (pl *Plan) run(st *step, n int) {
+	src := pl.bufs[st.src][:n*st.in.Size()]
+	dst := pl.bufs[st.dst][:n*st.out.Size()]
+	switch st.kind {
+	case stConv:
+		pl.conv(st, src, dst, n)
+	case stDepthwise:
+		pl.depthwise(st, src, dst, n)
+	case stScaleShift:
+		c := st.in.C
+		pl.parallel(n, func(_, b int) {
+			s, d := src[b*st.in.Size():(b+1)*st.in.Size()], dst[b*st.in.Size():(b+1)*st.in.Size()]
+			for j := 0; j < len(s); j += c {
+				for k := 0; k < c; k++ {
+					d[j+k] = s[j+k]*st.w[k] + st.bias[k]
+				}
+				applyAct(d[j:j+c], st.act)
+			}
+		})
+	case stAct:
+		copy(dst, src)
+		applyAct(dst, st.act)
+	case stAdd:
+		o := pl.bufs[st.src2][:len(dst)]
+		pl.parallel(n, func(_, b int) {
+			lo, hi := b*st.out.Size(), (b+1)*st.out.Size()
+			for j := lo; j < hi; j++ {
+				dst[j] = src[j] + o[j]
+			}
+			applyAct(dst[lo:hi], st.act)
+		})
+	case stShortcutA:
+		in, out := st.in, st.out
+		pad := (out.C - in.C) / 2
+		for b := 0; b < n; b++ {
+			for y := 0; y < out.H; y++ {
+				for x := 0; x < out.W; x++ {
+					d := dst[((b*out.H+y)*out.W+x)*out.C:][:out.C]
+					s := src[((b*in.H+y*st.stride)*in.W+x*st.stride)*in.C:][:in.C]
+					clear(d[:pad])
+					copy(d[pad:], s)
+					clear(d[pad+in.C:])
+				}
+			}
+		}
+	case stPool:
+		in, out := st.in, st.out
+		c := in.C
+		inv := 1 / float32(st.k*st.k)
+		for b := 0; b < n; b++ {
+			for y := 0; y < out.H; y++ {
+				for x := 0; x < out.W; x++ {
+					d := dst[((b*out.H+y)*out.W+x)*c:][:c]
+					for k := range d {
+						if st.maxPool {
+							d[k] = float32(math.Inf(-1))
+						} else {
+							d[k] = 0
+						}
+					}
+					for ky := 0; ky < st.k; ky++ {
+						for kx := 0; kx < st.k; kx++ {
+							s := src[((b*in.H+y*st.stride+ky)*in.W+x*st.stride+kx)*c:][:c]
+							for k, v := range s {
+								if st.maxPool {
+									if v > d[k] {
+										d[k] = v
+									}
+								} else {
+									d[k] += v
+								}
+							}
+						}
+					}
+					if !st.maxPool {
+						for k := range d {
+							d[k] *= inv
+						}
+					}
+				}
+			}
+		}
+	case stGlobalAvg:
+		hw, c := st.in.H*st.in.W, st.in.C
+		inv := 1 / float32(hw)
+		for b := 0; b < n; b++ {
+			d := dst[b*c : (b+1)*c]
+			clear(d)
+			for j := 0; j < hw; j++ {
+				s := src[(b*hw+j)*c:][:c]
+				for k, v := range s {
+					d[k] += v
+				}
+			}
+			for k := range d {
+				d[k] *= inv
+			}
+		}
+	case stFlatten:
+		nhwcToNCHW(dst, src, n, st.in)
+	case stLinear:
+		sgemm(true, n, st.out.C, st.in.C, src, st.in.C, st.w, st.in.C, dst, st.out.C)
+		addBiasAct(dst, n, st.out.C, st.bias, actNone)
+	}
+}
+
+// conv runs a dense or grouped convolution as im2col + SGEMM over tiles of
+// output pixels; 1x1 stride-1 convolutions read the input directly.
+func (pl *Plan) conv(st *step, src, dst []float32, n int) {
+	in, out := st.in, st.out
+	cpg, opg := in.C/st.groups, out.C/st.groups
+	K := st.k * st.k * cpg
+	m := n * out.H * out.W
+	rows := pl.tileRows(m)
+	tiles := (m + rows - 1) / rows
+	direct := st.k == 1 && st.stride == 1 && st.pad == 0 && st.groups == 1
+	pl.parallel(tiles, func(worker, t int) {
+		r0 := t * rows
+		r1 := min(m, r0+rows)
+		c := dst[r0*out.C : r1*out.C]
+		if direct {
+			sgemm(false, r1-r0, out.C, K, src[r0*in.C:r1*in.C], in.C, st.w, out.C, c, out.C)
+		} else {
+			col := pl.scratchFor(worker, (r1-r0)*K)
+			for g := 0; g < st.groups; g++ {
+				im2col(col, src, in, out, st.k, st.stride, st.pad, r0, r1, g*cpg, cpg)
+				sgemm(false, r1-r0, opg, K, col, K, st.w[g*K*opg:(g+1)*K*opg], opg, c[g*opg:], out.C)
+			}
+		}
+		addBiasAct(c, r1-r0, out.C, st.bias, st.act)
+	})
+}
+
+// im2col writes rows r0..r1 (output pixels) of the patch matrix: each row is
+// the k x k x cn input patch (channels c0..c0+cn) in (ky, kx, c) order.
+func im2col(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn int) {
+	ohw := out.H * out.W
+	K := k * k * cn
+	for r := r0; r < r1; r++ {
+		b, p := r/ohw, r%ohw
+		oy, ox := p/out.W, p%out.W
+		row := col[(r-r0)*K : (r-r0+1)*K]
+		for ky := 0; ky < k; ky++ {
+			iy := oy*stride - pad + ky
+			seg := row[ky*k*cn : (ky+1)*k*cn]
+			if iy < 0 || iy >= in.H {
+				clear(seg)
+				continue
+			}
+			base := (b*in.H + iy) * in.W
+			for kx := 0; kx < k; kx++ {
+				ix := ox*stride - pad + kx
+				d := seg[kx*cn : (kx+1)*cn]
+				if ix < 0 || ix >= in.W {
+					clear(d)
+					continue
+				}
+				copy(d, src[(base+ix)*in.C+c0:][:cn])
+			}
+		}
+	}
+}
+
+// depthwise runs a depthwise convolution directly on NHWC data, vectorised
+// over channels.
+func (pl *Plan) depthwise(st *step, src, dst []float32, n int) {
+	in, out := st.in, st.out
+	c := in.C
+	m := n * out.H * out.W
+	rows := pl.tileRows(m)
+	tiles := (m + rows - 1) / rows
+	ohw := out.H * out.W
+	pl.parallel(tiles, func(_, t int) {
+		r0 := t * rows
+		r1 := min(m, r0+rows)
+		for r := r0; r < r1; r++ {
+			b, p := r/ohw, r%ohw
+			oy, ox := p/out.W, p%out.W
+			d := dst[r*c : (r+1)*c]
+			copy(d, st.bias)
+			for ky := 0; ky < st.k; ky++ {
+				iy := oy*st.stride - st.pad + ky
+				if iy < 0 || iy >= in.H {
+					continue
+				}
+				for kx := 0; kx < st.k; kx++ {
+					ix := ox*st.stride - st.pad + kx
+					if ix < 0 || ix >= in.W {
+						continue
+					}
+					s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
+					w := st.w[(ky*st.k+kx)*c:][:c]
+					for j, v := range s {
+						d[j] += v * w[j]
+					}
+				}
+			}
+			applyAct(d, st.act)
+		}
+	})
+}

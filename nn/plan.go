@@ -1,0 +1,360 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Plan is a graph compiled for fast inference: NHWC activations, batch norm
+// folded into the preceding convolution, ReLU/ReLU6 fused into the op before
+// it, im2col + SGEMM for dense convolutions, a direct loop for depthwise ones,
+// buffers reused between layers and between calls. A Plan is not safe for
+// concurrent use; compile one per goroutine.
+type Plan struct {
+	steps   []step
+	in      Shape
+	out     Shape
+	outBuf  int
+	bufSize []int // values per sample in each buffer
+	bufs    [][]float32
+	batch   int // capacity the buffers hold
+	workers int
+	scratch [][]float32 // per-worker im2col buffers
+	result  []float32
+}
+
+type stepKind int
+
+const (
+	stConv stepKind = iota
+	stDepthwise
+	stScaleShift
+	stAct
+	stAdd
+	stShortcutA
+	stPool
+	stGlobalAvg
+	stFlatten
+	stLinear
+)
+
+type act int
+
+const (
+	actNone act = iota
+	actReLU
+	actReLU6
+)
+
+type step struct {
+	kind    stepKind
+	name    string
+	src     int // input buffer
+	src2    int // second input buffer (add)
+	dst     int
+	in, out Shape
+	act     act
+	// conv: groups, kernel, stride, pad; w is K x OutC per group (K = k*k*cpg),
+	// for depthwise k*k x C; bias per output channel.
+	groups, k, stride, pad int
+	w, bias                []float32
+	maxPool                bool
+}
+
+// Compile builds a Plan from a graph and its parameters. workers <= 0 uses
+// GOMAXPROCS goroutines.
+func Compile(g *Graph, p Params, workers int) (*Plan, error) {
+	shapes, err := g.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Check(p); err != nil {
+		return nil, err
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	consumers := make([]int, len(g.Nodes))
+	for _, nd := range g.Nodes {
+		for _, j := range nd.Inputs {
+			consumers[j]++
+		}
+	}
+	consumers[g.Output()]++ // the output is read by the caller
+	soleConsumer := func(i int, op ...OpKind) (int, bool) {
+		if consumers[i] != 1 || i+1 >= len(g.Nodes) {
+			return 0, false
+		}
+		// Graphs are in execution order; fuse only with the next node.
+		nx := g.Nodes[i+1]
+		if len(nx.Inputs) != 1 || nx.Inputs[0] != i {
+			return 0, false
+		}
+		for _, o := range op {
+			if nx.Op == o {
+				return i + 1, true
+			}
+		}
+		return 0, false
+	}
+	actOf := func(op OpKind) act {
+		if op == OpReLU6 {
+			return actReLU6
+		}
+		return actReLU
+	}
+
+	pl := &Plan{in: g.Input, workers: workers}
+	valBuf := make([]int, len(g.Nodes)) // node -> buffer holding its value
+	for i := range valBuf {
+		valBuf[i] = -1
+	}
+	// Buffer allocation with reference counts so that dead buffers are reused.
+	refs := map[int]int{}
+	var free []int
+	alloc := func(size int) int {
+		for j, b := range free {
+			free = append(free[:j], free[j+1:]...)
+			if pl.bufSize[b] < size {
+				pl.bufSize[b] = size
+			}
+			return b
+		}
+		pl.bufSize = append(pl.bufSize, size)
+		return len(pl.bufSize) - 1
+	}
+	remaining := append([]int(nil), consumers...)
+	release := func(node int) {
+		remaining[node]--
+		if remaining[node] == 0 {
+			b := valBuf[node]
+			refs[b]--
+			if refs[b] == 0 {
+				free = append(free, b)
+			}
+		}
+	}
+	valBuf[0] = alloc(g.Input.Size())
+	refs[valBuf[0]] = 1
+
+	for i := 1; i < len(g.Nodes); i++ {
+		nd := g.Nodes[i]
+		last := i // the node whose value this step produces
+		st := step{name: nd.Name, src: valBuf[nd.Inputs[0]], in: shapes[nd.Inputs[0]]}
+		switch nd.Op {
+		case OpConv:
+			w := p[nd.Name+".weight"].Data
+			scale := make([]float32, nd.OutC)
+			bias := make([]float32, nd.OutC)
+			fill(scale, 1)
+			if nd.Bias {
+				copy(bias, p[nd.Name+".bias"].Data)
+			}
+			if j, ok := soleConsumer(last, OpBatchNorm); ok {
+				foldBN(g.Nodes[j], p, scale, bias)
+				last = j
+			}
+			if j, ok := soleConsumer(last, OpReLU, OpReLU6); ok {
+				st.act = actOf(g.Nodes[j].Op)
+				last = j
+			}
+			st.groups, st.k, st.stride, st.pad, st.bias = nd.Groups, nd.Kernel, nd.Stride, nd.Pad, bias
+			cpg, opg := nd.InC/nd.Groups, nd.OutC/nd.Groups
+			kk := nd.Kernel * nd.Kernel
+			if cpg == 1 && opg == 1 {
+				st.kind = stDepthwise
+				st.w = make([]float32, kk*nd.OutC)
+				for c := 0; c < nd.OutC; c++ {
+					for j := 0; j < kk; j++ {
+						st.w[j*nd.OutC+c] = w[c*kk+j] * scale[c]
+					}
+				}
+			} else {
+				st.kind = stConv
+				// PyTorch (out, cpg, ky, kx) -> per group [(ky, kx, c) x opg].
+				K := kk * cpg
+				st.w = make([]float32, nd.Groups*K*opg)
+				for oc := 0; oc < nd.OutC; oc++ {
+					grp, o := oc/opg, oc%opg
+					for c := 0; c < cpg; c++ {
+						for j := 0; j < kk; j++ {
+							st.w[grp*K*opg+(j*cpg+c)*opg+o] = w[(oc*cpg+c)*kk+j] * scale[oc]
+						}
+					}
+				}
+			}
+		case OpBatchNorm:
+			scale := make([]float32, nd.OutC)
+			bias := make([]float32, nd.OutC)
+			fill(scale, 1)
+			foldBN(nd, p, scale, bias)
+			st.kind, st.w, st.bias = stScaleShift, scale, bias
+			if j, ok := soleConsumer(last, OpReLU, OpReLU6); ok {
+				st.act = actOf(g.Nodes[j].Op)
+				last = j
+			}
+		case OpReLU, OpReLU6:
+			st.kind, st.act = stAct, actOf(nd.Op)
+		case OpAdd:
+			st.kind, st.src2 = stAdd, valBuf[nd.Inputs[1]]
+			if j, ok := soleConsumer(last, OpReLU, OpReLU6); ok {
+				st.act = actOf(g.Nodes[j].Op)
+				last = j
+			}
+		case OpShortcutA:
+			st.kind, st.stride = stShortcutA, nd.Stride
+		case OpMaxPool, OpAvgPool:
+			st.kind, st.k, st.stride, st.maxPool = stPool, nd.Kernel, nd.Stride, nd.Op == OpMaxPool
+		case OpGlobalAvgPool:
+			st.kind = stGlobalAvg
+		case OpFlatten:
+			st.kind = stFlatten
+		case OpLinear:
+			st.kind = stLinear
+			st.w = p[nd.Name+".weight"].Data
+			st.bias = make([]float32, nd.OutC)
+			if nd.Bias {
+				copy(st.bias, p[nd.Name+".bias"].Data)
+			}
+		default:
+			return nil, fmt.Errorf("compile: node %s: unsupported op %s", nd.Name, nd.Op)
+		}
+		st.out = shapes[last]
+		if st.kind == stFlatten && st.in.H == 1 && st.in.W == 1 {
+			// NHWC and NCHW agree on 1x1 maps: alias instead of copying.
+			valBuf[last] = st.src
+			refs[st.src]++
+		} else {
+			// Allocate before releasing the inputs, so that no step writes
+			// the buffer it reads.
+			st.dst = alloc(st.out.Size())
+			refs[st.dst] = 1
+			valBuf[last] = st.dst
+			pl.steps = append(pl.steps, st)
+		}
+		for _, j := range nd.Inputs {
+			release(j)
+		}
+		i = last
+	}
+	pl.out = shapes[g.Output()]
+	pl.outBuf = valBuf[g.Output()]
+	pl.scratch = make([][]float32, workers)
+	return pl, nil
+}
+
+// foldBN multiplies scale and rewrites bias so that conv*scale+bias equals
+// batchnorm(conv+bias).
+func foldBN(bn *Node, p Params, scale, bias []float32) {
+	gam, bet := p[bn.Name+".weight"].Data, p[bn.Name+".bias"].Data
+	mu, va := p[bn.Name+".running_mean"].Data, p[bn.Name+".running_var"].Data
+	for c := range scale {
+		s := float64(gam[c]) / math.Sqrt(float64(va[c])+float64(bn.Eps))
+		scale[c] = float32(float64(scale[c]) * s)
+		bias[c] = float32((float64(bias[c])-float64(mu[c]))*s + float64(bet[c]))
+	}
+}
+
+// InputShape is the per-sample input shape (read as NHWC by Forward).
+func (pl *Plan) InputShape() Shape { return pl.in }
+
+// OutputShape is the per-sample output shape.
+func (pl *Plan) OutputShape() Shape { return pl.out }
+
+// Forward runs n samples (NHWC, n*H*W*C values) and returns n rows of outputs
+// in NCHW order per sample. The returned slice is reused by the next call.
+func (pl *Plan) Forward(x []float32, n int) ([]float32, error) {
+	if n < 1 || len(x) != n*pl.in.Size() {
+		return nil, fmt.Errorf("forward: input has %d values, want %d samples x %d", len(x), n, pl.in.Size())
+	}
+	if n > pl.batch {
+		pl.bufs = make([][]float32, len(pl.bufSize))
+		for i, s := range pl.bufSize {
+			pl.bufs[i] = make([]float32, n*s)
+		}
+		pl.result = make([]float32, n*pl.out.Size())
+		pl.batch = n
+	}
+	copy(pl.bufs[0], x)
+	for i := range pl.steps {
+		pl.run(&pl.steps[i], n)
+	}
+	src := pl.bufs[pl.outBuf][:n*pl.out.Size()]
+	res := pl.result[:n*pl.out.Size()]
+	nhwcToNCHW(res, src, n, pl.out)
+	return res, nil
+}
+
+func nhwcToNCHW(dst, src []float32, n int, s Shape) {
+	if s.H*s.W == 1 || s.C == 1 {
+		copy(dst, src)
+		return
+	}
+	hw := s.H * s.W
+	for b := 0; b < n; b++ {
+		for j := 0; j < hw; j++ {
+			for c := 0; c < s.C; c++ {
+				dst[(b*s.C+c)*hw+j] = src[(b*hw+j)*s.C+c]
+			}
+		}
+	}
+}
+
+// parallel runs fn over tiles 0..n-1 on the plan's workers.
+func (pl *Plan) parallel(n int, fn func(worker, tile int)) {
+	if n <= 1 || pl.workers == 1 {
+		for t := 0; t < n; t++ {
+			fn(0, t)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	w := min(pl.workers, n)
+	wg.Add(w)
+	for k := 0; k < w; k++ {
+		go func(k int) {
+			defer wg.Done()
+			for {
+				t := int(next.Add(1)) - 1
+				if t >= n {
+					return
+				}
+				fn(k, t)
+			}
+		}(k)
+	}
+	wg.Wait()
+}
+
+func applyAct(x []float32, a act) {
+	switch a {
+	case actReLU:
+		for i, v := range x {
+			if v < 0 {
+				x[i] = 0
+			}
+		}
+	case actReLU6:
+		for i, v := range x {
+			if v < 0 {
+				x[i] = 0
+			} else if v > 6 {
+				x[i] = 6
+			}
+		}
+	}
+}
+
+func addBiasAct(c []float32, rows, cols int, bias []float32, a act) {
+	for r := 0; r < rows; r++ {
+		row := c[r*cols : (r+1)*cols]
+		for j := range row {
+			row[j] += bias[j]
+		}
+		applyAct(row, a)
+	}
+}

@@ -1,0 +1,136 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// smallNet has every op kind the zoo uses: dense, strided and depthwise convs,
+// batch norm (folded and standalone), ReLU/ReLU6, option-A shortcut, residual
+// add, max and average pooling, global pooling, flatten and linear.
+func smallNet() *Graph {
+	g := NewGraph(Shape{C: 3, H: 12, W: 12})
+	x := g.Conv("c1", 0, 3, 8, 3, 1, 1, 1)
+	x = g.BN("b1", x, 8)
+	x = g.Act("r1", OpReLU, x)
+	y := g.Conv("c2", x, 8, 8, 3, 2, 1, 8)
+	y = g.BN("b2", y, 8)
+	y = g.Act("r2", OpReLU6, y)
+	y = g.Conv("c3", y, 8, 12, 1, 1, 0, 1)
+	y = g.BN("b3", y, 12)
+	s := g.Add(&Node{Name: "sc", Op: OpShortcutA, Inputs: []int{x}, OutC: 12, Stride: 2})
+	x = g.Add(&Node{Name: "add", Op: OpAdd, Inputs: []int{y, s}})
+	x = g.Act("r3", OpReLU, x)
+	x = g.Conv("c4", x, 12, 12, 3, 1, 1, 2)
+	x = g.BN("b4", x, 12)
+	x = g.Act("r4", OpReLU, x)
+	x = g.Add(&Node{Name: "mp", Op: OpMaxPool, Inputs: []int{x}, Kernel: 2, Stride: 2})
+	x = g.BN("b5", x, 12)
+	x = g.Add(&Node{Name: "ap", Op: OpAvgPool, Inputs: []int{x}, Kernel: 2, Stride: 1})
+	x = g.Add(&Node{Name: "fl", Op: OpFlatten, Inputs: []int{x}})
+	g.Add(&Node{Name: "fc", Op: OpLinear, Inputs: []int{x}, InC: 48, OutC: 5, Bias: true})
+	return g
+}
+
+func randomize(p Params, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for name, t := range p {
+		for i := range t.Data {
+			t.Data[i] = float32(rng.NormFloat64() * 0.5)
+			if len(name) > 12 && name[len(name)-12:] == "running_var" {
+				t.Data[i] = float32(0.5 + rng.Float64())
+			}
+		}
+	}
+}
+
+func randInput(n int, s Shape, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	x := make([]float32, n*s.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
+func TestPlanMatchesReference(t *testing.T) {
+	g := smallNet()
+	p := g.InitParams(1)
+	randomize(p, 3)
+	for _, workers := range []int{1, 3} {
+		pl, err := Compile(g, p, workers)
+		require.NoError(t, err)
+		for _, n := range []int{1, 4, 2} { // growing then shrinking batch
+			x := randInput(n, g.Input, uint64(n))
+			want, err := Reference(g, p, x, n)
+			require.NoError(t, err)
+			got, err := pl.Forward(x, n)
+			require.NoError(t, err)
+			require.Len(t, got, n*5)
+			for i := range want {
+				assert.InDelta(t, want[i], got[i], 1e-4, "workers %d batch %d output %d", workers, n, i)
+			}
+		}
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	g := smallNet()
+	pl, err := Compile(g, g.InitParams(1), 1)
+	require.NoError(t, err)
+	_, err = pl.Forward(make([]float32, 10), 1)
+	assert.ErrorContains(t, err, "want 1 samples")
+	_, err = pl.Forward(nil, 0)
+	assert.Error(t, err)
+}
+
+func TestCheckListsDifferences(t *testing.T) {
+	g := smallNet()
+	p := g.InitParams(1)
+	delete(p, "c1.weight")
+	p["c2.weight"] = NewTensor(8, 2, 3, 3)
+	p["extra.weight"] = NewTensor(1)
+	err := g.Check(p)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "c1.weight [8 3 3 3]")
+	assert.Contains(t, err.Error(), "c2.weight: model [8 1 3 3], weights [8 2 3 3]")
+	assert.Contains(t, err.Error(), "extra.weight")
+	_, err = Compile(g, p, 1)
+	assert.Error(t, err)
+}
+
+func TestShapesRejectMalformedGraphs(t *testing.T) {
+	cases := []struct {
+		name  string
+		build func() *Graph
+		want  string
+	}{
+		{"channel mismatch", func() *Graph {
+			g := NewGraph(Shape{C: 3, H: 8, W: 8})
+			g.Conv("c", 0, 4, 8, 3, 1, 1, 1)
+			return g
+		}, "expects 4 input channels"},
+		{"bad groups", func() *Graph {
+			g := NewGraph(Shape{C: 3, H: 8, W: 8})
+			g.Conv("c", 0, 3, 8, 3, 1, 1, 2)
+			return g
+		}, "groups"},
+		{"forward reference", func() *Graph {
+			g := NewGraph(Shape{C: 3, H: 8, W: 8})
+			g.Add(&Node{Name: "r", Op: OpReLU, Inputs: []int{5}})
+			return g
+		}, "not an earlier node"},
+		{"kernel too big", func() *Graph {
+			g := NewGraph(Shape{C: 3, H: 2, W: 2})
+			g.Conv("c", 0, 3, 8, 5, 1, 0, 1)
+			return g
+		}, "too small"},
+	}
+	for _, c := range cases {
+		_, err := c.build().Shapes()
+		assert.ErrorContains(t, err, c.want, c.name)
+	}
+}
