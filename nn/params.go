@@ -32,8 +32,8 @@ type Params map[string]*Tensor
 
 // Count reports a graph's cost by the conventions of docs/cifar-models.md.
 type Count struct {
-	MACs            int64 // multiply-accumulates of convolutions and linear layers
-	Params          int64 // learnable parameters, batch norm included
+	MACs             int64 // multiply-accumulates of convolutions and linear layers
+	Params           int64 // learnable parameters, batch norm included
 	ConvLinearParams int64 // learnable parameters of convolutions and linear layers
 }
 
