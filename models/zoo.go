@@ -19,20 +19,6 @@ type Spec struct {
 	build func(width float64) (*nn.Graph, error)
 }
 
-// Normalization is the per-channel input normalisation on 0..255 pixel values:
-// x' = (x - Mean[c]) / Std[c].
-type Normalization struct {
-	Mean [3]float32
-	Std  [3]float32
-}
-
-// ImageNetNorm is the normalisation every weight file under ../shared/weights
-// expects: ImageNet statistics scaled to 0..255.
-var ImageNetNorm = Normalization{
-	Mean: [3]float32{0.485 * 255, 0.456 * 255, 0.406 * 255},
-	Std:  [3]float32{0.229 * 255, 0.224 * 255, 0.225 * 255},
-}
-
 var zoo = map[string]Spec{}
 
 func register(s Spec) { zoo[s.Name] = s }

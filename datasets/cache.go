@@ -1,0 +1,96 @@
+package datasets
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+const cacheMagic = "AMCIMGS1"
+
+type cacheHeader struct {
+	Source  string   `json:"source"`  // what was decoded (path and checksum)
+	Decoder string   `json:"decoder"` // how
+	Split   string   `json:"split"`
+	N       int      `json:"n"`
+	H       int      `json:"h"`
+	W       int      `json:"w"`
+	C       int      `json:"c"`
+	Classes []string `json:"classes"`
+}
+
+// writeCache stores decoded images atomically (temporary file, then rename).
+func writeCache(path string, h cacheHeader, im *Images) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	js, _ := json.Marshal(h)
+	w := bufio.NewWriter(tmp)
+	w.WriteString(cacheMagic)
+	binary.Write(w, binary.LittleEndian, uint32(len(js)))
+	w.Write(js)
+	w.Write(im.Labels)
+	w.Write(im.Pixels)
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cache %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cache %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// readCache loads a cache written by writeCache; ok is false when the file is
+// absent, stale (another source or decoder) or damaged, so the caller decodes again.
+func readCache(path string, want cacheHeader) (*Images, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	magic := make([]byte, len(cacheMagic))
+	var n uint32
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != cacheMagic {
+		return nil, false
+	}
+	if binary.Read(r, binary.LittleEndian, &n) != nil || n > 1<<20 {
+		return nil, false
+	}
+	js := make([]byte, n)
+	var h cacheHeader
+	if _, err := io.ReadFull(r, js); err != nil || json.Unmarshal(js, &h) != nil {
+		return nil, false
+	}
+	if h.Source != want.Source || h.Decoder != want.Decoder || h.Split != want.Split || h.N <= 0 || h.N > 1<<24 ||
+		h.H*h.W*h.C <= 0 || h.H*h.W*h.C > 1<<16 {
+		return nil, false
+	}
+	im := &Images{N: h.N, H: h.H, W: h.W, C: h.C, Classes: h.Classes,
+		Labels: make([]uint8, h.N), Pixels: make([]uint8, h.N*h.H*h.W*h.C)}
+	if _, err := io.ReadFull(r, im.Labels); err != nil {
+		return nil, false
+	}
+	if _, err := io.ReadFull(r, im.Pixels); err != nil {
+		return nil, false
+	}
+	if _, err := r.ReadByte(); err != io.EOF { // trailing bytes: damaged
+		return nil, false
+	}
+	for _, l := range im.Labels {
+		if int(l) >= len(h.Classes) {
+			return nil, false
+		}
+	}
+	return im, true
+}

@@ -1,0 +1,170 @@
+// Package datasets reads the image classification data the harness runs on:
+// CIFAR-10 as the JPEG copy under ../shared/data ("cifar10-jpeg") or as the
+// standard binary distribution ("cifar10"), split into train (45,000),
+// heldout (the last 500 training images of each class) and test (10,000).
+// Pixels are kept as uint8 NHWC and turned into normalised float32 batches
+// on demand, with optional augmentation on a per-batch copy.
+package datasets
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/amcbench/amc/internal/suggest"
+)
+
+// Split names a part of a dataset.
+type Split string
+
+// The splits. Heldout is the reward and model-selection set (never the test
+// set); calibration samples for reconstruction come from Train.
+const (
+	Train   Split = "train"
+	Heldout Split = "heldout"
+	Test    Split = "test"
+)
+
+// ParseSplit checks a split name.
+func ParseSplit(s string) (Split, error) {
+	switch Split(s) {
+	case Train, Heldout, Test:
+		return Split(s), nil
+	}
+	return "", fmt.Errorf("unknown split %q%s; valid splits: train, heldout, test", s,
+		suggest.DidYouMean(s, []string{"train", "heldout", "test"}))
+}
+
+// Images is a set of labelled images, pixels in NHWC uint8 order.
+type Images struct {
+	Dataset string
+	Split   Split
+	N       int
+	H, W, C int
+	Pixels  []uint8 // N*H*W*C values
+	Labels  []uint8
+	Classes []string
+}
+
+// Image returns the pixels of image i.
+func (im *Images) Image(i int) []uint8 {
+	s := im.H * im.W * im.C
+	return im.Pixels[i*s : (i+1)*s]
+}
+
+// Subset returns the images at the given indices (copied).
+func (im *Images) Subset(idx []int) *Images {
+	out := *im
+	s := im.H * im.W * im.C
+	out.N = len(idx)
+	out.Pixels = make([]uint8, len(idx)*s)
+	out.Labels = make([]uint8, len(idx))
+	for k, i := range idx {
+		copy(out.Pixels[k*s:], im.Image(i))
+		out.Labels[k] = im.Labels[i]
+	}
+	return &out
+}
+
+// Dataset loads the splits of one data set.
+type Dataset interface {
+	// Name is the registry name ("cifar10-jpeg").
+	Name() string
+	// Load returns one split.
+	Load(split Split) (*Images, error)
+}
+
+// Options say where data and caches live.
+type Options struct {
+	// DataDir is the data root; empty means AMC_DATA, then ./data, then ../shared/data.
+	DataDir string
+	// CacheDir holds decoded caches; empty means AMC_CACHE, then the user's cache directory.
+	CacheDir string
+}
+
+type opener func(roots []string, cacheDir string) (Dataset, error)
+
+var registry = map[string]opener{
+	"cifar10-jpeg": openJPEG,
+	"cifar10":      openBinary,
+}
+
+// Names lists the registered data sets.
+func Names() []string {
+	var n []string
+	for k := range registry {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Open finds and opens a data set by name.
+func Open(name string, opt Options) (Dataset, error) {
+	op, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
+			suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
+	}
+	cache, err := CacheDir(opt.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	return op(DataRoots(opt.DataDir), cache)
+}
+
+// DataRoots lists the data roots to search: the given one alone if set, else
+// AMC_DATA alone if set, else ./data and ../shared/data.
+func DataRoots(dir string) []string {
+	if dir != "" {
+		return []string{dir}
+	}
+	if env := os.Getenv("AMC_DATA"); env != "" {
+		return []string{env}
+	}
+	return []string{"data", filepath.Join("..", "shared", "data")}
+}
+
+// CacheDir resolves the cache directory: the given one, else AMC_CACHE, else
+// the user's cache directory + "/amc".
+func CacheDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	if env := os.Getenv("AMC_CACHE"); env != "" {
+		return env, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory: set AMC_CACHE (%w)", err)
+	}
+	return filepath.Join(base, "amc"), nil
+}
+
+// splitTrain divides a full training set into train and heldout: the last
+// tenth of each class's images (the last 500 of 5,000 for CIFAR-10), in the
+// original order, are held out.
+func splitTrain(all *Images, split Split) *Images {
+	perClass := map[uint8]int{}
+	for _, l := range all.Labels {
+		perClass[l]++
+	}
+	seen := map[uint8]int{}
+	var idx []int
+	for i, l := range all.Labels {
+		held := seen[l] >= perClass[l]-perClass[l]/10
+		seen[l]++
+		if held == (split == Heldout) {
+			idx = append(idx, i)
+		}
+	}
+	out := all.Subset(idx)
+	out.Split = split
+	return out
+}
+
+func missingDataError(what string, looked []string, how string) error {
+	return fmt.Errorf("%s not found; looked in:\n  %s\n%s", what, strings.Join(looked, "\n  "), how)
+}

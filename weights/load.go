@@ -1,0 +1,72 @@
+package weights
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/nn"
+)
+
+// Metadata keys the project writes into its safetensors files.
+const (
+	MetaModel         = "amc.model"
+	MetaNormalization = "amc.normalization"
+)
+
+// File is a loaded weights file.
+type File struct {
+	Path   string
+	Format string // "safetensors", "pytorch-zip" or "pytorch-legacy"
+	Params nn.Params
+	Meta   map[string]string
+}
+
+// Load reads a weights file, telling the format from its first bytes. PyTorch
+// names lose any "module." prefix and num_batches_tracked buffers are dropped.
+func Load(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	head := make([]byte, 9)
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		p, err := loadPyTorch(path)
+		return &File{Path: path, Format: "pytorch-zip", Params: p}, err
+	case len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
+		p, err := loadPyTorch(path)
+		return &File{Path: path, Format: "pytorch-legacy", Params: p}, err
+	case len(head) == 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) < 100<<20:
+		p, meta, err := loadSafetensors(path)
+		return &File{Path: path, Format: "safetensors", Params: p, Meta: meta}, err
+	}
+	return nil, fmt.Errorf("weights: %s is neither a PyTorch checkpoint (.th/.pt/.pth) nor a safetensors file", path)
+}
+
+// Normalization returns the input normalisation recorded in the file's
+// metadata, or ImageNet statistics (what all shared weights use) when none is.
+func (f *File) Normalization() (datasets.Normalization, error) {
+	s, ok := f.Meta[MetaNormalization]
+	if !ok {
+		return datasets.ImageNetNorm, nil
+	}
+	var n datasets.Normalization
+	if err := json.Unmarshal([]byte(s), &n); err != nil {
+		return n, fmt.Errorf("%s: metadata %s: %w", f.Path, MetaNormalization, err)
+	}
+	return n, n.Validate()
+}
+
+// NormalizationMeta encodes n for a safetensors metadata map.
+func NormalizationMeta(n datasets.Normalization) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

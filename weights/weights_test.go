@@ -1,0 +1,149 @@
+package weights
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/models"
+	"github.com/amcbench/amc/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sharedWeights(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "shared", "weights", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no shared weights: %v", err)
+	}
+	return p
+}
+
+func TestLoadZipCheckpoint(t *testing.T) {
+	f, err := Load("testdata/tiny-zip.pt")
+	require.NoError(t, err)
+	assert.Equal(t, "pytorch-zip", f.Format)
+	p := f.Params
+	require.Len(t, p, 5, "module. stripped, num_batches_tracked dropped")
+	cases := []struct {
+		name  string
+		shape []int
+		data  []float32
+	}{
+		{"a.weight", []int{3, 4}, []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
+		{"b.weight", []int{4, 3}, []float32{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}},
+		{"c.weight", []int{5}, []float32{0, 0.25, 0.5, 0.75, 1}},
+		{"d.weight", []int{3}, []float32{0.5, -2, 1024}},
+		{"e.weight", []int{4}, []float32{4, 5, 6, 7}},
+	}
+	for _, c := range cases {
+		require.Contains(t, p, c.name)
+		assert.Equal(t, c.shape, p[c.name].Shape, c.name)
+		assert.Equal(t, c.data, p[c.name].Data, c.name)
+	}
+}
+
+func TestLegacyCheckpointFitsZoo(t *testing.T) {
+	for _, c := range []struct {
+		model, file string
+	}{
+		{"resnet20", "akamaster-cifar10/resnet20-12fca82f.th"},
+		{"resnet56", "akamaster-cifar10/resnet56-4bfd9763.th"},
+	} {
+		f, err := Load(sharedWeights(t, c.file))
+		require.NoError(t, err)
+		assert.Equal(t, "pytorch-legacy", f.Format)
+		g, err := models.Build(c.model)
+		require.NoError(t, err)
+		require.NoError(t, g.Check(f.Params))
+		// Batch norm running variances are positive in a trained network.
+		for _, v := range f.Params["bn1.running_var"].Data {
+			assert.Greater(t, v, float32(0))
+		}
+	}
+}
+
+func TestSafetensorsRoundTrip(t *testing.T) {
+	src, err := Load(sharedWeights(t, "cifar10-jpeg-adapted/resnet20.safetensors"))
+	require.NoError(t, err)
+	assert.Equal(t, "safetensors", src.Format)
+	g, _ := models.Build("resnet20")
+	require.NoError(t, g.Check(src.Params))
+
+	out := filepath.Join(t.TempDir(), "sub", "w.safetensors")
+	norm := datasets.Normalization{Mean: [3]float32{1, 2, 3}, Std: [3]float32{4, 5, 6}}
+	require.NoError(t, SaveSafetensors(out, src.Params, map[string]string{MetaModel: "resnet20", MetaNormalization: NormalizationMeta(norm)}))
+	back, err := Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, src.Params, back.Params)
+	assert.Equal(t, "resnet20", back.Meta[MetaModel])
+	got, err := back.Normalization()
+	require.NoError(t, err)
+	assert.Equal(t, norm, got)
+	def, err := src.Normalization()
+	require.NoError(t, err)
+	assert.Equal(t, datasets.ImageNetNorm, def)
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".tmp-*"))
+	assert.Empty(t, left, "no temporary files left behind")
+}
+
+func TestMaliciousPickleRefused(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	require.NoError(t, os.Chdir(dir))
+	defer os.Chdir(wd)
+	for _, f := range []string{"evil-zip.pt", "evil-legacy.th"} {
+		_, err := Load(filepath.Join(wd, "testdata", f))
+		require.Error(t, err, f)
+		assert.Contains(t, err.Error(), "refusing to load posix.system", f)
+		_, statErr := os.Stat(filepath.Join(dir, "AMC_PWNED_MARKER"))
+		assert.True(t, os.IsNotExist(statErr), "nothing ran")
+	}
+}
+
+func TestDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	st, err := os.ReadFile(sharedWeights(t, "cifar10-jpeg-adapted/resnet20.safetensors"))
+	require.NoError(t, err)
+	th, err := os.ReadFile(sharedWeights(t, "akamaster-cifar10/resnet20-12fca82f.th"))
+	require.NoError(t, err)
+	zip, err := os.ReadFile("testdata/tiny-zip.pt")
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated.safetensors", st[:len(st)/2], "damaged safetensors"},
+		{"truncated.th", th[:len(th)/2], "truncated"},
+		{"truncated-zip.pt", zip[:len(zip)-100], "truncated"},
+		{"text.txt", []byte("hello world, not weights"), "neither a PyTorch checkpoint"},
+		{"empty.pt", nil, "neither"},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, c.name)
+		require.NoError(t, os.WriteFile(p, c.data, 0o644))
+		_, err := Load(p)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.name, "the error names the file")
+		assert.Contains(t, err.Error(), c.want)
+	}
+	_, err = Load(filepath.Join(dir, "absent.th"))
+	assert.ErrorContains(t, err, "no such file")
+}
+
+func TestWrongModelListsDifferences(t *testing.T) {
+	f, err := Load(sharedWeights(t, "akamaster-cifar10/resnet20-12fca82f.th"))
+	require.NoError(t, err)
+	g, _ := models.Build("resnet32")
+	err = g.Check(f.Params)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "missing from the weights")
+	assert.Contains(t, err.Error(), "layer1.3.conv1.weight")
+	g, _ = models.Build("resnet20@0.5")
+	err = g.Check(f.Params)
+	assert.ErrorContains(t, err, "conv1.weight: model [8 3 3 3], weights [16 3 3 3]")
+	var _ nn.Params = f.Params
+}
