@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +23,7 @@ import (
 // CIFAR10Classes are CIFAR-10's class names in label order.
 var CIFAR10Classes = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
 
-const jpegDecoder = "go-image/jpeg-v1"
+const jpegDecoder = "go-image/jpeg-v1 interleaved"
 
 type jpegSet struct {
 	archive string
@@ -113,8 +114,7 @@ type jpegEntry struct {
 }
 
 // decodeJPEGArchive reads cifar10-jpeg/{train,test}/<class>/NNNN.jpg from the
-// archive. Images are ordered by class, then by file number (the original
-// order within each class).
+// archive; within each class, file numbers keep the original order.
 func decodeJPEGArchive(path string) (train, test *Images, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -169,46 +169,49 @@ func decodeJPEGArchive(path string) (train, test *Images, err error) {
 	return train, test, err
 }
 
-// assemble checks that every class has files 0..n-1 and decodes them in parallel.
+// assemble checks that every class has files 0..n-1 and decodes them in
+// parallel. Images are interleaved by class (file 0 of every class, then
+// file 1, ...), so that any prefix of a split is class-balanced.
 func assemble(entries []jpegEntry, test bool, path string) (*Images, error) {
-	counts := make([]int, len(CIFAR10Classes))
-	for _, e := range entries {
-		if e.test == test {
-			counts[e.class] = max(counts[e.class], e.index+1)
-		}
-	}
-	offset := make([]int, len(counts)+1)
-	for c, n := range counts {
-		offset[c+1] = offset[c] + n
-	}
 	name := map[bool]string{false: "train", true: "test"}[test]
-	total := offset[len(counts)]
-	if total == 0 {
-		return nil, fmt.Errorf("%s: no %s images", path, name)
-	}
-	const h, w, ch = 32, 32, 3
-	im := &Images{N: total, H: h, W: w, C: ch, Classes: CIFAR10Classes,
-		Pixels: make([]uint8, total*h*w*ch), Labels: make([]uint8, total)}
-	present := make([]bool, total)
 	var todo []int
+	seen := map[[2]int]bool{}
+	counts := make([]int, len(CIFAR10Classes))
 	for i, e := range entries {
 		if e.test != test {
 			continue
 		}
-		pos := offset[e.class] + e.index
-		if present[pos] {
+		key := [2]int{e.class, e.index}
+		if seen[key] {
 			return nil, fmt.Errorf("%s: %s/%s/%04d.jpg appears twice", path, name, CIFAR10Classes[e.class], e.index)
 		}
-		present[pos] = true
-		im.Labels[pos] = uint8(e.class)
+		seen[key] = true
+		counts[e.class] = max(counts[e.class], e.index+1)
 		todo = append(todo, i)
 	}
-	for c := range counts {
-		for k := 0; k < counts[c]; k++ {
-			if !present[offset[c]+k] {
+	if len(todo) == 0 {
+		return nil, fmt.Errorf("%s: no %s images", path, name)
+	}
+	for c, n := range counts {
+		for k := 0; k < n; k++ {
+			if !seen[[2]int{c, k}] {
 				return nil, fmt.Errorf("%s: %s/%s/%04d.jpg is missing", path, name, CIFAR10Classes[c], k)
 			}
 		}
+	}
+	sort.Slice(todo, func(a, b int) bool {
+		ea, eb := entries[todo[a]], entries[todo[b]]
+		if ea.index != eb.index {
+			return ea.index < eb.index
+		}
+		return ea.class < eb.class
+	})
+	const h, w, ch = 32, 32, 3
+	total := len(todo)
+	im := &Images{N: total, H: h, W: w, C: ch, Classes: CIFAR10Classes,
+		Pixels: make([]uint8, total*h*w*ch), Labels: make([]uint8, total)}
+	for pos, i := range todo {
+		im.Labels[pos] = uint8(entries[i].class)
 	}
 	var wg sync.WaitGroup
 	var once sync.Once
@@ -219,8 +222,7 @@ func assemble(entries []jpegEntry, test bool, path string) (*Images, error) {
 		go func(k int) {
 			defer wg.Done()
 			for j := k; j < len(todo); j += workers {
-				e := entries[todo[j]]
-				pos := offset[e.class] + e.index
+				e, pos := entries[todo[j]], j
 				if err := decodeInto(im.Pixels[pos*h*w*ch:(pos+1)*h*w*ch], e.data, h, w); err != nil {
 					once.Do(func() {
 						firstErr = fmt.Errorf("%s: %s/%s/%04d.jpg: %w", path, name, CIFAR10Classes[e.class], e.index, err)

@@ -196,3 +196,15 @@ func TestNormalization(t *testing.T) {
 	}
 	assert.Error(t, Normalization{Std: [3]float32{1, 0, 1}}.Validate())
 }
+
+func TestJPEGPrefixesAreClassBalanced(t *testing.T) {
+	ds, err := Open("cifar10-jpeg", Options{DataDir: sharedData(t), CacheDir: testCache})
+	require.NoError(t, err)
+	for _, sp := range []Split{Train, Heldout, Test} {
+		im, err := ds.Load(sp)
+		require.NoError(t, err)
+		for i := 0; i < 30; i++ {
+			assert.Equal(t, uint8(i%10), im.Labels[i], "split %s image %d", sp, i)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+# amc: AMC (AutoML for Model Compression) benchmark harness.
+#   make demo   install what is needed, build, run the main job offline
+#   make test   install, build, vet, run the tests
+#   make build  bin/amc (OpenBLAS through cgo when libopenblas is present, pure Go otherwise)
+#   make bench  engine benchmarks, side by side with PyTorch (installs python3-torch as root)
+
+SHELL := /bin/bash
+GO ?= go
+SHARED ?= $(abspath ../shared)
+export AMC_DATA ?= $(SHARED)/data
+WEIGHTS ?= $(SHARED)/weights
+
+# OpenBLAS is used when a test program links against it; BLAS=gonum forces pure Go.
+BLAS ?= $(shell printf 'int main(void){return 0;}' | cc -x c - -lopenblas -o /dev/null >/dev/null 2>&1 && echo openblas || echo gonum)
+ifeq ($(BLAS),openblas)
+TAGS := -tags openblas
+export CGO_ENABLED := 1
+endif
+
+.PHONY: all deps build test vet demo bench bench-deps clean
+
+all: build
+
+# System packages: libopenblas-dev for the fast BLAS. Installed when running as
+# root with apt-get; otherwise the pure-Go BLAS is used.
+deps:
+	@if ! printf 'int main(void){return 0;}' | cc -x c - -lopenblas -o /dev/null >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing libopenblas-dev"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null) \
+	      || echo "warning: could not install libopenblas-dev; using the pure-Go BLAS"; \
+	  else echo "note: libopenblas-dev not installed; using the pure-Go BLAS"; fi; \
+	fi
+	$(GO) mod download
+
+build: deps
+	$(MAKE) --no-print-directory bin/amc
+
+bin/amc: FORCE
+	$(GO) build $(TAGS) -o bin/amc ./cmd/amc
+FORCE:
+
+vet:
+	$(GO) vet $(TAGS) ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+test: build vet
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/amc
+	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./nn/...
+
+# The main job on offline defaults: the pretrained (JPEG-adapted) ResNet-56
+# evaluated on the CIFAR-10 (JPEG copy) test split.
+demo: build
+	./bin/amc info
+	./bin/amc eval --model resnet56 --weights $(WEIGHTS)/cifar10-jpeg-adapted/resnet56.safetensors \
+	  --data cifar10-jpeg --split test
+
+bench-deps: deps
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null; \
+	  else echo "note: python3-torch missing; the PyTorch column will be empty"; fi; }
+
+bench: bench-deps build
+	$(GO) test $(TAGS) -run '^$$' -bench . -benchtime 3x ./nn/
+	bash scripts/bench.sh
+
+clean:
+	rm -rf bin

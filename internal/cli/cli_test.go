@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	shared    = filepath.Join("..", "..", "..", "shared")
+	dataDir   = filepath.Join(shared, "data")
+	adapted20 = filepath.Join(shared, "weights", "cifar10-jpeg-adapted", "resnet20.safetensors")
+	aka20     = filepath.Join(shared, "weights", "akamaster-cifar10", "resnet20-12fca82f.th")
+)
+
+func needShared(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(adapted20); err != nil {
+		t.Skipf("no ../shared: %v", err)
+	}
+	t.Setenv("AMC_CACHE", filepath.Join(os.TempDir(), "amc-test-cache"))
+}
+
+func run(args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	root := NewRoot(&out, &errb)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), errb.String(), err
+}
+
+func lastJSON(t *testing.T, out string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &m), out)
+	return m
+}
+
+func TestModelsListsZoo(t *testing.T) {
+	out, _, err := run("models")
+	require.NoError(t, err)
+	for _, n := range []string{"resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20", "vgg16", "mobilenet_v1", "mobilenet_v2"} {
+		assert.Contains(t, strings.Split(out, "\n"), n)
+	}
+	out, _, err = run("models", "--long", "--width", "0.5")
+	require.NoError(t, err)
+	assert.Contains(t, out, "mobilenet_v2@0.5")
+	assert.Contains(t, out, "28231168")
+}
+
+func TestEvalJSON(t *testing.T) {
+	needShared(t)
+	cases := []struct {
+		weights, split string
+		min            float64
+	}{
+		{adapted20, "test", 80},
+		{aka20, "heldout", 75},
+	}
+	for _, c := range cases {
+		out, _, err := run("eval", "--model", "resnet20", "--weights", c.weights, "--data", "cifar10-jpeg",
+			"--data-dir", dataDir, "--split", c.split, "--limit", "300", "--json")
+		require.NoError(t, err)
+		m := lastJSON(t, out)
+		assert.Equal(t, 300.0, m["n"])
+		assert.Greater(t, m["top1"].(float64), c.min, "a trained ResNet-20 is far above chance")
+		assert.GreaterOrEqual(t, m["top5"].(float64), m["top1"].(float64))
+	}
+}
+
+func TestEvalErrors(t *testing.T) {
+	needShared(t)
+	empty := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown model", []string{"--model", "resnet21", "--weights", adapted20}, []string{`unknown model "resnet21"`, `did you mean "resnet20"`, "resnet56"}},
+		{"unknown dataset", []string{"--model", "resnet20", "--weights", adapted20, "--data", "cifar100"}, []string{`unknown dataset "cifar100"`, "cifar10-jpeg"}},
+		{"bad split", []string{"--model", "resnet20", "--weights", adapted20, "--split", "val"}, []string{"unknown split"}},
+		{"missing data", []string{"--model", "resnet20", "--weights", adapted20, "--data-dir", empty}, []string{"not found", empty, "AMC_DATA"}},
+		{"weights for another model", []string{"--model", "resnet32", "--weights", adapted20}, []string{"do not fit", "layer1.3.conv1.weight"}},
+		{"no weights", []string{"--model", "resnet20"}, []string{"--weights is required"}},
+		{"missing weights file", []string{"--model", "resnet20", "--weights", filepath.Join(empty, "x.th")}, []string{"no such file"}},
+	}
+	for _, c := range cases {
+		args := append([]string{"eval", "--data-dir", dataDir}, c.args...)
+		_, _, err := run(args...)
+		require.Error(t, err, c.name)
+		for _, w := range c.want {
+			assert.Contains(t, err.Error(), w, c.name)
+		}
+	}
+}
+
+func TestConvertThenEvalSame(t *testing.T) {
+	needShared(t)
+	out := filepath.Join(t.TempDir(), "r20.safetensors")
+	_, _, err := run("convert", "--model", "resnet20", "--weights", aka20, "--out", out)
+	require.NoError(t, err)
+	a, _, err := run("eval", "--model", "resnet20", "--weights", aka20, "--data-dir", dataDir, "--limit", "200", "--json")
+	require.NoError(t, err)
+	b, _, err := run("eval", "--model", "resnet20", "--weights", out, "--data-dir", dataDir, "--limit", "200", "--json")
+	require.NoError(t, err)
+	assert.Equal(t, lastJSON(t, a)["top1"], lastJSON(t, b)["top1"])
+	_, _, err = run("eval", "--model", "resnet32", "--weights", out, "--data-dir", dataDir)
+	assert.ErrorContains(t, err, "saved for model resnet20")
+}

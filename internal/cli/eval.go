@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/evaluate"
+	"github.com/amcbench/amc/nn"
+	"github.com/spf13/cobra"
+)
+
+// dataFlags are the flags of every command that reads a data set.
+type dataFlags struct {
+	data, dataDir, cacheDir string
+}
+
+func (d *dataFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&d.data, "data", "cifar10-jpeg", "data set: cifar10-jpeg (the JPEG copy) or cifar10 (standard binary distribution)")
+	cmd.Flags().StringVar(&d.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
+	cmd.Flags().StringVar(&d.cacheDir, "cache-dir", "", "decoded-data cache (default $AMC_CACHE, else the user cache dir)")
+}
+
+func (d *dataFlags) open() (datasets.Dataset, error) {
+	return datasets.Open(d.data, datasets.Options{DataDir: d.dataDir, CacheDir: d.cacheDir})
+}
+
+// evalOutput is the JSON line amc eval prints last.
+type evalOutput struct {
+	Model   string `json:"model"`
+	Weights string `json:"weights"`
+	Data    string `json:"data"`
+	Split   string `json:"split"`
+	evaluate.Result
+	BLAS    string `json:"blas"`
+	Workers int    `json:"workers"`
+}
+
+func newEvalCmd() *cobra.Command {
+	var (
+		df                  dataFlags
+		model, wpath, split string
+		limit, batch, work  int
+		asJSON              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "eval --model NAME --weights PATH [--data NAME] [--split test|heldout|train]",
+		Short: "Top-1/top-5 accuracy of a network on a data split",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sp, err := datasets.ParseSplit(split)
+			if err != nil {
+				return err
+			}
+			if limit < 0 || batch < 1 {
+				return fmt.Errorf("--limit must be >= 0 and --batch >= 1")
+			}
+			m, err := loadModel(model, wpath)
+			if err != nil {
+				return err
+			}
+			ds, err := df.open()
+			if err != nil {
+				return err
+			}
+			im, err := ds.Load(sp)
+			if err != nil {
+				return err
+			}
+			if work <= 0 {
+				work = runtime.GOMAXPROCS(0)
+			}
+			pl, err := nn.Compile(m.Graph, m.Params, work)
+			if err != nil {
+				return err
+			}
+			n := im.N
+			if limit > 0 {
+				n = min(n, limit)
+			}
+			pr := newProgress(cmd.ErrOrStderr(), n, fmt.Sprintf("eval %s on %s/%s", model, df.data, sp))
+			res, err := evaluate.Run(pl, im, m.Norm, evaluate.Options{Batch: batch, Limit: limit, Progress: pr.update})
+			pr.finish()
+			if err != nil {
+				return err
+			}
+			out := evalOutput{Model: model, Weights: wpath, Data: df.data, Split: string(sp), Result: res,
+				BLAS: nn.BLASName, Workers: work}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s on %s/%s: top-1 %.2f%%  top-5 %.2f%%  (%d images, %.1f s, %.0f img/s, %s BLAS)\n",
+				model, df.data, sp, res.Top1, res.Top5, res.N, res.Seconds, res.ImagesPerSec, nn.BLASName)
+			return nil
+		},
+	}
+	df.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&model, "model", "", "zoo model (see amc models), NAME or NAME@WIDTH")
+	f.StringVar(&wpath, "weights", "", "weights: PyTorch checkpoint (.th/.pt/.pth) or .safetensors")
+	f.StringVar(&split, "split", "test", "split: test, heldout or train")
+	f.IntVar(&limit, "limit", 0, "evaluate only the first N images (0: all)")
+	f.IntVar(&batch, "batch", 100, "images per forward pass")
+	f.IntVar(&work, "workers", 0, "worker goroutines (0: GOMAXPROCS)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
+	cmd.MarkFlagRequired("model")
+	return cmd
+}
