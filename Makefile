@@ -63,7 +63,7 @@ bench-deps: deps
 	  else echo "note: python3-torch missing; the PyTorch column will be empty"; fi; }
 
 bench: bench-deps build
-	$(GO) test $(TAGS) -run '^$$' -bench . -benchtime 3x ./nn/
+	$(GO) test $(TAGS) -run '^$$' -bench Forward -benchtime 2s ./models/
 	bash scripts/bench.sh
 
 clean:

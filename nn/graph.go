@@ -41,26 +41,49 @@ func (k OpKind) String() string {
 	return fmt.Sprintf("op(%d)", int(k))
 }
 
+// MarshalText writes the op's name.
+func (k OpKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads an op name.
+func (k *OpKind) UnmarshalText(b []byte) error {
+	for op, name := range opNames {
+		if name == string(b) {
+			*k = op
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown op %q", b)
+}
+
 // Node is one layer. Layers with parameters are named like the PyTorch module
 // that holds them (for example "layer1.0.conv1"), so that their parameters are
 // Name+".weight" and so on; other layers get descriptive names.
 type Node struct {
-	Name   string
-	Op     OpKind
-	Inputs []int // indices of the nodes feeding this one
+	Name   string `json:"name"`
+	Op     OpKind `json:"op"`
+	Inputs []int  `json:"inputs,omitempty"` // indices of the nodes feeding this one
 
 	// Conv: InC/OutC channels, square Kernel, Stride, Pad, Groups.
 	// Linear: InC inputs, OutC outputs. BatchNorm: OutC channels.
 	// ShortcutA: OutC output channels, Stride subsampling.
 	// MaxPool/AvgPool: Kernel, Stride.
-	InC, OutC, Kernel, Stride, Pad, Groups int
-	Bias                                   bool    // conv or linear has a bias
-	Eps                                    float32 // batch norm epsilon
+	InC    int     `json:"in_channels,omitempty"`
+	OutC   int     `json:"out_channels,omitempty"`
+	Kernel int     `json:"kernel,omitempty"`
+	Stride int     `json:"stride,omitempty"`
+	Pad    int     `json:"padding,omitempty"`
+	Groups int     `json:"groups,omitempty"`
+	Bias   bool    `json:"bias,omitempty"` // conv or linear has a bias
+	Eps    float32 `json:"eps,omitempty"`  // batch norm epsilon
 }
 
 // Shape is an activation's shape for one sample: channels, height, width.
 // A flattened vector has H = W = 1.
-type Shape struct{ C, H, W int }
+type Shape struct {
+	C int `json:"c"`
+	H int `json:"h"`
+	W int `json:"w"`
+}
 
 // Size is the number of values in one sample.
 func (s Shape) Size() int { return s.C * s.H * s.W }
@@ -68,8 +91,8 @@ func (s Shape) Size() int { return s.C * s.H * s.W }
 // Graph is a network as a list of nodes in execution order; node 0 is the input.
 // The last node is the output.
 type Graph struct {
-	Input Shape
-	Nodes []*Node
+	Input Shape   `json:"input"`
+	Nodes []*Node `json:"nodes"`
 }
 
 // NewGraph starts a graph whose input has the given shape.

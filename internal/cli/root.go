@@ -33,7 +33,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newModelsCmd(), newEvalCmd(), newConvertCmd(), newInfoCmd())
+	root.AddCommand(newModelsCmd(), newEvalCmd(), newConvertCmd(), newInfoCmd(), newBenchCmd(), newGraphCmd())
 	return root
 }
 

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""PyTorch reference for the Go engine's speed (a reference only, never a
+dependency). Builds the exact network `amc graph --model NAME` prints, with
+random weights, and measures eval-mode forward throughput on random inputs.
+
+    bin/amc graph --model resnet56 | /usr/bin/python3 scripts/bench_torch.py --batch 100 --threads 2
+
+Prints one JSON line: model, batch, median_ms, images_per_sec, threads, torch version.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as tnn
+import torch.nn.functional as F
+
+
+class GraphNet(tnn.Module):
+    """Runs an amc graph (nodes in execution order) in PyTorch."""
+
+    def __init__(self, graph):
+        super().__init__()
+        self.nodes = graph["nodes"]
+        self.mods = tnn.ModuleDict()
+        for n in self.nodes:
+            key = n["name"].replace(".", "_")
+            op = n["op"]
+            if op == "conv":
+                self.mods[key] = tnn.Conv2d(n["in_channels"], n["out_channels"], n["kernel"],
+                                            n.get("stride", 1), n.get("padding", 0),
+                                            groups=n.get("groups", 1), bias=n.get("bias", False))
+            elif op == "batchnorm":
+                self.mods[key] = tnn.BatchNorm2d(n["out_channels"], eps=n.get("eps", 1e-5))
+            elif op == "linear":
+                self.mods[key] = tnn.Linear(n["in_channels"], n["out_channels"], bias=n.get("bias", False))
+
+    def forward(self, x):
+        vals = [x]
+        for n in self.nodes[1:]:
+            op, ins = n["op"], [vals[i] for i in n.get("inputs", [])]
+            key = n["name"].replace(".", "_")
+            if op in ("conv", "batchnorm", "linear"):
+                y = self.mods[key](ins[0])
+            elif op == "relu":
+                y = F.relu(ins[0])
+            elif op == "relu6":
+                y = F.relu6(ins[0])
+            elif op == "add":
+                y = ins[0] + ins[1]
+            elif op == "shortcutA":
+                s = n.get("stride", 1)
+                z = ins[0][:, :, ::s, ::s]
+                p = (n["out_channels"] - z.shape[1]) // 2
+                y = F.pad(z, (0, 0, 0, 0, p, p))
+            elif op == "maxpool":
+                y = F.max_pool2d(ins[0], n["kernel"], n["stride"])
+            elif op == "avgpool":
+                y = F.avg_pool2d(ins[0], n["kernel"], n["stride"])
+            elif op == "globalavgpool":
+                y = F.adaptive_avg_pool2d(ins[0], 1)
+            elif op == "flatten":
+                y = torch.flatten(ins[0], 1)
+            else:
+                raise ValueError("unknown op " + op)
+            vals.append(y)
+        return vals[-1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    g = json.load(sys.stdin)
+    torch.manual_seed(0)
+    net = GraphNet(g).eval()
+    inp = g["input"]
+    x = torch.randn(a.batch, inp["c"], inp["h"], inp["w"])
+    times = []
+    with torch.no_grad():
+        for _ in range(2):
+            net(x)
+        start = time.perf_counter()
+        while len(times) < 5 or time.perf_counter() - start < a.seconds:
+            t0 = time.perf_counter()
+            net(x)
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    print(json.dumps({"batch": a.batch, "median_ms": med * 1e3, "images_per_sec": a.batch / med,
+                      "threads": a.threads, "iterations": len(times), "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
