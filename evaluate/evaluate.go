@@ -11,8 +11,8 @@ import (
 
 // Options control an evaluation.
 type Options struct {
-	Batch    int                    // images per forward pass (default 100)
-	Limit    int                    // evaluate only the first Limit images (0: all)
+	Batch    int                   // images per forward pass (default 100)
+	Limit    int                   // evaluate only the first Limit images (0: all)
 	Progress func(done, total int) // called after each batch, may be nil
 }
 
