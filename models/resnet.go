@@ -22,16 +22,18 @@ func ResNet(n int, w float64, shortcut bool) *nn.Graph {
 				stride = 2
 			}
 			p := fmt.Sprintf("layer%d.%d", l+1, i)
+			// The shortcut comes first, so that conv2, bn2, the add and
+			// the ReLU are consecutive nodes (the engine fuses them).
+			sc := x
+			if shortcut && (stride != 1 || in != c) {
+				sc = g.Add(&nn.Node{Name: p + ".shortcut", Op: nn.OpShortcutA, Inputs: []int{x}, OutC: c, Stride: stride})
+			}
 			y := g.Conv(p+".conv1", x, in, c, 3, stride, 1, 1)
 			y = g.BN(p+".bn1", y, c)
 			y = g.Act(p+".relu1", nn.OpReLU, y)
 			y = g.Conv(p+".conv2", y, c, c, 3, 1, 1, 1)
 			y = g.BN(p+".bn2", y, c)
 			if shortcut {
-				sc := x
-				if stride != 1 || in != c {
-					sc = g.Add(&nn.Node{Name: p + ".shortcut", Op: nn.OpShortcutA, Inputs: []int{x}, OutC: c, Stride: stride})
-				}
 				y = g.Add(&nn.Node{Name: p + ".add", Op: nn.OpAdd, Inputs: []int{y, sc}})
 			}
 			x = g.Act(p+".relu2", nn.OpReLU, y)

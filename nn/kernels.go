@@ -5,7 +5,7 @@ import "math"
 // tileRows picks how many output pixels one task covers.
 func (pl *Plan) tileRows(m int) int {
 	t := (m + pl.workers - 1) / pl.workers
-	return max(32, min(512, t))
+	return max(32, min(tileMax, t))
 }
 
 func (pl *Plan) scratchFor(worker, size int) []float32 {
@@ -117,7 +117,7 @@ func (pl *Plan) run(st *step, n int) {
 		nhwcToNCHW(dst, src, n, st.in)
 	case stLinear:
 		sgemm(true, n, st.out.C, st.in.C, src, st.in.C, st.w, st.in.C, dst, st.out.C)
-		addBiasAct(dst, n, st.out.C, st.bias, actNone)
+		addBiasAct(dst, n, st.out.C, st.bias, nil, actNone)
 	}
 }
 
@@ -140,23 +140,31 @@ func (pl *Plan) conv(st *step, src, dst []float32, n int) {
 		} else {
 			col := pl.scratchFor(worker, (r1-r0)*K)
 			for g := 0; g < st.groups; g++ {
-				im2col(col, src, in, out, st.k, st.stride, st.pad, r0, r1, g*cpg, cpg)
+				im2colImpl(col, src, in, out, st.k, st.stride, st.pad, r0, r1, g*cpg, cpg)
 				sgemm(false, r1-r0, opg, K, col, K, st.w[g*K*opg:(g+1)*K*opg], opg, c[g*opg:], out.C)
 			}
 		}
-		addBiasAct(c, r1-r0, out.C, st.bias, st.act)
+		var res []float32
+		if st.res >= 0 {
+			res = pl.bufs[st.res][r0*out.C : r1*out.C]
+		}
+		biasActImpl(c, r1-r0, out.C, st.bias, res, st.act)
 	})
 }
 
-// im2col writes rows r0..r1 (output pixels) of the patch matrix: each row is
-// the k x k x cn input patch (channels c0..c0+cn) in (ky, kx, c) order.
-func im2col(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn int) {
+// im2colGo writes rows r0..r1 (output pixels) of the patch matrix: each row is
+// the k x k x cn input patch (channels c0..c0+cn) in (ky, kx, c) order. When
+// the patch covers all channels, the k pixels of one kernel row are adjacent
+// in NHWC memory and are copied in one piece.
+func im2colGo(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn int) {
 	ohw := out.H * out.W
 	K := k * k * cn
+	whole := cn == in.C
 	for r := r0; r < r1; r++ {
 		b, p := r/ohw, r%ohw
 		oy, ox := p/out.W, p%out.W
 		row := col[(r-r0)*K : (r-r0+1)*K]
+		x0 := ox*stride - pad
 		for ky := 0; ky < k; ky++ {
 			iy := oy*stride - pad + ky
 			seg := row[ky*k*cn : (ky+1)*k*cn]
@@ -165,8 +173,12 @@ func im2col(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn in
 				continue
 			}
 			base := (b*in.H + iy) * in.W
+			if whole && x0 >= 0 && x0+k <= in.W {
+				copy(seg, src[(base+x0)*in.C:(base+x0+k)*in.C])
+				continue
+			}
 			for kx := 0; kx < k; kx++ {
-				ix := ox*stride - pad + kx
+				ix := x0 + kx
 				d := seg[kx*cn : (kx+1)*cn]
 				if ix < 0 || ix >= in.W {
 					clear(d)
@@ -216,3 +228,14 @@ func (pl *Plan) depthwise(st *step, src, dst []float32, n int) {
 		}
 	})
 }
+
+// tileMax caps the output pixels per task: measured on ResNet-20/56 at batch
+// 100, 256-768 perform alike and 2048+ lose 20-40% (the im2col tile falls out
+// of cache).
+const tileMax = 512
+
+// The memory-bound loops, replaced by vectorised C versions in the cgo build.
+var (
+	im2colImpl  = im2colGo
+	biasActImpl = addBiasAct
+)

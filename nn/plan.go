@@ -62,6 +62,7 @@ type step struct {
 	groups, k, stride, pad int
 	w, bias                []float32
 	maxPool                bool
+	res                    int // conv: buffer added before the activation, or -1
 }
 
 // Compile builds a Plan from a graph and its parameters. workers <= 0 uses
@@ -143,7 +144,8 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 	for i := 1; i < len(g.Nodes); i++ {
 		nd := g.Nodes[i]
 		last := i // the node whose value this step produces
-		st := step{name: nd.Name, src: valBuf[nd.Inputs[0]], in: shapes[nd.Inputs[0]]}
+		var fusedInputs []int // values read by fused nodes
+		st := step{name: nd.Name, src: valBuf[nd.Inputs[0]], in: shapes[nd.Inputs[0]], res: -1}
 		switch nd.Op {
 		case OpConv:
 			w := p[nd.Name+".weight"].Data
@@ -156,6 +158,21 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 			if j, ok := soleConsumer(last, OpBatchNorm); ok {
 				foldBN(g.Nodes[j], p, scale, bias)
 				last = j
+			}
+			// A residual add right after: add the other operand in the
+			// epilogue (it was computed earlier, so its buffer is ready).
+			if j := last + 1; consumers[last] == 1 && j < len(g.Nodes) && g.Nodes[j].Op == OpAdd {
+				if a, b := g.Nodes[j].Inputs[0], g.Nodes[j].Inputs[1]; a == last || b == last {
+					other := a
+					if a == last {
+						other = b
+					}
+					if other < i {
+						st.res = valBuf[other]
+						fusedInputs = append(fusedInputs, other)
+						last = j
+					}
+				}
 			}
 			if j, ok := soleConsumer(last, OpReLU, OpReLU6); ok {
 				st.act = actOf(g.Nodes[j].Op)
@@ -235,7 +252,7 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 			valBuf[last] = st.dst
 			pl.steps = append(pl.steps, st)
 		}
-		for _, j := range nd.Inputs {
+		for _, j := range append(nd.Inputs, fusedInputs...) {
 			release(j)
 		}
 		i = last
@@ -334,27 +351,52 @@ func applyAct(x []float32, a act) {
 	switch a {
 	case actReLU:
 		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			}
+			x[i] = max(v, 0)
 		}
 	case actReLU6:
 		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			} else if v > 6 {
-				x[i] = 6
-			}
+			x[i] = min(max(v, 0), 6)
 		}
 	}
 }
 
-func addBiasAct(c []float32, rows, cols int, bias []float32, a act) {
+// addBiasAct adds a per-column bias (and, if res is not nil, the matching
+// rows of res) to a rows x cols matrix and applies the activation, in one pass.
+func addBiasAct(c []float32, rows, cols int, bias []float32, res []float32, a act) {
+	bias = bias[:cols]
 	for r := 0; r < rows; r++ {
 		row := c[r*cols : (r+1)*cols]
-		for j := range row {
-			row[j] += bias[j]
+		if res != nil {
+			rr := res[r*cols : (r+1)*cols]
+			switch a {
+			case actNone:
+				for j, b := range bias {
+					row[j] += b + rr[j]
+				}
+			case actReLU:
+				for j, b := range bias {
+					row[j] = max(row[j]+b+rr[j], 0)
+				}
+			case actReLU6:
+				for j, b := range bias {
+					row[j] = min(max(row[j]+b+rr[j], 0), 6)
+				}
+			}
+			continue
 		}
-		applyAct(row, a)
+		switch a {
+		case actNone:
+			for j, b := range bias {
+				row[j] += b
+			}
+		case actReLU:
+			for j, b := range bias {
+				row[j] = max(row[j]+b, 0)
+			}
+		case actReLU6:
+			for j, b := range bias {
+				row[j] = min(max(row[j]+b, 0), 6)
+			}
+		}
 	}
 }

@@ -38,9 +38,17 @@ class GraphNet(tnn.Module):
                 self.mods[key] = tnn.Linear(n["in_channels"], n["out_channels"], bias=n.get("bias", False))
 
     def forward(self, x):
+        # Drop each value after its last use, as a hand-written module would.
+        last = {}
+        for k, n in enumerate(self.nodes):
+            for i in n.get("inputs", []):
+                last[i] = k
         vals = [x]
-        for n in self.nodes[1:]:
+        for k, n in enumerate(self.nodes[1:], start=1):
             op, ins = n["op"], [vals[i] for i in n.get("inputs", [])]
+            for i in n.get("inputs", []):
+                if last[i] == k:
+                    vals[i] = None
             key = n["name"].replace(".", "_")
             if op in ("conv", "batchnorm", "linear"):
                 y = self.mods[key](ins[0])
@@ -76,6 +84,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    # glibc serves large allocations with fresh mmap'd pages until a freed
+    # mmap'd chunk raises its threshold; without this, every conv output here
+    # page-faults anew and PyTorch runs ~10x slower (measured: 46 ms vs 3 ms
+    # for a 16->16 3x3 conv at batch 100). Allocate and free 16 MB once.
+    big = torch.empty(4 << 20)
+    del big
     g = json.load(sys.stdin)
     torch.manual_seed(0)
     net = GraphNet(g).eval()
