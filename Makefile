@@ -48,7 +48,8 @@ vet:
 test: build vet
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/amc
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
-	CGO_ENABLED=0 $(GO) test -count=1 ./nn/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...
+	$(GO) test $(TAGS) -race -count=1 ./nn/
 
 # The main job on offline defaults: the pretrained (JPEG-adapted) ResNet-56
 # evaluated on the CIFAR-10 (JPEG copy) test split.

@@ -12,7 +12,9 @@ var BLASName = "gonum"
 // sgemm computes C = A * op(B) for row-major matrices: A is m x k, op(B) is
 // k x n (B is stored n x k when transB), C is m x n. It goes through gonum's
 // swappable blas32 implementation (blas32.Use).
-func sgemm(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+var sgemm = sgemmBLAS
+
+func sgemmBLAS(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	tb := blas.NoTrans
 	if transB {
 		tb = blas.Trans

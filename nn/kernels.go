@@ -19,33 +19,16 @@ func (pl *Plan) run(st *step, n int) {
 	src := pl.bufs[st.src][:n*st.in.Size()]
 	dst := pl.bufs[st.dst][:n*st.out.Size()]
 	switch st.kind {
-	case stConv:
-		pl.conv(st, src, dst, n)
-	case stDepthwise:
-		pl.depthwise(st, src, dst, n)
+	case stConv, stDepthwise:
+		m := n * st.out.H * st.out.W
+		pl.parallel((m+pl.tileRows(m)-1)/pl.tileRows(m), st, src, dst, n)
 	case stScaleShift:
-		c := st.in.C
-		pl.parallel(n, func(_, b int) {
-			s, d := src[b*st.in.Size():(b+1)*st.in.Size()], dst[b*st.in.Size():(b+1)*st.in.Size()]
-			for j := 0; j < len(s); j += c {
-				for k := 0; k < c; k++ {
-					d[j+k] = s[j+k]*st.w[k] + st.bias[k]
-				}
-				applyAct(d[j:j+c], st.act)
-			}
-		})
+		pl.parallel(n, st, src, dst, n)
 	case stAct:
 		copy(dst, src)
 		applyAct(dst, st.act)
 	case stAdd:
-		o := pl.bufs[st.src2][:len(dst)]
-		pl.parallel(n, func(_, b int) {
-			lo, hi := b*st.out.Size(), (b+1)*st.out.Size()
-			for j := lo; j < hi; j++ {
-				dst[j] = src[j] + o[j]
-			}
-			applyAct(dst[lo:hi], st.act)
-		})
+		pl.parallel(n, st, src, dst, n)
 	case stShortcutA:
 		in, out := st.in, st.out
 		pad := (out.C - in.C) / 2
@@ -121,35 +104,58 @@ func (pl *Plan) run(st *step, n int) {
 	}
 }
 
-// conv runs a dense or grouped convolution as im2col + SGEMM over tiles of
-// output pixels; 1x1 stride-1 convolutions read the input directly.
-func (pl *Plan) conv(st *step, src, dst []float32, n int) {
+// tile runs one task of a step: a tile of output pixels for convolutions, a
+// sample for element-wise steps.
+func (pl *Plan) tile(worker, t int, st *step, src, dst []float32, n int) {
+	switch st.kind {
+	case stConv:
+		pl.convTile(worker, t, st, src, dst, n)
+	case stDepthwise:
+		pl.depthwiseTile(t, st, src, dst, n)
+	case stScaleShift:
+		c, sz := st.in.C, st.in.Size()
+		s, d := src[t*sz:(t+1)*sz], dst[t*sz:(t+1)*sz]
+		for j := 0; j < len(s); j += c {
+			for k := 0; k < c; k++ {
+				d[j+k] = s[j+k]*st.w[k] + st.bias[k]
+			}
+			applyAct(d[j:j+c], st.act)
+		}
+	case stAdd:
+		o := pl.bufs[st.src2]
+		lo, hi := t*st.out.Size(), (t+1)*st.out.Size()
+		for j := lo; j < hi; j++ {
+			dst[j] = src[j] + o[j]
+		}
+		applyAct(dst[lo:hi], st.act)
+	}
+}
+
+// convTile runs a dense or grouped convolution on one tile of output pixels
+// as im2col + SGEMM; 1x1 stride-1 convolutions read the input directly.
+func (pl *Plan) convTile(worker, t int, st *step, src, dst []float32, n int) {
 	in, out := st.in, st.out
 	cpg, opg := in.C/st.groups, out.C/st.groups
 	K := st.k * st.k * cpg
 	m := n * out.H * out.W
 	rows := pl.tileRows(m)
-	tiles := (m + rows - 1) / rows
-	direct := st.k == 1 && st.stride == 1 && st.pad == 0 && st.groups == 1
-	pl.parallel(tiles, func(worker, t int) {
-		r0 := t * rows
-		r1 := min(m, r0+rows)
-		c := dst[r0*out.C : r1*out.C]
-		if direct {
-			sgemm(false, r1-r0, out.C, K, src[r0*in.C:r1*in.C], in.C, st.w, out.C, c, out.C)
-		} else {
-			col := pl.scratchFor(worker, (r1-r0)*K)
-			for g := 0; g < st.groups; g++ {
-				im2colImpl(col, src, in, out, st.k, st.stride, st.pad, r0, r1, g*cpg, cpg)
-				sgemm(false, r1-r0, opg, K, col, K, st.w[g*K*opg:(g+1)*K*opg], opg, c[g*opg:], out.C)
-			}
+	r0 := t * rows
+	r1 := min(m, r0+rows)
+	c := dst[r0*out.C : r1*out.C]
+	if st.k == 1 && st.stride == 1 && st.pad == 0 && st.groups == 1 {
+		sgemm(false, r1-r0, out.C, K, src[r0*in.C:r1*in.C], in.C, st.w, out.C, c, out.C)
+	} else {
+		col := pl.scratchFor(worker, (r1-r0)*K)
+		for g := 0; g < st.groups; g++ {
+			im2colImpl(col, src, in, out, st.k, st.stride, st.pad, r0, r1, g*cpg, cpg)
+			sgemm(false, r1-r0, opg, K, col, K, st.w[g*K*opg:(g+1)*K*opg], opg, c[g*opg:], out.C)
 		}
-		var res []float32
-		if st.res >= 0 {
-			res = pl.bufs[st.res][r0*out.C : r1*out.C]
-		}
-		biasActImpl(c, r1-r0, out.C, st.bias, res, st.act)
-	})
+	}
+	var res []float32
+	if st.res >= 0 {
+		res = pl.bufs[st.res][r0*out.C : r1*out.C]
+	}
+	biasActImpl(c, r1-r0, out.C, st.bias, res, st.act)
 }
 
 // im2colGo writes rows r0..r1 (output pixels) of the patch matrix: each row is
@@ -190,43 +196,40 @@ func im2colGo(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn 
 	}
 }
 
-// depthwise runs a depthwise convolution directly on NHWC data, vectorised
-// over channels.
-func (pl *Plan) depthwise(st *step, src, dst []float32, n int) {
+// depthwiseTile runs a depthwise convolution directly on NHWC data for one
+// tile of output pixels, vectorised over channels.
+func (pl *Plan) depthwiseTile(t int, st *step, src, dst []float32, n int) {
 	in, out := st.in, st.out
 	c := in.C
 	m := n * out.H * out.W
 	rows := pl.tileRows(m)
-	tiles := (m + rows - 1) / rows
+	r0 := t * rows
+	r1 := min(m, r0+rows)
 	ohw := out.H * out.W
-	pl.parallel(tiles, func(_, t int) {
-		r0 := t * rows
-		r1 := min(m, r0+rows)
-		for r := r0; r < r1; r++ {
-			b, p := r/ohw, r%ohw
-			oy, ox := p/out.W, p%out.W
-			d := dst[r*c : (r+1)*c]
-			copy(d, st.bias)
-			for ky := 0; ky < st.k; ky++ {
-				iy := oy*st.stride - st.pad + ky
-				if iy < 0 || iy >= in.H {
+	for r := r0; r < r1; r++ {
+		b, p := r/ohw, r%ohw
+		oy, ox := p/out.W, p%out.W
+		d := dst[r*c : (r+1)*c]
+		copy(d, st.bias)
+		for ky := 0; ky < st.k; ky++ {
+			iy := oy*st.stride - st.pad + ky
+			if iy < 0 || iy >= in.H {
+				continue
+			}
+			for kx := 0; kx < st.k; kx++ {
+				ix := ox*st.stride - st.pad + kx
+				if ix < 0 || ix >= in.W {
 					continue
 				}
-				for kx := 0; kx < st.k; kx++ {
-					ix := ox*st.stride - st.pad + kx
-					if ix < 0 || ix >= in.W {
-						continue
-					}
-					s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
-					w := st.w[(ky*st.k+kx)*c:][:c]
-					for j, v := range s {
-						d[j] += v * w[j]
-					}
+				s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
+				w := st.w[(ky*st.k+kx)*c:][:c]
+				for j, v := range s {
+					d[j] += v * w[j]
 				}
 			}
-			applyAct(d, st.act)
 		}
-	})
+		applyAct(d, st.act)
+	}
 }
 
 // tileMax caps the output pixels per task: measured on ResNet-20/56 at batch

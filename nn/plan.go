@@ -24,6 +24,7 @@ type Plan struct {
 	workers int
 	scratch [][]float32 // per-worker im2col buffers
 	result  []float32
+	job     job // the step being run, reused to avoid allocation
 }
 
 type stepKind int
@@ -320,31 +321,68 @@ func nhwcToNCHW(dst, src []float32, n int, s Shape) {
 	}
 }
 
-// parallel runs fn over tiles 0..n-1 on the plan's workers.
-func (pl *Plan) parallel(n int, fn func(worker, tile int)) {
-	if n <= 1 || pl.workers == 1 {
-		for t := 0; t < n; t++ {
-			fn(0, t)
+// parallel runs tasks 0..tasks-1 of a step on the calling goroutine and up
+// to workers-1 goroutines of the shared pool, without allocating.
+func (pl *Plan) parallel(tasks int, st *step, src, dst []float32, n int) {
+	w := min(pl.workers, tasks)
+	pl.job = job{pl: pl, st: st, src: src, dst: dst, n: n, tasks: tasks}
+	pl.job.next.Store(0)
+	if w > 1 {
+		startPool()
+		pl.job.wg.Add(w - 1)
+		for k := 1; k < w; k++ {
+			poolTasks <- poolTask{&pl.job, k}
 		}
-		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	w := min(pl.workers, n)
-	wg.Add(w)
-	for k := 0; k < w; k++ {
-		go func(k int) {
-			defer wg.Done()
-			for {
-				t := int(next.Add(1)) - 1
-				if t >= n {
-					return
+	pl.job.work(0)
+	pl.job.wg.Wait()
+}
+
+// job is one step's tasks, shared by the goroutines that run them.
+type job struct {
+	pl       *Plan
+	st       *step
+	src, dst []float32
+	n, tasks int
+	next     atomic.Int64
+	wg       sync.WaitGroup
+}
+
+func (j *job) work(worker int) {
+	for {
+		t := int(j.next.Add(1)) - 1
+		if t >= j.tasks {
+			return
+		}
+		j.pl.tile(worker, t, j.st, j.src, j.dst, j.n)
+	}
+}
+
+type poolTask struct {
+	j      *job
+	worker int
+}
+
+var (
+	poolOnce  sync.Once
+	poolTasks chan poolTask
+)
+
+// startPool starts GOMAXPROCS goroutines shared by every Plan; they live as
+// long as the process, like the runtime's own workers.
+func startPool() {
+	poolOnce.Do(func() {
+		n := runtime.GOMAXPROCS(0)
+		poolTasks = make(chan poolTask, 4*n)
+		for i := 0; i < n; i++ {
+			go func() {
+				for t := range poolTasks {
+					t.j.work(t.worker)
+					t.j.wg.Done()
 				}
-				fn(k, t)
-			}
-		}(k)
-	}
-	wg.Wait()
+			}()
+		}
+	})
 }
 
 func applyAct(x []float32, a act) {

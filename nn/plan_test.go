@@ -134,3 +134,78 @@ func TestShapesRejectMalformedGraphs(t *testing.T) {
 		assert.ErrorContains(t, err, c.want, c.name)
 	}
 }
+
+// naiveGemm is sgemm without a BLAS, so that allocation counts measure the
+// engine alone (gonum's pure-Go Sgemm allocates internally; OpenBLAS does not).
+func naiveGemm(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for l := 0; l < k; l++ {
+				if transB {
+					s += a[i*lda+l] * b[j*ldb+l]
+				} else {
+					s += a[i*lda+l] * b[l*ldb+j]
+				}
+			}
+			c[i*ldc+j] = s
+		}
+	}
+}
+
+func TestForwardDoesNotAllocate(t *testing.T) {
+	if BLASName == "gonum" {
+		sgemm = naiveGemm
+		defer func() { sgemm = sgemmBLAS }()
+	}
+	g := smallNet()
+	p := g.InitParams(1)
+	for _, workers := range []int{1, 2, 4} {
+		pl, err := Compile(g, p, workers)
+		require.NoError(t, err)
+		x := randInput(3, g.Input, 1)
+		_, err = pl.Forward(x, 3) // sizes the buffers
+		require.NoError(t, err)
+		allocs := testing.AllocsPerRun(5, func() { pl.Forward(x, 3) })
+		assert.Zero(t, allocs, "workers %d", workers)
+	}
+}
+
+// Plans compiled from one graph run concurrently without interfering.
+func TestPlansRunConcurrently(t *testing.T) {
+	g := smallNet()
+	p := g.InitParams(1)
+	randomize(p, 5)
+	x := randInput(4, g.Input, 9)
+	want, err := Reference(g, p, x, 4)
+	require.NoError(t, err)
+	errs := make(chan error, 4)
+	outs := make(chan []float32, 4)
+	for k := 0; k < 4; k++ {
+		go func() {
+			pl, err := Compile(g, p, 2)
+			if err != nil {
+				errs <- err
+				return
+			}
+			var y []float32
+			for i := 0; i < 20; i++ {
+				if y, err = pl.Forward(x, 4); err != nil {
+					errs <- err
+					return
+				}
+			}
+			outs <- append([]float32(nil), y...)
+		}()
+	}
+	for k := 0; k < 4; k++ {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case y := <-outs:
+			for i := range want {
+				assert.InDelta(t, want[i], y[i], 1e-4)
+			}
+		}
+	}
+}
