@@ -144,7 +144,7 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 
 	for i := 1; i < len(g.Nodes); i++ {
 		nd := g.Nodes[i]
-		last := i // the node whose value this step produces
+		last := i             // the node whose value this step produces
 		var fusedInputs []int // values read by fused nodes
 		st := step{name: nd.Name, src: valBuf[nd.Inputs[0]], in: shapes[nd.Inputs[0]], res: -1}
 		switch nd.Op {
