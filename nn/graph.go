@@ -75,6 +75,10 @@ type Node struct {
 	Groups int     `json:"groups,omitempty"`
 	Bias   bool    `json:"bias,omitempty"` // conv or linear has a bias
 	Eps    float32 `json:"eps,omitempty"`  // batch norm epsilon
+	// ShortcutA after channel pruning: output channel j copies input channel
+	// Map[j], or is zero where Map[j] is -1. Nil means option A's symmetric
+	// zero padding.
+	Map []int `json:"map,omitempty"`
 }
 
 // Shape is an activation's shape for one sample: channels, height, width.
@@ -190,7 +194,16 @@ func nodeShape(n *Node, in Shape) (Shape, error) {
 	case OpReLU, OpReLU6, OpAdd:
 		return in, nil
 	case OpShortcutA:
-		if n.OutC < in.C || (n.OutC-in.C)%2 != 0 || n.Stride < 1 {
+		if n.Map != nil {
+			if len(n.Map) != n.OutC || n.Stride < 1 {
+				return Shape{}, fmt.Errorf("channel map has %d entries for %d channels", len(n.Map), n.OutC)
+			}
+			for _, m := range n.Map {
+				if m < -1 || m >= in.C {
+					return Shape{}, fmt.Errorf("channel map entry %d outside [-1, %d)", m, in.C)
+				}
+			}
+		} else if n.OutC < in.C || (n.OutC-in.C)%2 != 0 || n.Stride < 1 {
 			return Shape{}, fmt.Errorf("cannot pad %d channels to %d", in.C, n.OutC)
 		}
 		return Shape{n.OutC, (in.H + n.Stride - 1) / n.Stride, (in.W + n.Stride - 1) / n.Stride}, nil
@@ -242,6 +255,37 @@ func (g *Graph) ParamSpecs() []ParamSpec {
 		}
 	}
 	return specs
+}
+
+// ShortcutMap returns the channel map of a ShortcutA node reading inC
+// channels: Map itself, or option A's symmetric padding.
+func (n *Node) ShortcutMap(inC int) []int {
+	if n.Map != nil {
+		return n.Map
+	}
+	m := make([]int, n.OutC)
+	pad := (n.OutC - inC) / 2
+	for j := range m {
+		m[j] = -1
+		if c := j - pad; c >= 0 && c < inC {
+			m[j] = c
+		}
+	}
+	return m
+}
+
+// Clone returns a deep copy of the graph.
+func (g *Graph) Clone() *Graph {
+	c := &Graph{Input: g.Input, Nodes: make([]*Node, len(g.Nodes))}
+	for i, n := range g.Nodes {
+		cp := *n
+		cp.Inputs = append([]int(nil), n.Inputs...)
+		if n.Map != nil {
+			cp.Map = append([]int(nil), n.Map...)
+		}
+		c.Nodes[i] = &cp
+	}
+	return c
 }
 
 // Node returns the node with the given name, or nil.

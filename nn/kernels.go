@@ -31,15 +31,18 @@ func (pl *Plan) run(st *step, n int) {
 		pl.parallel(n, st, src, dst, n)
 	case stShortcutA:
 		in, out := st.in, st.out
-		pad := (out.C - in.C) / 2
 		for b := 0; b < n; b++ {
 			for y := 0; y < out.H; y++ {
 				for x := 0; x < out.W; x++ {
 					d := dst[((b*out.H+y)*out.W+x)*out.C:][:out.C]
 					s := src[((b*in.H+y*st.stride)*in.W+x*st.stride)*in.C:][:in.C]
-					clear(d[:pad])
-					copy(d[pad:], s)
-					clear(d[pad+in.C:])
+					for j, c := range st.chanMap {
+						if c >= 0 {
+							d[j] = s[c]
+						} else {
+							d[j] = 0
+						}
+					}
 				}
 			}
 		}

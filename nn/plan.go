@@ -63,7 +63,8 @@ type step struct {
 	groups, k, stride, pad int
 	w, bias                []float32
 	maxPool                bool
-	res                    int // conv: buffer added before the activation, or -1
+	res                    int   // conv: buffer added before the activation, or -1
+	chanMap                []int // shortcut: input channel of each output channel, or -1
 }
 
 // Compile builds a Plan from a graph and its parameters. workers <= 0 uses
@@ -223,7 +224,7 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 				last = j
 			}
 		case OpShortcutA:
-			st.kind, st.stride = stShortcutA, nd.Stride
+			st.kind, st.stride, st.chanMap = stShortcutA, nd.Stride, nd.ShortcutMap(shapes[nd.Inputs[0]].C)
 		case OpMaxPool, OpAvgPool:
 			st.kind, st.k, st.stride, st.maxPool = stPool, nd.Kernel, nd.Stride, nd.Op == OpMaxPool
 		case OpGlobalAvgPool:

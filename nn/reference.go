@@ -100,12 +100,15 @@ func Reference(g *Graph, p Params, x []float32, n int) ([]float32, error) {
 				out[j] = src[j] + o[j]
 			}
 		case OpShortcutA:
-			pad := (os.C - is.C) / 2
+			m := nd.ShortcutMap(is.C)
 			for b := 0; b < n; b++ {
-				for c := 0; c < is.C; c++ {
+				for j, c := range m {
+					if c < 0 {
+						continue
+					}
 					for y := 0; y < os.H; y++ {
 						for xx := 0; xx < os.W; xx++ {
-							out[((b*os.C+c+pad)*os.H+y)*os.W+xx] = src[((b*is.C+c)*is.H+y*nd.Stride)*is.W+xx*nd.Stride]
+							out[((b*os.C+j)*os.H+y)*os.W+xx] = src[((b*is.C+c)*is.H+y*nd.Stride)*is.W+xx*nd.Stride]
 						}
 					}
 				}
