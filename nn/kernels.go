@@ -245,3 +245,10 @@ var (
 	im2colImpl  = im2colGo
 	biasActImpl = addBiasAct
 )
+
+// Patches writes the im2col rows r0..r1 (output pixels, counted over the
+// batch) of convolution n applied to NHWC input src of shape in: each row is
+// a k x k x InC patch in (ky, kx, c) order, the layout Plan's weights use.
+func Patches(dst, src []float32, in Shape, n *Node, out Shape, r0, r1 int) {
+	im2colGo(dst, src, in, out, n.Kernel, n.Stride, n.Pad, r0, r1, 0, in.C)
+}

@@ -25,6 +25,17 @@ type Plan struct {
 	scratch [][]float32 // per-worker im2col buffers
 	result  []float32
 	job     job // the step being run, reused to avoid allocation
+	valBuf  []int
+	shapes  []Shape
+	lastN   int
+}
+
+// Value returns node i's output from the last Forward (NHWC, lastN samples)
+// and its shape. Only nodes passed to CompileKeeping (and the output) are
+// guaranteed to hold their values.
+func (pl *Plan) Value(i int) ([]float32, Shape) {
+	s := pl.shapes[i]
+	return pl.bufs[pl.valBuf[i]][:pl.lastN*s.Size()], s
 }
 
 type stepKind int
@@ -70,6 +81,13 @@ type step struct {
 // Compile builds a Plan from a graph and its parameters. workers <= 0 uses
 // GOMAXPROCS goroutines.
 func Compile(g *Graph, p Params, workers int) (*Plan, error) {
+	return CompileKeeping(g, p, workers, nil)
+}
+
+// CompileKeeping is Compile, but the values of the nodes in keep stay
+// readable through Value after Forward (they are neither fused away nor
+// overwritten).
+func CompileKeeping(g *Graph, p Params, workers int, keep []int) (*Plan, error) {
 	shapes, err := g.Shapes()
 	if err != nil {
 		return nil, err
@@ -87,6 +105,12 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 		}
 	}
 	consumers[g.Output()]++ // the output is read by the caller
+	for _, k := range keep {
+		if k < 0 || k >= len(g.Nodes) {
+			return nil, fmt.Errorf("compile: no node %d to keep", k)
+		}
+		consumers[k]++ // a reader that never releases it
+	}
 	soleConsumer := func(i int, op ...OpKind) (int, bool) {
 		if consumers[i] != 1 || i+1 >= len(g.Nodes) {
 			return 0, false
@@ -261,6 +285,7 @@ func Compile(g *Graph, p Params, workers int) (*Plan, error) {
 	}
 	pl.out = shapes[g.Output()]
 	pl.outBuf = valBuf[g.Output()]
+	pl.valBuf, pl.shapes = valBuf, shapes
 	pl.scratch = make([][]float32, workers)
 	return pl, nil
 }
@@ -298,6 +323,7 @@ func (pl *Plan) Forward(x []float32, n int) ([]float32, error) {
 		pl.batch = n
 	}
 	copy(pl.bufs[0], x)
+	pl.lastN = n
 	for i := range pl.steps {
 		pl.run(&pl.steps[i], n)
 	}

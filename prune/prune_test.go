@@ -3,6 +3,7 @@ package prune
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -18,7 +19,13 @@ func build(t *testing.T, name string) (*nn.Graph, nn.Params) {
 	require.NoError(t, err)
 	p := g.InitParams(3)
 	rng := rand.New(rand.NewPCG(5, 7))
-	for k, v := range p {
+	names := make([]string, 0, len(p))
+	for k := range p {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := p[k]
 		if strings.HasSuffix(k, "running_var") {
 			for i := range v.Data {
 				v.Data[i] = float32(0.5 + rng.Float64())
