@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Plan is a graph compiled for fast inference: NHWC activations, batch norm
@@ -465,3 +467,33 @@ func addBiasAct(c []float32, rows, cols int, bias []float32, res []float32, a ac
 		}
 	}
 }
+
+// Latency measures the median wall time of one forward pass of batch
+// samples (random inputs) over repeats runs, after warm-up runs.
+func (pl *Plan) Latency(batch, warmup, repeats int) (time.Duration, error) {
+	if batch < 1 || repeats < 1 {
+		return 0, fmt.Errorf("latency: batch and repeats must be positive")
+	}
+	x := make([]float32, batch*pl.in.Size())
+	for i := range x {
+		x[i] = float32((i*7919)%201-100) / 100
+	}
+	for i := 0; i < warmup; i++ {
+		if _, err := pl.Forward(x, batch); err != nil {
+			return 0, err
+		}
+	}
+	times := make([]time.Duration, repeats)
+	for i := range times {
+		t0 := time.Now()
+		if _, err := pl.Forward(x, batch); err != nil {
+			return 0, err
+		}
+		times[i] = time.Since(t0)
+	}
+	sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
+	return times[repeats/2], nil
+}
+
+// Workers is the number of goroutines the plan splits each layer across.
+func (pl *Plan) Workers() int { return pl.workers }

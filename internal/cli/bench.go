@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/amcbench/amc/models"
 	"github.com/amcbench/amc/nn"
 	"github.com/spf13/cobra"
 )
@@ -27,24 +26,25 @@ type benchOutput struct {
 
 func newBenchCmd() *cobra.Command {
 	var (
-		model   string
+		mf      modelFlags
 		batch   int
 		minSec  float64
 		workers int
 		asJSON  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "bench --model NAME [--batch N]",
+		Use:   "bench (--model NAME | --pruned DIR) [--batch N]",
 		Short: "Forward-pass throughput of the Go engine on random weights and inputs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if batch < 1 || minSec <= 0 {
 				return fmt.Errorf("--batch must be >= 1 and --seconds > 0")
 			}
-			g, err := models.Build(model)
+			m, err := mf.load(true)
 			if err != nil {
 				return err
 			}
+			g := m.Graph
 			cnt, err := g.Count()
 			if err != nil {
 				return err
@@ -52,7 +52,7 @@ func newBenchCmd() *cobra.Command {
 			if workers <= 0 {
 				workers = runtime.GOMAXPROCS(0)
 			}
-			pl, err := nn.Compile(g, g.InitParams(1), workers)
+			pl, err := nn.Compile(g, m.Params, workers)
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func newBenchCmd() *cobra.Command {
 			}
 			sort.Float64s(times)
 			med := times[len(times)/2]
-			out := benchOutput{Model: model, Batch: batch, Iterations: len(times), MedianMS: med * 1e3,
+			out := benchOutput{Model: m.Name, Batch: batch, Iterations: len(times), MedianMS: med * 1e3,
 				ImagesPerSec: float64(batch) / med, GMACPerSec: float64(cnt.MACs) * float64(batch) / med / 1e9,
 				BLAS: nn.BLASName, Workers: workers}
 			if asJSON {
@@ -86,31 +86,29 @@ func newBenchCmd() *cobra.Command {
 			return nil
 		},
 	}
+	mf.register(cmd, false)
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "zoo model")
 	f.IntVar(&batch, "batch", 100, "batch size")
 	f.Float64Var(&minSec, "seconds", 2, "minimum measuring time")
 	f.IntVar(&workers, "workers", 0, "worker goroutines (0: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
-	cmd.MarkFlagRequired("model")
 	return cmd
 }
 
 func newGraphCmd() *cobra.Command {
-	var model string
+	var mf modelFlags
 	cmd := &cobra.Command{
-		Use:   "graph --model NAME",
+		Use:   "graph (--model NAME | --pruned DIR)",
 		Short: "Print a model's layer graph as JSON (nodes in execution order, PyTorch parameter names)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, err := models.Build(model)
+			m, err := mf.load(true)
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), g)
+			return printJSON(cmd.OutOrStdout(), m.Graph)
 		},
 	}
-	cmd.Flags().StringVar(&model, "model", "", "zoo model")
-	cmd.MarkFlagRequired("model")
+	mf.register(cmd, false)
 	return cmd
 }

@@ -38,13 +38,14 @@ type evalOutput struct {
 
 func newEvalCmd() *cobra.Command {
 	var (
-		df                  dataFlags
-		model, wpath, split string
-		limit, batch, work  int
-		asJSON              bool
+		df                 dataFlags
+		mf                 modelFlags
+		split              string
+		limit, batch, work int
+		asJSON             bool
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --model NAME --weights PATH [--data NAME] [--split test|heldout|train]",
+		Use:   "eval (--model NAME --weights PATH | --pruned DIR) [--data NAME] [--split test|heldout|train]",
 		Short: "Top-1/top-5 accuracy of a network on a data split",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,7 +56,7 @@ func newEvalCmd() *cobra.Command {
 			if limit < 0 || batch < 1 {
 				return fmt.Errorf("--limit must be >= 0 and --batch >= 1")
 			}
-			m, err := loadModel(model, wpath)
+			m, err := mf.load(false)
 			if err != nil {
 				return err
 			}
@@ -78,31 +79,29 @@ func newEvalCmd() *cobra.Command {
 			if limit > 0 {
 				n = min(n, limit)
 			}
-			pr := newProgress(cmd.ErrOrStderr(), n, fmt.Sprintf("eval %s on %s/%s", model, df.data, sp))
+			pr := newProgress(cmd.ErrOrStderr(), n, fmt.Sprintf("eval %s on %s/%s", m.Name, df.data, sp))
 			res, err := evaluate.Run(pl, im, m.Norm, evaluate.Options{Batch: batch, Limit: limit, Progress: pr.update})
 			pr.finish()
 			if err != nil {
 				return err
 			}
-			out := evalOutput{Model: model, Weights: wpath, Data: df.data, Split: string(sp), Result: res,
+			out := evalOutput{Model: m.Name, Weights: mf.weights, Data: df.data, Split: string(sp), Result: res,
 				BLAS: nn.BLASName, Workers: work}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s on %s/%s: top-1 %.2f%%  top-5 %.2f%%  (%d images, %.1f s, %.0f img/s, %s BLAS)\n",
-				model, df.data, sp, res.Top1, res.Top5, res.N, res.Seconds, res.ImagesPerSec, nn.BLASName)
+				m.Name, df.data, sp, res.Top1, res.Top5, res.N, res.Seconds, res.ImagesPerSec, nn.BLASName)
 			return nil
 		},
 	}
 	df.register(cmd)
+	mf.register(cmd, true)
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "zoo model (see amc models), NAME or NAME@WIDTH")
-	f.StringVar(&wpath, "weights", "", "weights: PyTorch checkpoint (.th/.pt/.pth) or .safetensors")
 	f.StringVar(&split, "split", "test", "split: test, heldout or train")
 	f.IntVar(&limit, "limit", 0, "evaluate only the first N images (0: all)")
 	f.IntVar(&batch, "batch", 100, "images per forward pass")
 	f.IntVar(&work, "workers", 0, "worker goroutines (0: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
-	cmd.MarkFlagRequired("model")
 	return cmd
 }

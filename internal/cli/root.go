@@ -33,7 +33,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newModelsCmd(), newEvalCmd(), newConvertCmd(), newInfoCmd(), newBenchCmd(), newGraphCmd())
+	root.AddCommand(newModelsCmd(), newEvalCmd(), newConvertCmd(), newInfoCmd(), newBenchCmd(), newGraphCmd(),
+		newGroupsCmd(), newPruneCmd(), newMeasureCmd())
 	return root
 }
 
