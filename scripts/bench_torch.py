@@ -61,8 +61,13 @@ class GraphNet(tnn.Module):
             elif op == "shortcutA":
                 s = n.get("stride", 1)
                 z = ins[0][:, :, ::s, ::s]
-                p = (n["out_channels"] - z.shape[1]) // 2
-                y = F.pad(z, (0, 0, 0, 0, p, p))
+                if "map" in n:  # pruned: output channel j copies input map[j], or is zero
+                    m = torch.tensor(n["map"])
+                    z = torch.cat([z, torch.zeros_like(z[:, :1])], 1)
+                    y = z.index_select(1, torch.where(m < 0, z.shape[1] - 1, m))
+                else:
+                    p = (n["out_channels"] - z.shape[1]) // 2
+                    y = F.pad(z, (0, 0, 0, 0, p, p))
             elif op == "maxpool":
                 y = F.max_pool2d(ins[0], n["kernel"], n["stride"])
             elif op == "avgpool":
