@@ -200,3 +200,36 @@ func (a *Analysis) spaceChannels(counts []int) []int {
 	}
 	return ch
 }
+
+// PredictParams computes the learnable parameters of the network pruned to
+// the given kept counts per group, without building it.
+func (a *Analysis) PredictParams(counts []int) int64 {
+	ch := a.spaceChannels(counts)
+	var total int64
+	for i, n := range a.Graph.Nodes {
+		switch n.Op {
+		case nn.OpConv:
+			in, o := int64(ch[a.space[n.Inputs[0]]]), int64(ch[a.space[i]])
+			kk := int64(n.Kernel * n.Kernel)
+			switch {
+			case n.Groups == 1:
+				total += o * in * kk
+			case a.isDepthwise(n):
+				total += o * kk
+			default:
+				total += int64(n.OutC) * int64(n.InC/n.Groups) * kk
+			}
+			if n.Bias {
+				total += o
+			}
+		case nn.OpBatchNorm:
+			total += 2 * int64(ch[a.space[i]])
+		case nn.OpLinear:
+			total += int64(ch[a.space[n.Inputs[0]]]*a.flatHW[n.Inputs[0]]) * int64(n.OutC)
+			if n.Bias {
+				total += int64(n.OutC)
+			}
+		}
+	}
+	return total
+}

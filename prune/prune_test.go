@@ -155,6 +155,7 @@ func TestRandomPoliciesProperty(t *testing.T) {
 		cnt, err := pg.Count()
 		require.NoError(t, err)
 		assert.Equal(t, a.PredictMACs(counts), cnt.MACs, name)
+		assert.Equal(t, a.PredictParams(counts), cnt.Params, name)
 		x := input(g, 1, uint64(trial))
 		want, err := nn.Reference(pg, pp, x, 1)
 		require.NoError(t, err)

@@ -1,0 +1,110 @@
+// Package search runs a strategy (an agent.Agent) on a compression
+// environment for a number of episodes, logs every episode, and keeps the
+// best policy.
+package search
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/amcbench/amc/agent"
+	"github.com/amcbench/amc/env"
+)
+
+// EpisodeRow is one episode as logged to episodes.parquet.
+type EpisodeRow struct {
+	Spec       string    `parquet:"spec"`
+	Strategy   string    `parquet:"strategy"`
+	Seed       int64     `parquet:"seed"`
+	Episode    int64     `parquet:"episode"`
+	Groups     []string  `parquet:"groups,list"`
+	Ratios     []float64 `parquet:"ratios,list"`
+	Kept       []int64   `parquet:"kept_channels,list"`
+	Reward     float64   `parquet:"reward"`
+	RewardTop1 float64   `parquet:"reward_top1"` // percent, on the reward set (held-out images)
+	MACs       int64     `parquet:"macs"`
+	Params     int64     `parquet:"params"`
+	MACsRatio  float64   `parquet:"macs_ratio"`
+	Sigma      float64   `parquet:"sigma"` // exploration noise, if the strategy has one
+	Explore    bool      `parquet:"explore"`
+	ActSec     float64   `parquet:"act_seconds"`
+	PruneSec   float64   `parquet:"prune_seconds"`
+	ReconSec   float64   `parquet:"reconstruct_seconds"`
+	EvalSec    float64   `parquet:"eval_seconds"`
+	WallSec    float64   `parquet:"wall_seconds"`
+}
+
+// Sigma is implemented by strategies that explore with noise.
+type Sigma interface {
+	Sigma() float64
+}
+
+// Best is the best episode of a run.
+type Best struct {
+	Episode int
+	Reward  float64
+	Result  env.Result
+}
+
+// Options control a run.
+type Options struct {
+	Spec     string
+	Seed     int64
+	Episodes int
+	// Log receives every episode's row; an error stops the run.
+	Log func(EpisodeRow) error
+	// Progress is called after each episode, may be nil.
+	Progress func(done, total int, best float64)
+}
+
+// Run plays opt.Episodes episodes of ag on e and returns the best one.
+func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
+	best := Best{Episode: -1}
+	names := e.GroupNames()
+	for ep := 0; ep < opt.Episodes; ep++ {
+		start := time.Now()
+		s := e.Reset()
+		var trs []agent.Transition
+		var actSec float64
+		for t := 0; s != nil; t++ {
+			t0 := time.Now()
+			req := ag.Act(s, t, true)
+			actSec += time.Since(t0).Seconds()
+			applied, next, err := e.Step(req)
+			if err != nil {
+				return best, fmt.Errorf("episode %d: %w", ep, err)
+			}
+			trs = append(trs, agent.Transition{State: s, Requested: req, Action: applied, Next: next})
+			s = next
+		}
+		r := e.Result()
+		t0 := time.Now()
+		if err := ag.Observe(agent.Episode{Index: ep, Transitions: trs, Reward: r.Reward}); err != nil {
+			return best, fmt.Errorf("episode %d: %s: %w", ep, ag.Name(), err)
+		}
+		actSec += time.Since(t0).Seconds()
+		if best.Episode < 0 || r.Reward > best.Reward {
+			best = Best{Episode: ep, Reward: r.Reward, Result: r}
+		}
+		row := EpisodeRow{Spec: opt.Spec, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(ep), Groups: names,
+			Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
+			MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), Explore: true,
+			ActSec: actSec, PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec}
+		for _, c := range r.Counts {
+			row.Kept = append(row.Kept, int64(c))
+		}
+		if sg, ok := ag.(Sigma); ok {
+			row.Sigma = sg.Sigma()
+		}
+		row.WallSec = time.Since(start).Seconds()
+		if opt.Log != nil {
+			if err := opt.Log(row); err != nil {
+				return best, err
+			}
+		}
+		if opt.Progress != nil {
+			opt.Progress(ep+1, opt.Episodes, best.Reward)
+		}
+	}
+	return best, nil
+}
