@@ -126,7 +126,9 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 	e.minCounts = make([]int, len(a.Groups))
 	for i, g := range a.Groups {
 		full[i] = g.Channels
-		e.minCounts[i] = prune.KeepCount(g.Channels, cfg.LowerBound, cfg.Multiple)
+		// The smallest count whose ratio is not below the bound.
+		m := cfg.Multiple
+		e.minCounts[i] = min(g.Channels, max(m, int(math.Ceil(cfg.LowerBound*float64(g.Channels)/float64(m)-1e-9))*m))
 	}
 	e.baseMACs, e.baseParams = a.PredictMACs(full), a.PredictParams(full)
 	if cfg.Protocol == Constrained {
