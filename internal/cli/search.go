@@ -56,6 +56,7 @@ func newSearchCmd() *cobra.Command {
 		budgetArg, strategy, protocol, reward, outDir             string
 		episodes, rewardImages, calImages, calPositions, multiple int
 		seed                                                      int64
+		warmup                                                    int
 		lower, ridge                                              float64
 		residual, noRecon, asJSON                                 bool
 	)
@@ -70,7 +71,7 @@ func newSearchCmd() *cobra.Command {
 			if episodes < 1 {
 				return fmt.Errorf("--episodes must be at least 1")
 			}
-			valid := append([]string(nil), baselines.Names...)
+			valid := append([]string{"ddpg"}, baselines.Names...)
 			if !contains(valid, strategy) {
 				return fmt.Errorf("unknown strategy %q%s; valid: %v", strategy, suggest.DidYouMean(strategy, valid), valid)
 			}
@@ -120,6 +121,12 @@ func newSearchCmd() *cobra.Command {
 			}
 			var ag agent.Agent
 			switch strategy {
+			case "ddpg":
+				c := agent.DefaultDDPG()
+				c.LowerBound, c.Seed, c.Warmup = lower, uint64(seed), warmup
+				if ag, err = agent.NewDDPG(c, env.StateSize); err != nil {
+					return err
+				}
 			case "random":
 				ag = baselines.NewRandom(lower, uint64(seed))
 			default:
@@ -212,7 +219,8 @@ func newSearchCmd() *cobra.Command {
 	mf.register(cmd, true)
 	f := cmd.Flags()
 	f.StringVar(&budgetArg, "budget", "macs=0.5", "resource budget as a fraction of the original: macs=F or params=F")
-	f.StringVar(&strategy, "strategy", "uniform", "uniform, deep, shallow or random")
+	f.StringVar(&strategy, "strategy", "ddpg", "ddpg (AMC's agent), uniform, deep, shallow or random")
+	f.IntVar(&warmup, "warmup", 100, "ddpg: episodes of random actions before learning")
 	f.StringVar(&protocol, "protocol", env.Constrained, "constrained (budget met exactly) or accuracy (accuracy-guaranteed reward)")
 	f.StringVar(&reward, "reward", "", "err (constrained default), flops or params (accuracy-guaranteed)")
 	f.IntVar(&episodes, "episodes", 300, "episodes (fixed policies run once)")

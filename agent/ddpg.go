@@ -1,0 +1,344 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// DDPGConfig holds the paper's DDPG settings (defaults from the official
+// code) and this project's fixes; docs/deviations.md lists the differences.
+type DDPGConfig struct {
+	Hidden        int     // units in each of the two hidden layers (300)
+	ActorLR       float64 // Adam learning rate of the actor (1e-4)
+	CriticLR      float64 // Adam learning rate of the critic (1e-3)
+	Batch         int     // minibatch (64)
+	Warmup        int     // episodes of uniformly random actions (100)
+	Sigma         float64 // initial exploration noise (0.5)
+	SigmaDecay    float64 // per episode after warm-up (0.95)
+	SigmaMin      float64 // floor, so exploration never dies out (0.05)
+	BaselineAlpha float64 // moving average of episode rewards: b = a*b + (1-a)*R (0.95)
+	Capacity      int     // replay buffer transitions (100,000)
+	LowerBound    float64 // smallest preserve ratio (0.2)
+	Seed          uint64
+}
+
+// DefaultDDPG returns the paper's settings.
+func DefaultDDPG() DDPGConfig {
+	return DDPGConfig{Hidden: 300, ActorLR: 1e-4, CriticLR: 1e-3, Batch: 64, Warmup: 100, Sigma: 0.5,
+		SigmaDecay: 0.95, SigmaMin: 0.05, BaselineAlpha: 0.95, Capacity: 100000, LowerBound: 0.2, Seed: 1}
+}
+
+// DDPG is the paper's agent: an actor mapping a layer's state to a
+// preserve ratio and a critic estimating the episode's reward (minus a
+// moving-average baseline) of a state and action, both MLPs with two
+// hidden layers, trained with Adam on minibatches from a replay buffer.
+type DDPG struct {
+	cfg       DDPGConfig
+	stateSize int
+	src       *rand.PCG
+	rng       *rand.Rand
+	sigma     float64
+	baseline  float64
+	episodes  int
+	buffer    []stored
+	next      int // ring-buffer position once full
+
+	critic critic
+	actor  actorTrainer
+}
+
+type stored struct {
+	S []float64
+	A float64
+	R float64
+}
+
+// mlp holds the six weight nodes of a 2-hidden-layer MLP in one graph.
+type mlp struct{ w1, b1, w2, b2, w3, b3 *G.Node }
+
+func (m mlp) nodes() G.Nodes { return G.Nodes{m.w1, m.b1, m.w2, m.b2, m.w3, m.b3} }
+
+// forward builds relu(relu(x w1 + b1) w2 + b2) w3 + b3.
+func (m mlp) forward(x *G.Node) *G.Node {
+	h := G.Must(G.Rectify(G.Must(G.BroadcastAdd(G.Must(G.Mul(x, m.w1)), m.b1, nil, []byte{0}))))
+	h = G.Must(G.Rectify(G.Must(G.BroadcastAdd(G.Must(G.Mul(h, m.w2)), m.b2, nil, []byte{0}))))
+	return G.Must(G.BroadcastAdd(G.Must(G.Mul(h, m.w3)), m.b3, nil, []byte{0}))
+}
+
+// newMLP adds an MLP's weights to g; with rng they are initialised like
+// PyTorch's Linear (uniform in +-1/sqrt(fan_in)), from the agent's seed.
+func newMLP(g *G.ExprGraph, prefix string, in, hidden int, rng *rand.Rand) mlp {
+	mk := func(name string, r, c int, fanIn int) *G.Node {
+		opts := []G.NodeConsOpt{G.WithShape(r, c), G.WithName(prefix + name)}
+		if rng != nil {
+			b := 1 / math.Sqrt(float64(fanIn))
+			v := make([]float64, r*c)
+			for i := range v {
+				v[i] = (2*rng.Float64() - 1) * b
+			}
+			opts = append(opts, G.WithValue(tensor.New(tensor.WithShape(r, c), tensor.WithBacking(v))))
+		}
+		return G.NewMatrix(g, tensor.Float64, opts...)
+	}
+	return mlp{mk("w1", in, hidden, in), mk("b1", 1, hidden, in), mk("w2", hidden, hidden, hidden),
+		mk("b2", 1, hidden, hidden), mk("w3", hidden, 1, hidden), mk("b3", 1, 1, hidden)}
+}
+
+type critic struct {
+	g       *G.ExprGraph
+	net     mlp
+	s, a, y *G.Node
+	vm      G.VM
+	solver  G.Solver
+}
+
+type actorTrainer struct {
+	g      *G.ExprGraph
+	net    mlp
+	frozen mlp // the critic's weights, copied in before each update
+	s      *G.Node
+	vm     G.VM
+	solver G.Solver
+}
+
+// NewDDPG builds the agent for states of stateSize features.
+func NewDDPG(cfg DDPGConfig, stateSize int) (*DDPG, error) {
+	if cfg.Hidden < 1 || cfg.Batch < 1 || cfg.Capacity < cfg.Batch {
+		return nil, fmt.Errorf("ddpg: hidden, batch and capacity must be positive, capacity >= batch")
+	}
+	d := &DDPG{cfg: cfg, stateSize: stateSize, sigma: cfg.Sigma}
+	d.src = rand.NewPCG(cfg.Seed, 0xddb9)
+	d.rng = rand.New(d.src)
+	B, S, H := cfg.Batch, stateSize, cfg.Hidden
+
+	c := &d.critic
+	c.g = G.NewGraph()
+	c.s = G.NewMatrix(c.g, tensor.Float64, G.WithShape(B, S), G.WithName("s"))
+	c.a = G.NewMatrix(c.g, tensor.Float64, G.WithShape(B, 1), G.WithName("a"))
+	c.y = G.NewMatrix(c.g, tensor.Float64, G.WithShape(B, 1), G.WithName("y"))
+	c.net = newMLP(c.g, "critic.", S+1, H, d.rng)
+	q := c.net.forward(G.Must(G.Concat(1, c.s, c.a)))
+	loss := G.Must(G.Mean(G.Must(G.Square(G.Must(G.Sub(q, c.y))))))
+	if _, err := G.Grad(loss, c.net.nodes()...); err != nil {
+		return nil, fmt.Errorf("ddpg: critic gradient: %w", err)
+	}
+	c.vm = G.NewTapeMachine(c.g, G.BindDualValues(c.net.nodes()...))
+	c.solver = G.NewAdamSolver(G.WithLearnRate(cfg.CriticLR))
+
+	a := &d.actor
+	a.g = G.NewGraph()
+	a.s = G.NewMatrix(a.g, tensor.Float64, G.WithShape(B, S), G.WithName("s"))
+	a.net = newMLP(a.g, "actor.", S, H, d.rng)
+	a.frozen = newMLP(a.g, "frozen.", S+1, H, nil)
+	mu := G.Must(G.Sigmoid(a.net.forward(a.s)))
+	qa := a.frozen.forward(G.Must(G.Concat(1, a.s, mu)))
+	aloss := G.Must(G.Neg(G.Must(G.Mean(qa))))
+	if _, err := G.Grad(aloss, a.net.nodes()...); err != nil {
+		return nil, fmt.Errorf("ddpg: actor gradient: %w", err)
+	}
+	a.vm = G.NewTapeMachine(a.g, G.BindDualValues(a.net.nodes()...))
+	a.solver = G.NewAdamSolver(G.WithLearnRate(cfg.ActorLR))
+	return d, nil
+}
+
+// Name implements Agent.
+func (d *DDPG) Name() string { return "ddpg" }
+
+// Sigma is the current exploration noise.
+func (d *DDPG) Sigma() float64 {
+	if d.episodes < d.cfg.Warmup {
+		return math.NaN() // uniform random actions
+	}
+	return d.sigma
+}
+
+func values(n *G.Node) []float64 { return n.Value().Data().([]float64) }
+
+// policy runs the actor on one state in plain Go (the graph is built for
+// minibatches).
+func (d *DDPG) policy(s []float64) float64 {
+	n := d.actor.net
+	h1 := dense(s, values(n.w1), values(n.b1), d.cfg.Hidden, true)
+	h2 := dense(h1, values(n.w2), values(n.b2), d.cfg.Hidden, true)
+	out := dense(h2, values(n.w3), values(n.b3), 1, false)[0]
+	return 1 / (1 + math.Exp(-out))
+}
+
+func dense(x, w, b []float64, out int, relu bool) []float64 {
+	y := append([]float64(nil), b[:out]...)
+	for i, v := range x {
+		row := w[i*out : (i+1)*out]
+		for j, wv := range row {
+			y[j] += v * wv
+		}
+	}
+	if relu {
+		for j := range y {
+			y[j] = math.Max(0, y[j])
+		}
+	}
+	return y
+}
+
+// Act implements Agent: random during warm-up, then the actor's output
+// with truncated-normal noise inside [LowerBound, 1] when exploring.
+func (d *DDPG) Act(state []float64, _ int, explore bool) float64 {
+	lo := d.cfg.LowerBound
+	if explore && d.episodes < d.cfg.Warmup {
+		return lo + (1-lo)*d.rng.Float64()
+	}
+	mu := d.policy(state)
+	if !explore {
+		return math.Min(1, math.Max(lo, mu))
+	}
+	for i := 0; i < 100; i++ { // truncated normal by rejection
+		a := mu + d.sigma*d.rng.NormFloat64()
+		if a >= lo && a <= 1 {
+			return a
+		}
+	}
+	return math.Min(1, math.Max(lo, mu))
+}
+
+// Observe implements Agent: every transition is stored with the episode's
+// reward minus the moving average of earlier episodes' rewards; after the
+// warm-up, the networks take one minibatch step per transition.
+func (d *DDPG) Observe(ep Episode) error {
+	if d.episodes == 0 {
+		d.baseline = ep.Reward
+	}
+	adv := ep.Reward - d.baseline
+	d.baseline = d.cfg.BaselineAlpha*d.baseline + (1-d.cfg.BaselineAlpha)*ep.Reward
+	for _, tr := range ep.Transitions {
+		st := stored{S: append([]float64(nil), tr.State...), A: tr.Action, R: adv}
+		if len(d.buffer) < d.cfg.Capacity {
+			d.buffer = append(d.buffer, st)
+		} else {
+			d.buffer[d.next] = st
+			d.next = (d.next + 1) % d.cfg.Capacity
+		}
+	}
+	d.episodes++
+	if d.episodes <= d.cfg.Warmup || len(d.buffer) < d.cfg.Batch {
+		return nil
+	}
+	for range ep.Transitions {
+		if err := d.update(); err != nil {
+			return err
+		}
+	}
+	d.sigma = math.Max(d.cfg.SigmaMin, d.sigma*d.cfg.SigmaDecay)
+	return nil
+}
+
+// update takes one critic and one actor step on a random minibatch. The
+// critic regresses onto the stored return: with a single reward at the end
+// of an episode and discount 1, the return of every step is that reward.
+func (d *DDPG) update() error {
+	B, S := d.cfg.Batch, d.stateSize
+	sb := make([]float64, B*S)
+	ab := make([]float64, B)
+	yb := make([]float64, B)
+	for i := 0; i < B; i++ {
+		st := d.buffer[d.rng.IntN(len(d.buffer))]
+		copy(sb[i*S:], st.S)
+		ab[i], yb[i] = st.A, st.R
+	}
+	c := &d.critic
+	G.Let(c.s, tensor.New(tensor.WithShape(B, S), tensor.WithBacking(sb)))
+	G.Let(c.a, tensor.New(tensor.WithShape(B, 1), tensor.WithBacking(ab)))
+	G.Let(c.y, tensor.New(tensor.WithShape(B, 1), tensor.WithBacking(yb)))
+	if err := c.vm.RunAll(); err != nil {
+		return fmt.Errorf("ddpg critic: %w", err)
+	}
+	if err := c.solver.Step(G.NodesToValueGrads(c.net.nodes())); err != nil {
+		return fmt.Errorf("ddpg critic: %w", err)
+	}
+	c.vm.Reset()
+
+	a := &d.actor
+	for i, n := range a.frozen.nodes() {
+		src := c.net.nodes()[i]
+		v := append([]float64(nil), values(src)...)
+		G.Let(n, tensor.New(tensor.WithShape(src.Shape()...), tensor.WithBacking(v)))
+	}
+	G.Let(a.s, tensor.New(tensor.WithShape(B, S), tensor.WithBacking(append([]float64(nil), sb...))))
+	if err := a.vm.RunAll(); err != nil {
+		return fmt.Errorf("ddpg actor: %w", err)
+	}
+	if err := a.solver.Step(G.NodesToValueGrads(a.net.nodes())); err != nil {
+		return fmt.Errorf("ddpg actor: %w", err)
+	}
+	a.vm.Reset()
+	return nil
+}
+
+// ddpgState is what State serialises.
+type ddpgState struct {
+	Actor, Critic [][]float64
+	Buffer        []stored
+	Next          int
+	RNG           []byte
+	Sigma         float64
+	Baseline      float64
+	Episodes      int
+}
+
+// State implements Agent: weights, replay buffer, random state, noise and
+// baseline. (Adam's moment estimates are not included yet.)
+func (d *DDPG) State() ([]byte, error) {
+	st := ddpgState{Buffer: d.buffer, Next: d.next, Sigma: d.sigma, Baseline: d.baseline, Episodes: d.episodes}
+	for _, n := range d.actor.net.nodes() {
+		st.Actor = append(st.Actor, append([]float64(nil), values(n)...))
+	}
+	for _, n := range d.critic.net.nodes() {
+		st.Critic = append(st.Critic, append([]float64(nil), values(n)...))
+	}
+	var err error
+	if st.RNG, err = d.src.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(st); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Restore implements Agent.
+func (d *DDPG) Restore(b []byte) error {
+	var st ddpgState
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
+		return fmt.Errorf("ddpg: restore: %w", err)
+	}
+	set := func(nodes G.Nodes, vals [][]float64) error {
+		if len(vals) != len(nodes) {
+			return fmt.Errorf("ddpg: restore: %d tensors for %d weights", len(vals), len(nodes))
+		}
+		for i, n := range nodes {
+			dst := values(n)
+			if len(vals[i]) != len(dst) {
+				return fmt.Errorf("ddpg: restore: weight %s has %d values, want %d", n.Name(), len(vals[i]), len(dst))
+			}
+			copy(dst, vals[i])
+		}
+		return nil
+	}
+	if err := set(d.actor.net.nodes(), st.Actor); err != nil {
+		return err
+	}
+	if err := set(d.critic.net.nodes(), st.Critic); err != nil {
+		return err
+	}
+	if err := d.src.UnmarshalBinary(st.RNG); err != nil {
+		return err
+	}
+	d.buffer, d.next, d.sigma, d.baseline, d.episodes = st.Buffer, st.Next, st.Sigma, st.Baseline, st.Episodes
+	return nil
+}
