@@ -3,7 +3,7 @@
 package nn
 
 // #cgo CFLAGS: -O3
-// #cgo LDFLAGS: -lopenblas
+// #cgo LDFLAGS: -lopenblas -lm -lpthread
 // #include "kernels_c.h"
 // void openblas_set_num_threads(int);
 // char* openblas_get_corename(void);
