@@ -16,20 +16,26 @@ type progress struct {
 	bar    *progressbar.ProgressBar
 	w      io.Writer
 	desc   string
+	unit   string
 	next   int
 	start  time.Time
 	closed bool
 }
 
 func newProgress(w io.Writer, total int, desc string) *progress {
-	p := &progress{w: w, desc: desc, start: time.Now()}
+	return newProgressUnit(w, total, desc, "img")
+}
+
+// newProgressUnit is newProgress counting another unit ("ep" for episodes).
+func newProgressUnit(w io.Writer, total int, desc, unit string) *progress {
+	p := &progress{w: w, desc: desc, unit: unit, start: time.Now()}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(desc),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetItsString(unit),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish())
@@ -44,7 +50,9 @@ func (p *progress) update(done, total int) {
 	}
 	if done*10 >= p.next*total {
 		el := time.Since(p.start).Seconds()
-		fmt.Fprintf(p.w, "%s: %d/%d (%.0f img/s)\n", p.desc, done, total, float64(done)/max(el, 1e-9))
+		rate := float64(done) / max(el, 1e-9)
+		eta := time.Duration(float64(total-done) / max(rate, 1e-9) * float64(time.Second)).Round(time.Second)
+		fmt.Fprintf(p.w, "%s: %d/%d (%.2f %s/s, ETA %s)\n", p.desc, done, total, rate, p.unit, eta)
 		p.next = done*10/total + 1
 	}
 }

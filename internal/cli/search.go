@@ -148,7 +148,7 @@ func newSearchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pr := newProgress(cmd.ErrOrStderr(), episodes, "search "+strategy)
+			pr := newProgressUnit(cmd.ErrOrStderr(), episodes, "search "+strategy, "ep")
 			start := time.Now()
 			best, err := search.Run(e, ag, search.Options{Spec: "cli", Seed: seed, Episodes: episodes, Log: log.Write,
 				Progress: func(done, total int, _ float64) { pr.update(done, total) }})
