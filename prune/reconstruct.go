@@ -3,6 +3,7 @@ package prune
 import (
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/amcbench/amc/datasets"
@@ -71,6 +72,11 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 			keep = append(keep, nd.Inputs[0])
 		}
 	}
+	order := make([]int, 0, len(c.layers))
+	for i := range c.layers {
+		order = append(order, i)
+	}
+	sort.Ints(order)
 	pl, err := nn.CompileKeeping(a.Graph, p, 0, keep)
 	if err != nil {
 		return nil, err
@@ -86,10 +92,10 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 		if _, err := pl.Forward(x[:k*im.H*im.W*im.C], k); err != nil {
 			return nil, err
 		}
-		for i, l := range c.layers {
+		for _, i := range order { // a fixed order keeps the sampled positions deterministic
 			nd := a.Graph.Nodes[i]
 			val, in := pl.Value(nd.Inputs[0])
-			c.accumulate(l, nd, p, val, in, a.Shapes[i], k, positions, rng)
+			c.accumulate(c.layers[i], nd, p, val, in, a.Shapes[i], k, positions, rng)
 		}
 	}
 	for _, l := range c.layers {

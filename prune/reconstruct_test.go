@@ -125,3 +125,18 @@ func TestReconstructionHelpsRealResNet20(t *testing.T) {
 	t.Logf("ResNet-20 uniform 0.5, 1000 held-out images: selection only %.1f%%, reconstructed %.1f%%", sel, rec)
 	assert.Greater(t, rec, sel+2, "reconstruction must help clearly")
 }
+
+func TestCalibrationIsDeterministic(t *testing.T) {
+	g, p := build(t, "resnet20")
+	a, err := Analyze(g, Options{})
+	require.NoError(t, err)
+	im := fakeImages(30, 4)
+	c1, err := Calibrate(a, p, im, datasets.ImageNetNorm, 30, 4, 9)
+	require.NoError(t, err)
+	c2, err := Calibrate(a, p, im, datasets.ImageNetNorm, 30, 4, 9)
+	require.NoError(t, err)
+	for i, l := range c1.layers {
+		assert.Equal(t, l.g, c2.layers[i].g)
+		assert.Equal(t, l.b, c2.layers[i].b)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amcbench/amc/search"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -154,4 +155,69 @@ func TestPruneEvalMeasure(t *testing.T) {
 	out, _, err = run("groups", "--model", "mobilenet_v2")
 	require.NoError(t, err)
 	assert.Contains(t, out, "layers.16.conv1")
+}
+
+func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
+	needShared(t)
+	dir := filepath.Join(t.TempDir(), "s")
+	out, _, err := run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--budget", "macs=0.5",
+		"--strategy", "ddpg", "--warmup", "2", "--episodes", "4", "--seed", "2", "--reward-images", "100",
+		"--calib-images", "100", "--out", dir, "--json")
+	require.NoError(t, err)
+	s := lastJSON(t, out)
+	assert.Equal(t, "ddpg", s["strategy"])
+	assert.Equal(t, 4.0, s["episodes"])
+	assert.LessOrEqual(t, s["macs_ratio"].(float64), 0.5)
+	assert.Greater(t, s["heldout_top1"].(float64), 10.0)
+	assert.Len(t, s["best_policy"], 9)
+	for _, f := range []string{"summary.json", "episodes.parquet", "best/prune.json", "best/model.safetensors"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.NoError(t, err, f)
+	}
+	_, _, err = run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--strategy", "ppo", "--out", dir)
+	assert.ErrorContains(t, err, "unknown strategy")
+	_, _, err = run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--budget", "macs=1.5", "--out", dir)
+	assert.ErrorContains(t, err, "(0, 1]")
+}
+
+func TestRunSpecsResumeAndDeterminism(t *testing.T) {
+	needShared(t)
+	specDir := t.TempDir()
+	spec := filepath.Join(specDir, "tiny.yaml")
+	w, _ := filepath.Abs(adapted20)
+	require.NoError(t, os.WriteFile(spec, []byte(`name: tiny
+model: resnet20
+weights: `+w+`
+budget: macs=0.6
+reward_images: 60
+final_images: 60
+calibration: {images: 60, positions: 5}
+seeds: [1, 2]
+episodes: 3
+strategies:
+  - {name: random}
+  - {name: uniform}
+`), 0o644))
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	for _, dir := range []string{a, b} {
+		out, _, err := run("run", spec, "--data-dir", dataDir, "--out", dir)
+		require.NoError(t, err)
+		assert.Contains(t, out, "4 runs")
+	}
+	// A second run of the same folder skips every finished run.
+	_, errOut, err := run("run", spec, "--data-dir", dataDir, "--out", a)
+	require.NoError(t, err)
+	assert.Equal(t, 4, strings.Count(errOut, "skipped"))
+	ea, err := search.ReadEpisodes(filepath.Join(a, "episodes.parquet"))
+	require.NoError(t, err)
+	eb, err := search.ReadEpisodes(filepath.Join(b, "episodes.parquet"))
+	require.NoError(t, err)
+	require.Len(t, ea, 2*3+2*1)
+	for i := range ea {
+		assert.Equal(t, ea[i].Ratios, eb[i].Ratios, "row %d", i)
+		assert.Equal(t, ea[i].Reward, eb[i].Reward, "row %d", i)
+		assert.Equal(t, ea[i].Kept, eb[i].Kept, "row %d", i)
+	}
+	_, _, err = run("run", filepath.Join(specDir, "missing.yaml"), "--out", a)
+	assert.ErrorContains(t, err, "no such file")
 }

@@ -1,0 +1,142 @@
+// Package experiments reads the declarative experiment specs (YAML files in
+// this folder): one spec is the whole description of an experiment, and the
+// same spec run twice gives the same rows.
+package experiments
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Spec is one experiment.
+type Spec struct {
+	Name         string         `yaml:"name"`
+	Model        string         `yaml:"model"`
+	Weights      string         `yaml:"weights"` // relative paths are relative to the spec file
+	Data         string         `yaml:"data"`
+	Protocol     string         `yaml:"protocol"`
+	Budget       string         `yaml:"budget"`
+	Reward       string         `yaml:"reward"`
+	RewardImages int            `yaml:"reward_images"`
+	Calibration  Calib          `yaml:"calibration"`
+	LowerBound   float64        `yaml:"lower_bound"`
+	Multiple     int            `yaml:"channel_multiple"`
+	Ridge        float64        `yaml:"ridge"`
+	Residual     bool           `yaml:"residual_groups"`
+	Reconstruct  *bool          `yaml:"reconstruct"`
+	Seeds        []int64        `yaml:"seeds"`
+	Episodes     int            `yaml:"episodes"`
+	Strategies   []Strategy     `yaml:"strategies"`
+	FinalImages  int            `yaml:"final_images"` // limit the final held-out/test evaluation (quick runs); 0: all
+	FineTune     map[string]any `yaml:"finetune"`
+	Path         string         `yaml:"-"`
+}
+
+// Calib sizes the reconstruction's calibration samples.
+type Calib struct {
+	Images    int `yaml:"images"`
+	Positions int `yaml:"positions"`
+}
+
+// Strategy is one agent or baseline of a spec.
+type Strategy struct {
+	Name     string `yaml:"name"`
+	Episodes int    `yaml:"episodes"` // default: the spec's
+	Warmup   int    `yaml:"warmup"`   // ddpg
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Load reads a spec strictly: unknown fields and wrong types are errors
+// naming the file, line and field. Defaults fill what the spec leaves out.
+func Load(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var s Spec
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("spec %s: %w", path, err)
+	}
+	s.Path = path
+	if err := s.defaults(); err != nil {
+		return nil, fmt.Errorf("spec %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+func (s *Spec) defaults() error {
+	switch {
+	case !nameRE.MatchString(s.Name):
+		return fmt.Errorf("name %q: use letters, digits, '.', '_' and '-' (it names the output folder)", s.Name)
+	case s.Model == "":
+		return fmt.Errorf("model is required")
+	case s.Weights == "":
+		return fmt.Errorf("weights is required")
+	case len(s.Strategies) == 0:
+		return fmt.Errorf("strategies: list at least one (ddpg, uniform, deep, shallow, random)")
+	case s.FineTune != nil:
+		return fmt.Errorf("finetune: fine-tuning is not implemented yet; remove the section")
+	}
+	if !filepath.IsAbs(s.Weights) {
+		s.Weights = filepath.Join(filepath.Dir(s.Path), s.Weights)
+	}
+	if s.Data == "" {
+		s.Data = "cifar10-jpeg"
+	}
+	if s.Protocol == "" {
+		s.Protocol = "constrained"
+	}
+	if s.Budget == "" && s.Protocol == "constrained" {
+		return fmt.Errorf("budget is required for the constrained protocol (macs=F or params=F)")
+	}
+	if s.RewardImages == 0 {
+		s.RewardImages = 2000
+	}
+	if s.Calibration.Images == 0 {
+		s.Calibration.Images = 3000
+	}
+	if s.Calibration.Positions == 0 {
+		s.Calibration.Positions = 10
+	}
+	if s.LowerBound == 0 {
+		s.LowerBound = 0.2
+	}
+	if s.Multiple == 0 {
+		s.Multiple = 1
+	}
+	if s.Ridge == 0 {
+		s.Ridge = 1e-6
+	}
+	if len(s.Seeds) == 0 {
+		s.Seeds = []int64{1}
+	}
+	if s.Episodes == 0 {
+		s.Episodes = 300
+	}
+	seen := map[string]bool{}
+	for i := range s.Strategies {
+		st := &s.Strategies[i]
+		if seen[st.Name] {
+			return fmt.Errorf("strategy %q listed twice", st.Name)
+		}
+		seen[st.Name] = true
+		if st.Episodes == 0 {
+			st.Episodes = s.Episodes
+		}
+		if st.Warmup == 0 {
+			st.Warmup = min(100, st.Episodes/3)
+		}
+		if st.Episodes < 1 || st.Warmup < 0 {
+			return fmt.Errorf("strategy %s: episodes must be positive and warmup non-negative", st.Name)
+		}
+	}
+	return nil
+}

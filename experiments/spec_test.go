@@ -1,0 +1,43 @@
+package experiments
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestShippedSpecsLoad(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		s, err := Load(f)
+		require.NoError(t, err, f)
+		assert.NotEmpty(t, s.Strategies, f)
+		_, err = os.Stat(s.Weights)
+		assert.NoError(t, err, "%s: weights resolve relative to the spec", f)
+	}
+}
+
+func TestBadSpecs(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"unknown field", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nepisdoes: 3\n", "line 6: field episdoes not found"},
+		{"wrong type", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nseeds: one\nstrategies: [{name: ddpg}]\n", "line 5"},
+		{"no strategies", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\n", "strategies"},
+		{"bad name", "name: a/b\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "name"},
+		{"no budget", "name: x\nmodel: resnet20\nweights: w\nstrategies: [{name: ddpg}]\n", "budget is required"},
+		{"twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}, {name: ddpg}]\n", "twice"},
+		{"finetune", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {epochs: 3}\n", "not implemented"},
+	}
+	for _, c := range cases {
+		p := filepath.Join(t.TempDir(), "spec.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(c.yaml), 0o644))
+		_, err := Load(p)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.want, c.name)
+		assert.Contains(t, err.Error(), p, c.name)
+	}
+}

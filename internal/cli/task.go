@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/amcbench/amc/agent"
+	"github.com/amcbench/amc/baselines"
+	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/env"
+	"github.com/amcbench/amc/evaluate"
+	"github.com/amcbench/amc/internal/suggest"
+	"github.com/amcbench/amc/nn"
+	"github.com/amcbench/amc/prune"
+	"github.com/amcbench/amc/search"
+)
+
+// taskParams describe a compression task: everything but the strategy.
+type taskParams struct {
+	Spec         string
+	Model        modelFlags
+	Data         dataFlags
+	Protocol     string
+	Budget       string
+	Reward       string
+	RewardImages int
+	CalImages    int
+	CalPositions int
+	Multiple     int
+	LowerBound   float64
+	Ridge        float64
+	Residual     bool
+	NoRecon      bool
+	FinalImages  int // limit of the final held-out and test evaluations (0: all)
+}
+
+// task is a prepared compression task: model, data, calibration statistics
+// and reward set, shared by every strategy and seed that runs on it.
+type task struct {
+	p         taskParams
+	cfg       env.Config
+	m         *loadedModel
+	ds        datasets.Dataset
+	held      *datasets.Images
+	rewardSet *datasets.Images
+	a         *prune.Analysis
+	cal       *prune.Calibration
+}
+
+// strategies lists the valid strategy names.
+func strategies() []string { return append([]string{"ddpg"}, baselines.Names...) }
+
+func checkStrategy(s string) error {
+	valid := strategies()
+	if !contains(valid, s) {
+		return fmt.Errorf("unknown strategy %q%s; valid: %v", s, suggest.DidYouMean(s, valid), valid)
+	}
+	return nil
+}
+
+func prepareTask(p taskParams) (*task, error) {
+	cfg := env.Config{Protocol: p.Protocol, Reward: p.Reward, LowerBound: p.LowerBound, Multiple: p.Multiple, Ridge: p.Ridge, Batch: 100}
+	if p.Protocol == env.Constrained {
+		b, err := env.ParseBudget(p.Budget)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Budget = b
+	}
+	m, err := p.Model.load(false)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := p.Data.open()
+	if err != nil {
+		return nil, err
+	}
+	held, err := ds.Load(datasets.Heldout)
+	if err != nil {
+		return nil, err
+	}
+	t := &task{p: p, cfg: cfg, m: m, ds: ds, held: held, rewardSet: held}
+	if p.RewardImages > 0 && p.RewardImages < held.N {
+		// The same subset for every strategy and seed.
+		t.rewardSet = held.Subset(rand.New(rand.NewPCG(1, 1)).Perm(held.N)[:p.RewardImages])
+	}
+	if t.a, err = prune.Analyze(m.Graph, prune.Options{Residual: p.Residual}); err != nil {
+		return nil, err
+	}
+	if !p.NoRecon {
+		train, err := ds.Load(datasets.Train)
+		if err != nil {
+			return nil, err
+		}
+		if t.cal, err = prune.Calibrate(t.a, m.Params, train, m.Norm, p.CalImages, p.CalPositions, 1); err != nil {
+			return nil, err
+		}
+	}
+	// Fail early on an unreachable budget or bad protocol.
+	if _, err := env.New(cfg, t.a, m.Params, t.cal, t.rewardSet, m.Norm); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// run searches with one strategy and seed and writes outDir/summary.json,
+// outDir/episodes.parquet and outDir/best/.
+func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir string, progress io.Writer) (*summary, error) {
+	if err := checkStrategy(strategy); err != nil {
+		return nil, err
+	}
+	if episodes < 1 {
+		return nil, fmt.Errorf("episodes must be at least 1")
+	}
+	e, err := env.New(t.cfg, t.a, t.m.Params, t.cal, t.rewardSet, t.m.Norm)
+	if err != nil {
+		return nil, err
+	}
+	var ag agent.Agent
+	switch strategy {
+	case "ddpg":
+		c := agent.DefaultDDPG()
+		c.LowerBound, c.Seed, c.Warmup = t.cfg.LowerBound, uint64(seed), warmup
+		if ag, err = agent.NewDDPG(c, env.StateSize); err != nil {
+			return nil, err
+		}
+	case "random":
+		ag = baselines.NewRandom(t.cfg.LowerBound, uint64(seed))
+	default:
+		shape, err := baselines.Shape(strategy, e.Groups())
+		if err != nil {
+			return nil, err
+		}
+		ratios, err := e.FitShape(shape)
+		if err != nil {
+			return nil, err
+		}
+		ag = &baselines.Fixed{Label: strategy, Ratios: ratios}
+		episodes = 1 // a fixed policy gives the same episode every time
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	log, err := search.CreateEpisodeLog(filepath.Join(outDir, "episodes.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	pr := newProgressUnit(progress, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
+	start := time.Now()
+	best, err := search.Run(e, ag, search.Options{Spec: t.p.Spec, Seed: seed, Episodes: episodes, Log: log.Write,
+		Progress: func(done, total int, _ float64) { pr.update(done, total) }})
+	pr.finish()
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	if err := log.Close(); err != nil {
+		return nil, err
+	}
+	searchSec := time.Since(start).Seconds()
+	// The best policy, evaluated on all held-out images and on the test split.
+	r := best.Result
+	pl, err := nn.Compile(r.PrunedGraph, r.PrunedParam, 0)
+	if err != nil {
+		return nil, err
+	}
+	hres, err := evaluate.Run(pl, t.held, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
+	if err != nil {
+		return nil, err
+	}
+	test, err := t.ds.Load(datasets.Test)
+	if err != nil {
+		return nil, err
+	}
+	tres, err := evaluate.Run(pl, test, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
+	if err != nil {
+		return nil, err
+	}
+	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
+		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Episodes: episodes,
+		BestEpisode: best.Episode, BestReward: best.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
+		HeldoutTop1: hres.Top1, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
+		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
+		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
+		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
+	if t.cal != nil {
+		s.CalibSeconds = t.cal.Seconds
+	}
+	for i, name := range e.GroupNames() {
+		s.BestPolicy[name] = r.Ratios[i]
+		s.BestKept[name] = r.Counts[i]
+	}
+	cnt, _ := t.m.Graph.Count()
+	spec := &prune.Spec{BaseModel: t.p.Model.model, SourceWeights: t.p.Model.weights, Normalization: t.m.Norm,
+		Residual: t.p.Residual, Multiple: t.p.Multiple, Criterion: "l1-in", Layers: prune.LayerSpecs(t.m.Graph, r.PrunedGraph),
+		MACs: r.MACs, Params: r.Params, BaseMACs: cnt.MACs, BaseParams: cnt.Params}
+	for i, grp := range t.a.Groups {
+		spec.Groups = append(spec.Groups, prune.GroupSpec{Name: grp.Name, Channels: grp.Channels, Ratio: r.Ratios[i], Kept: r.Kept[i]})
+	}
+	if err := prune.Save(filepath.Join(outDir, "best"), spec, r.PrunedParam); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := writeFileAtomic(filepath.Join(outDir, "summary.json"), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
