@@ -52,11 +52,17 @@ test: build vet
 	$(GO) test $(TAGS) -race -count=1 ./nn/
 
 # The main job on offline defaults: the pretrained (JPEG-adapted) ResNet-56
-# evaluated on the CIFAR-10 (JPEG copy) test split.
+# evaluated on the CIFAR-10 (JPEG copy) test split, then a short AMC search
+# (DDPG, 50% of the MACs) on the clean ResNet-20 with its pruned model.
+DEMO_OUT ?= demo-out
 demo: build
 	./bin/amc info
 	./bin/amc eval --model resnet56 --weights $(WEIGHTS)/cifar10-jpeg-adapted/resnet56.safetensors \
 	  --data cifar10-jpeg --split test
+	./bin/amc eval --model resnet20 --weights $(WEIGHTS)/cifar10-jpeg-scratch/resnet20.safetensors --split heldout
+	./bin/amc search --model resnet20 --weights $(WEIGHTS)/cifar10-jpeg-scratch/resnet20.safetensors \
+	  --budget macs=0.5 --strategy ddpg --episodes 40 --warmup 15 --reward-images 1000 --calib-images 1000 --out $(DEMO_OUT)
+	./bin/amc measure --pruned $(DEMO_OUT)/best
 
 bench-deps: deps
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { \
@@ -68,4 +74,4 @@ bench: bench-deps build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin demo-out
