@@ -13,3 +13,26 @@ for st in uniform deep shallow random ddpg; do
   ./bin/amc search --model resnet20 --weights $W --budget macs=0.5 --strategy $st --episodes $E --seed $S \
     --out $out/$st-s$S --json > $out/$st-s$S.json 2> $out/$st-s$S.log
 done
+{
+  echo "# Search on ResNet-20 (clean, never saw the held-out split) at 50% MACs, before fine-tuning"
+  echo
+  echo "- command: \`bash scripts/search_r20.sh $E $S\` (one \`amc search\` per strategy)"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(./bin/amc info | sed -n 's/^blas: *//p') BLAS"
+  echo "- date: $(date -u +%Y-%m-%d)"
+  echo "- reward: top-1 on a fixed 2,000-image subset of the canonical held-out split; reconstruction on 3,000 x 10 calibration samples; lower bound 0.2; seed $S (one seed: no spread yet)"
+  echo "- unpruned: held-out 87.24, test 86.64 (results/foundation/accuracy.md)"
+  echo
+  echo "| strategy | episodes | best episode | MACs ratio | params ratio | reward-set top-1 | held-out top-1 (5,000) | test top-1 | s/episode |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for st in uniform deep shallow random ddpg; do
+    jq -r '"| \(.strategy) | \(.episodes) | \(.best_episode) | \(.macs_ratio*1000|round/1000) | \(.params_ratio*1000|round/1000) | \(.reward_top1) | \(.heldout_top1) | \(.test_top1) | \(.seconds_per_episode*100|round/100) |"' $out/$st-s$S/summary.json
+  done
+  echo
+  echo "Best policies (preserve ratio per group, in order):"
+  echo
+  for st in uniform deep shallow random ddpg; do
+    echo "- $st: $(jq -r '[.best_policy | to_entries[] | "\(.key)=\(.value*100|round/100)"] | join(", ")' $out/$st-s$S/summary.json)"
+  done
+} > $out/README.md
+cat $out/README.md
