@@ -220,4 +220,18 @@ strategies:
 	}
 	_, _, err = run("run", filepath.Join(specDir, "missing.yaml"), "--out", a)
 	assert.ErrorContains(t, err, "no such file")
+	// The report: table and plots from the Parquet files.
+	_, _, err = run("report", a)
+	require.NoError(t, err)
+	md, err := os.ReadFile(filepath.Join(a, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| random | 2 | 3 |")
+	assert.Contains(t, string(md), "+-")
+	for _, f := range []string{"tiny-pareto.png", "tiny-rewards.png", "tiny-policy.png"} {
+		st, err := os.Stat(filepath.Join(a, f))
+		require.NoError(t, err, f)
+		assert.Greater(t, st.Size(), int64(1000), f)
+	}
+	_, _, err = run("report", t.TempDir())
+	assert.ErrorContains(t, err, "no finished runs")
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/amcbench/amc/experiments"
+	"github.com/amcbench/amc/report"
 	"github.com/amcbench/amc/search"
 	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/cobra"
@@ -105,9 +106,19 @@ func newRunCmd() *cobra.Command {
 // collect gathers every finished run under dir into dir/runs.parquet and
 // dir/episodes.parquet, in a stable order.
 func collect(dir string) (int, error) {
+	// amc run writes DIR/<spec>/<run>/; amc search runs gathered in one
+	// folder are DIR/<run>/.
 	sums, err := filepath.Glob(filepath.Join(dir, "*", "*", "summary.json"))
 	if err != nil {
 		return 0, err
+	}
+	flat, err := filepath.Glob(filepath.Join(dir, "*", "summary.json"))
+	if err != nil {
+		return 0, err
+	}
+	sums = append(sums, flat...)
+	if len(sums) == 0 {
+		return 0, fmt.Errorf("no finished runs (summary.json) under %s", dir)
 	}
 	sort.Strings(sums)
 	var runs []RunRow
@@ -130,6 +141,9 @@ func collect(dir string) (int, error) {
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds}
 		if len(rows) > 0 {
+			if r.Spec == "" { // summaries written before specs existed
+				r.Spec = rows[0].Spec
+			}
 			r.Groups = rows[0].Groups
 			for _, g := range r.Groups {
 				r.Ratios = append(r.Ratios, s.BestPolicy[g])
@@ -150,4 +164,22 @@ func writeParquet[T any](path string, rows []T) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
+}
+
+func newReportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "report DIR",
+		Short: "Write DIR/report.md and its plots from the runs under DIR (amc run or amc search outputs)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := collect(args[0]); err != nil {
+				return err
+			}
+			if err := report.Write(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(args[0], "report.md"))
+			return nil
+		},
+	}
 }
