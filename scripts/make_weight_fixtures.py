@@ -46,3 +46,14 @@ with open(os.path.join(out, "evil-legacy.th"), "wb") as f:
     f.write(pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2))
     f.write(pickle.dumps({"state_dict": Evil()}, protocol=2))
 print("wrote evil-legacy.th")
+
+# A legacy checkpoint whose (only) storage declares far more values than the
+# file holds: a reader must refuse it instead of allocating terabytes.
+p = os.path.join(out, "huge-legacy.th")
+torch.save({"w": torch.arange(4, dtype=torch.float32)}, p, _use_new_zipfile_serialization=False)
+b = bytearray(open(p, "rb").read())
+at = len(b) - 4 * 4 - 8  # [8-byte count][4 float32]
+assert int.from_bytes(b[at:at + 8], "little") == 4
+b[at:at + 8] = (1 << 40).to_bytes(8, "little")
+open(p, "wb").write(bytes(b))
+print("wrote huge-legacy.th")

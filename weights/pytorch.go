@@ -6,6 +6,7 @@ package weights
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/amcbench/amc/nn"
@@ -43,6 +44,14 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 			params, err = nil, fmt.Errorf("%s: unsupported or damaged PyTorch checkpoint (%v)", path, r)
 		}
 	}()
+	if !isZip(path) {
+		if err := checkLegacyStorages(path); err != nil {
+			if strings.Contains(err.Error(), "refusing to load") {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			return nil, fmt.Errorf("%s: damaged, truncated or unsupported PyTorch checkpoint: %w", path, err)
+		}
+	}
 	obj, err := pytorch.LoadWithUnpickler(path, func(r io.Reader) pickle.Unpickler {
 		u := pickle.NewUnpickler(r)
 		u.FindClass = safeFindClass
@@ -175,4 +184,15 @@ func toTensor(t *pytorch.Tensor) (*nn.Tensor, error) {
 		}
 	}
 	return out, nil
+}
+
+func isZip(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == "PK\x03\x04"
 }

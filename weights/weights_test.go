@@ -103,6 +103,14 @@ func TestMaliciousPickleRefused(t *testing.T) {
 	}
 }
 
+// A legacy checkpoint whose storage declares 2^40 values is refused before
+// anything is allocated (it used to crash the process).
+func TestHugeStorageRefused(t *testing.T) {
+	_, err := Load("testdata/huge-legacy.th")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "declares 1099511627776 values")
+}
+
 func TestDamagedFiles(t *testing.T) {
 	dir := t.TempDir()
 	st, err := os.ReadFile(sharedWeights(t, "cifar10-jpeg-adapted/resnet20.safetensors"))
