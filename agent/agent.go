@@ -34,10 +34,3 @@ type Agent interface {
 	State() ([]byte, error)
 	Restore(b []byte) error
 }
-
-// Info tells a strategy about the task before the first episode.
-type Info struct {
-	Groups     int       // steps per episode
-	LowerBound float64   // smallest preserve ratio the environment applies
-	Ratios     []float64 // the uniform ratio scaled by group shape: see baselines
-}

@@ -41,22 +41,21 @@ type GroupSpec struct {
 // Spec is a pruned model: the base zoo model, what changed in each layer,
 // and how it was made. With model.safetensors beside it, it is the whole model.
 type Spec struct {
-	Format         string                     `json:"format"`
-	BaseModel      string                     `json:"base_model"`
-	SourceWeights  string                     `json:"source_weights,omitempty"`
-	Normalization  datasets.Normalization     `json:"normalization"`
-	Layers         map[string]LayerSpec       `json:"layers"`
-	Groups         []GroupSpec                `json:"groups,omitempty"`
-	Residual       bool                       `json:"residual_groups"`
-	Multiple       int                        `json:"channel_multiple,omitempty"`
-	Criterion      string                     `json:"criterion,omitempty"`
-	Reconstruction *ReconstructionSpec        `json:"reconstruction,omitempty"`
-	Density        map[string]float64         `json:"density,omitempty"` // fine-grained: fraction of weights kept per layer
-	MACs           int64                      `json:"macs"`
-	Params         int64                      `json:"params"`
-	BaseMACs       int64                      `json:"base_macs"`
-	BaseParams     int64                      `json:"base_params"`
-	Extra          map[string]json.RawMessage `json:"extra,omitempty"`
+	Format         string                 `json:"format"`
+	BaseModel      string                 `json:"base_model"`
+	SourceWeights  string                 `json:"source_weights,omitempty"`
+	Normalization  datasets.Normalization `json:"normalization"`
+	Layers         map[string]LayerSpec   `json:"layers"`
+	Groups         []GroupSpec            `json:"groups,omitempty"`
+	Residual       bool                   `json:"residual_groups"`
+	Multiple       int                    `json:"channel_multiple,omitempty"`
+	Criterion      string                 `json:"criterion,omitempty"`
+	Reconstruction *ReconstructionSpec    `json:"reconstruction,omitempty"`
+	Density        map[string]float64     `json:"density,omitempty"` // fine-grained: fraction of weights kept per layer
+	MACs           int64                  `json:"macs"`
+	Params         int64                  `json:"params"`
+	BaseMACs       int64                  `json:"base_macs"`
+	BaseParams     int64                  `json:"base_params"`
 }
 
 // ReconstructionSpec records how the weights were re-fitted.

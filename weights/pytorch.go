@@ -46,10 +46,7 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 	}()
 	if !isZip(path) {
 		if err := checkLegacyStorages(path); err != nil {
-			if strings.Contains(err.Error(), "refusing to load") {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			return nil, fmt.Errorf("%s: damaged, truncated or unsupported PyTorch checkpoint: %w", path, err)
+			return nil, loadError(path, err)
 		}
 	}
 	obj, err := pytorch.LoadWithUnpickler(path, func(r io.Reader) pickle.Unpickler {
@@ -58,10 +55,7 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 		return u
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), "refusing to load") {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return nil, fmt.Errorf("%s: damaged, truncated or unsupported PyTorch checkpoint: %w", path, err)
+		return nil, loadError(path, err)
 	}
 	sd, err := stateDict(obj)
 	if err != nil {
@@ -195,4 +189,13 @@ func isZip(path string) bool {
 	head := make([]byte, 4)
 	_, err = io.ReadFull(f, head)
 	return err == nil && string(head) == "PK\x03\x04"
+}
+
+// loadError words a reader error: a refused class as it is, anything else
+// as a damaged file.
+func loadError(path string, err error) error {
+	if strings.Contains(err.Error(), "refusing to load") {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return fmt.Errorf("%s: damaged, truncated or unsupported PyTorch checkpoint: %w", path, err)
 }
