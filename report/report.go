@@ -21,20 +21,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Run is one row of runs.parquet (the fields the report uses).
-type Run struct {
-	Spec        string    `parquet:"spec"`
-	Strategy    string    `parquet:"strategy"`
-	Seed        int64     `parquet:"seed"`
-	Episodes    int64     `parquet:"episodes"`
-	RewardTop1  float64   `parquet:"reward_top1"`
-	HeldoutTop1 float64   `parquet:"heldout_top1"`
-	TestTop1    float64   `parquet:"test_top1"`
-	MACsRatio   float64   `parquet:"macs_ratio"`
-	ParamsRatio float64   `parquet:"params_ratio"`
-	Groups      []string  `parquet:"groups,list"`
-	Ratios      []float64 `parquet:"best_ratios,list"`
-}
+// Run is one row of runs.parquet.
+type Run = search.RunRow
 
 // Write reads dir/runs.parquet and dir/episodes.parquet and writes
 // dir/report.md with one PNG per plot beside it.

@@ -34,6 +34,27 @@ type EpisodeRow struct {
 	WallSec    float64   `parquet:"wall_seconds"`
 }
 
+// RunRow is one (spec, strategy, seed) run as written to runs.parquet: the
+// best policy and its final metrics.
+type RunRow struct {
+	Spec        string    `parquet:"spec"`
+	Strategy    string    `parquet:"strategy"`
+	Seed        int64     `parquet:"seed"`
+	Episodes    int64     `parquet:"episodes"`
+	BestEpisode int64     `parquet:"best_episode"`
+	BestReward  float64   `parquet:"best_reward"`
+	RewardTop1  float64   `parquet:"reward_top1"`
+	HeldoutTop1 float64   `parquet:"heldout_top1"`
+	TestTop1    float64   `parquet:"test_top1"`
+	MACs        int64     `parquet:"macs"`
+	Params      int64     `parquet:"params"`
+	MACsRatio   float64   `parquet:"macs_ratio"`
+	ParamsRatio float64   `parquet:"params_ratio"`
+	Groups      []string  `parquet:"groups,list"`
+	Ratios      []float64 `parquet:"best_ratios,list"`
+	SearchSec   float64   `parquet:"search_seconds"`
+}
+
 // Sigma is implemented by strategies that explore with noise.
 type Sigma interface {
 	Sigma() float64

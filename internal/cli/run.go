@@ -14,26 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// RunRow is one (spec, strategy, seed) run as written to runs.parquet.
-type RunRow struct {
-	Spec        string    `parquet:"spec"`
-	Strategy    string    `parquet:"strategy"`
-	Seed        int64     `parquet:"seed"`
-	Episodes    int64     `parquet:"episodes"`
-	BestEpisode int64     `parquet:"best_episode"`
-	BestReward  float64   `parquet:"best_reward"`
-	RewardTop1  float64   `parquet:"reward_top1"`
-	HeldoutTop1 float64   `parquet:"heldout_top1"`
-	TestTop1    float64   `parquet:"test_top1"`
-	MACs        int64     `parquet:"macs"`
-	Params      int64     `parquet:"params"`
-	MACsRatio   float64   `parquet:"macs_ratio"`
-	ParamsRatio float64   `parquet:"params_ratio"`
-	Groups      []string  `parquet:"groups,list"`
-	Ratios      []float64 `parquet:"best_ratios,list"`
-	SearchSec   float64   `parquet:"search_seconds"`
-}
-
 func newRunCmd() *cobra.Command {
 	var outDir string
 	var df dataFlags
@@ -121,7 +101,7 @@ func collect(dir string) (int, error) {
 		return 0, fmt.Errorf("no finished runs (summary.json) under %s", dir)
 	}
 	sort.Strings(sums)
-	var runs []RunRow
+	var runs []search.RunRow
 	var eps []search.EpisodeRow
 	for _, f := range sums {
 		b, err := os.ReadFile(f)
@@ -137,7 +117,7 @@ func collect(dir string) (int, error) {
 			return 0, err
 		}
 		eps = append(eps, rows...)
-		r := RunRow{Spec: s.Spec, Strategy: s.Strategy, Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
+		r := search.RunRow{Spec: s.Spec, Strategy: s.Strategy, Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds}
 		if len(rows) > 0 {
