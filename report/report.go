@@ -125,6 +125,23 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", s, len(a.held), a.episodes, pm(a.held), pm(a.test), pm(a.rset),
 			pm(a.macs), pm(a.params), verdict)
 	}
+	// Cost of an episode by stage (means over every episode of the strategy).
+	b.WriteString("\n| strategy | episodes logged | act + learn s | surgery s | re-fit s | evaluation s | wall s |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range order {
+		var n int
+		var act, prune, recon, eval, wall float64
+		for _, e := range eps {
+			if e.Spec == spec && e.Strategy == s {
+				n++
+				act, prune, recon, eval, wall = act+e.ActSec, prune+e.PruneSec, recon+e.ReconSec, eval+e.EvalSec, wall+e.WallSec
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		k := float64(n)
+		fmt.Fprintf(b, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f |\n", s, n, act/k, prune/k, recon/k, eval/k, wall/k)
+	}
 	// Plots.
 	pareto, err := plotPareto(dir, spec, order, eps)
 	if err != nil {

@@ -227,6 +227,7 @@ strategies:
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| random | 2 | 3 |")
 	assert.Contains(t, string(md), "+-")
+	assert.Contains(t, string(md), "| act + learn s | surgery s | re-fit s | evaluation s |")
 	for _, f := range []string{"tiny-pareto.png", "tiny-rewards.png", "tiny-policy.png"} {
 		st, err := os.Stat(filepath.Join(a, f))
 		require.NoError(t, err, f)
