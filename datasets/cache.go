@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/amcbench/amc/internal/atomicfile"
 )
 
 const cacheMagic = "AMCIMGS1"
@@ -25,29 +26,19 @@ type cacheHeader struct {
 
 // writeCache stores decoded images atomically (temporary file, then rename).
 func writeCache(path string, h cacheHeader, im *Images) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	js, _ := json.Marshal(h)
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		w.Write([]byte(cacheMagic))
+		binary.Write(w, binary.LittleEndian, uint32(len(js)))
+		w.Write(js)
+		w.Write(im.Labels)
+		_, err := w.Write(im.Pixels)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	js, _ := json.Marshal(h)
-	w := bufio.NewWriter(tmp)
-	w.WriteString(cacheMagic)
-	binary.Write(w, binary.LittleEndian, uint32(len(js)))
-	w.Write(js)
-	w.Write(im.Labels)
-	w.Write(im.Pixels)
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cache %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cache %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // readCache loads a cache written by writeCache; ok is false when the file is

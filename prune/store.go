@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/internal/atomicfile"
 	"github.com/amcbench/amc/models"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/weights"
@@ -124,19 +125,7 @@ func Save(dir string, spec *Spec, p nn.Params) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-prune-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, SpecFile))
+	return atomicfile.WriteBytes(filepath.Join(dir, SpecFile), append(b, '\n'))
 }
 
 // Load reads a pruned-model directory and checks weights against the spec.

@@ -3,11 +3,13 @@ package weights
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 
+	"github.com/amcbench/amc/internal/atomicfile"
 	"github.com/amcbench/amc/nn"
 	"github.com/nlpodyssey/safetensors"
 )
@@ -88,33 +90,7 @@ func SaveSafetensors(path string, p nn.Params, meta map[string]string) error {
 	if _, ok := meta["format"]; !ok {
 		meta["format"] = "pt" // what the Python safetensors loaders expect
 	}
-	return atomicWrite(path, func(f *os.File) error {
-		return safetensors.SerializeToWriter(views, meta, f)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return safetensors.SerializeToWriter(views, meta, w)
 	})
-}
-
-// atomicWrite writes through a temporary file in the same folder and renames
-// it into place, so readers never see a half-written file.
-func atomicWrite(path string, write func(*os.File) error) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -3,11 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/amcbench/amc/experiments"
+	"github.com/amcbench/amc/internal/atomicfile"
 	"github.com/amcbench/amc/report"
 	"github.com/amcbench/amc/search"
 	"github.com/parquet-go/parquet-go"
@@ -138,12 +140,7 @@ func collect(dir string) (int, error) {
 }
 
 func writeParquet[T any](path string, rows []T) error {
-	tmp := path + ".partial"
-	if err := parquet.WriteFile(tmp, rows); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, func(w io.Writer) error { return parquet.Write(w, rows) })
 }
 
 func newReportCmd() *cobra.Command {

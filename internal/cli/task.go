@@ -14,6 +14,7 @@ import (
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/evaluate"
+	"github.com/amcbench/amc/internal/atomicfile"
 	"github.com/amcbench/amc/internal/suggest"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
@@ -206,7 +207,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")
-	if err := writeFileAtomic(filepath.Join(outDir, "summary.json"), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(outDir, "summary.json"), append(b, '\n')); err != nil {
 		return nil, err
 	}
 	return s, nil
