@@ -13,7 +13,6 @@ func (a *Analysis) Apply(p nn.Params, kept [][]int) (*nn.Graph, nn.Params, error
 	if len(kept) != len(a.Groups) {
 		return nil, nil, fmt.Errorf("prune: %d kept lists for %d groups", len(kept), len(a.Groups))
 	}
-	keep := make([][]int, a.nSpace) // nil: all channels
 	for i, g := range a.Groups {
 		k := kept[i]
 		if len(k) == 0 {
@@ -24,19 +23,13 @@ func (a *Analysis) Apply(p nn.Params, kept [][]int) (*nn.Graph, nn.Params, error
 				return nil, nil, fmt.Errorf("prune: group %s: kept channels must be increasing indices below %d", g.Name, g.Channels)
 			}
 		}
-		if len(k) < g.Channels {
-			keep[g.space] = k
-		}
 	}
+	keep := a.keepBySpace(kept) // nil: all channels
 	idx := func(space, c int) []int {
 		if keep[space] != nil {
 			return keep[space]
 		}
-		all := make([]int, c)
-		for j := range all {
-			all[j] = j
-		}
-		return all
+		return seq(c)
 	}
 	g := a.Graph.Clone()
 	out := nn.Params{}
