@@ -95,7 +95,7 @@ type critic struct {
 	net     mlp
 	s, a, y *G.Node
 	vm      G.VM
-	solver  G.Solver
+	opt     *adam
 }
 
 type actorTrainer struct {
@@ -104,7 +104,7 @@ type actorTrainer struct {
 	frozen mlp // the critic's weights, copied in before each update
 	s      *G.Node
 	vm     G.VM
-	solver G.Solver
+	opt    *adam
 }
 
 // NewDDPG builds the agent for states of stateSize features.
@@ -129,7 +129,7 @@ func NewDDPG(cfg DDPGConfig, stateSize int) (*DDPG, error) {
 		return nil, fmt.Errorf("ddpg: critic gradient: %w", err)
 	}
 	c.vm = G.NewTapeMachine(c.g, G.BindDualValues(c.net.nodes()...))
-	c.solver = G.NewAdamSolver(G.WithLearnRate(cfg.CriticLR))
+	c.opt = newAdam(cfg.CriticLR)
 
 	a := &d.actor
 	a.g = G.NewGraph()
@@ -143,7 +143,7 @@ func NewDDPG(cfg DDPGConfig, stateSize int) (*DDPG, error) {
 		return nil, fmt.Errorf("ddpg: actor gradient: %w", err)
 	}
 	a.vm = G.NewTapeMachine(a.g, G.BindDualValues(a.net.nodes()...))
-	a.solver = G.NewAdamSolver(G.WithLearnRate(cfg.ActorLR))
+	a.opt = newAdam(cfg.ActorLR)
 	return d, nil
 }
 
@@ -257,7 +257,7 @@ func (d *DDPG) update() error {
 	if err := c.vm.RunAll(); err != nil {
 		return fmt.Errorf("ddpg critic: %w", err)
 	}
-	if err := c.solver.Step(G.NodesToValueGrads(c.net.nodes())); err != nil {
+	if err := c.opt.step(c.net.nodes()); err != nil {
 		return fmt.Errorf("ddpg critic: %w", err)
 	}
 	c.vm.Reset()
@@ -272,7 +272,7 @@ func (d *DDPG) update() error {
 	if err := a.vm.RunAll(); err != nil {
 		return fmt.Errorf("ddpg actor: %w", err)
 	}
-	if err := a.solver.Step(G.NodesToValueGrads(a.net.nodes())); err != nil {
+	if err := a.opt.step(a.net.nodes()); err != nil {
 		return fmt.Errorf("ddpg actor: %w", err)
 	}
 	a.vm.Reset()
@@ -288,12 +288,16 @@ type ddpgState struct {
 	Sigma         float64
 	Baseline      float64
 	Episodes      int
+	ActorAdam     adam
+	CriticAdam    adam
 }
 
-// State implements Agent: weights, replay buffer, random state, noise and
-// baseline. (Adam's moment estimates are not included yet.)
+// State implements Agent: weights, Adam's moments, replay buffer, random
+// state, noise and baseline: everything a resumed run needs to continue
+// exactly as an uninterrupted one.
 func (d *DDPG) State() ([]byte, error) {
-	st := ddpgState{Buffer: d.buffer, Next: d.next, Sigma: d.sigma, Baseline: d.baseline, Episodes: d.episodes}
+	st := ddpgState{Buffer: d.buffer, Next: d.next, Sigma: d.sigma, Baseline: d.baseline, Episodes: d.episodes,
+		ActorAdam: *d.actor.opt, CriticAdam: *d.critic.opt}
 	for _, n := range d.actor.net.nodes() {
 		st.Actor = append(st.Actor, append([]float64(nil), values(n)...))
 	}
@@ -338,6 +342,16 @@ func (d *DDPG) Restore(b []byte) error {
 	}
 	if err := d.src.UnmarshalBinary(st.RNG); err != nil {
 		return err
+	}
+	for _, o := range []struct {
+		dst *adam
+		src adam
+		n   G.Nodes
+	}{{d.actor.opt, st.ActorAdam, d.actor.net.nodes()}, {d.critic.opt, st.CriticAdam, d.critic.net.nodes()}} {
+		if o.src.M != nil && len(o.src.M) != len(o.n) {
+			return fmt.Errorf("ddpg: restore: optimiser state for %d tensors, want %d", len(o.src.M), len(o.n))
+		}
+		o.dst.Iter, o.dst.M, o.dst.V = o.src.Iter, o.src.M, o.src.V
 	}
 	d.buffer, d.next, d.sigma, d.baseline, d.episodes = st.Buffer, st.Next, st.Sigma, st.Baseline, st.Episodes
 	return nil

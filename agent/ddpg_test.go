@@ -50,8 +50,12 @@ func TestDDPGStateRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	b := mk()
 	require.NoError(t, b.Restore(blob))
-	for i := 0; i < 5; i++ {
-		assert.Equal(t, a.Act(s, 0, true), b.Act(s, 0, true), "same noise and weights after restore")
+	// Both keep learning (Adam's moments included) in lockstep.
+	for ep := 0; ep < 6; ep++ {
+		x, y := a.Act(s, 0, true), b.Act(s, 0, true)
+		require.Equal(t, x, y, "episode %d: same noise and weights after restore", ep)
+		require.NoError(t, a.Observe(Episode{Transitions: []Transition{{State: s, Action: x}, {State: s, Action: x}}, Reward: -x}))
+		require.NoError(t, b.Observe(Episode{Transitions: []Transition{{State: s, Action: y}, {State: s, Action: y}}, Reward: -y}))
 	}
 	assert.Equal(t, a.Act(s, 0, false), b.Act(s, 0, false))
 	assert.Error(t, b.Restore([]byte("garbage")))

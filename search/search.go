@@ -76,13 +76,49 @@ type Options struct {
 	Log func(EpisodeRow) error
 	// Progress is called after each episode, may be nil.
 	Progress func(done, total int, best float64)
+	// Resume continues a run from its checkpoint: the agent's state is
+	// restored, the recorded rows are passed to Log again, and the run goes
+	// on from the next episode.
+	Resume *Checkpoint
+	// Checkpoint, if set, is called after every episode (after Log) with
+	// the run's state; it should save it.
+	Checkpoint func(*Checkpoint) error
 }
 
 // Run plays opt.Episodes episodes of ag on e and returns the best one.
 func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 	best := Best{Episode: -1}
 	names := e.GroupNames()
-	for ep := 0; ep < opt.Episodes; ep++ {
+	var cp Checkpoint
+	var bestRatios []float64 // the best episode's policy, when it was restored
+	if opt.Resume != nil {
+		cp = *opt.Resume
+		if len(cp.Rows) > opt.Episodes {
+			return best, fmt.Errorf("checkpoint holds %d episodes, the run has %d", len(cp.Rows), opt.Episodes)
+		}
+		if err := ag.Restore(cp.Agent); err != nil {
+			return best, fmt.Errorf("resume %s: %w", ag.Name(), err)
+		}
+		for _, row := range cp.Rows {
+			if len(row.Ratios) != len(names) {
+				return best, fmt.Errorf("resume: episode %d has %d ratios for %d groups", row.Episode, len(row.Ratios), len(names))
+			}
+			if best.Episode < 0 || row.Reward > best.Reward {
+				best = Best{Episode: int(row.Episode), Reward: row.Reward}
+				bestRatios = row.Ratios
+			}
+			if opt.Log != nil {
+				if err := opt.Log(row); err != nil {
+					return best, err
+				}
+			}
+		}
+		cp.Rows = append([]EpisodeRow(nil), cp.Rows...)
+		if opt.Progress != nil {
+			opt.Progress(len(cp.Rows), opt.Episodes, best.Reward)
+		}
+	}
+	for ep := len(cp.Rows); ep < opt.Episodes; ep++ {
 		start := time.Now()
 		s := e.Reset()
 		var trs []agent.Transition
@@ -106,6 +142,7 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		actSec += time.Since(t0).Seconds()
 		if best.Episode < 0 || r.Reward > best.Reward {
 			best = Best{Episode: ep, Reward: r.Reward, Result: r}
+			bestRatios = nil
 		}
 		row := EpisodeRow{Spec: opt.Spec, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(ep), Groups: names,
 			Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
@@ -123,9 +160,46 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 				return best, err
 			}
 		}
+		if opt.Checkpoint != nil {
+			cp.Rows = append(cp.Rows, row)
+			st, err := ag.State()
+			if err != nil {
+				return best, fmt.Errorf("episode %d: %s state: %w", ep, ag.Name(), err)
+			}
+			cp.Agent = st
+			if err := opt.Checkpoint(&cp); err != nil {
+				return best, fmt.Errorf("episode %d: checkpoint: %w", ep, err)
+			}
+		}
 		if opt.Progress != nil {
 			opt.Progress(ep+1, opt.Episodes, best.Reward)
 		}
 	}
+	if bestRatios != nil { // rebuild the restored best episode's network
+		r, err := Replay(e, bestRatios)
+		if err != nil {
+			return best, fmt.Errorf("resume: best episode %d: %w", best.Episode, err)
+		}
+		if r.Reward != best.Reward {
+			return best, fmt.Errorf("resume: best episode %d replays to reward %v, recorded %v", best.Episode, r.Reward, best.Reward)
+		}
+		best.Result = r
+	}
 	return best, nil
+}
+
+// Replay plays one episode with the given preserve ratios (as applied by
+// the environment in an earlier episode) and returns its result.
+func Replay(e *env.Env, ratios []float64) (env.Result, error) {
+	s := e.Reset()
+	for t := 0; s != nil; t++ {
+		if t >= len(ratios) {
+			return env.Result{}, fmt.Errorf("%d ratios for more groups", len(ratios))
+		}
+		var err error
+		if _, s, err = e.Step(ratios[t]); err != nil {
+			return env.Result{}, err
+		}
+	}
+	return e.Result(), nil
 }

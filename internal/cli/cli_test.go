@@ -162,7 +162,7 @@ func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s")
 	out, _, err := run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--budget", "macs=0.5",
 		"--strategy", "ddpg", "--warmup", "2", "--episodes", "4", "--seed", "2", "--reward-images", "100",
-		"--calib-images", "100", "--out", dir, "--json")
+		"--calib-images", "100", "--final-images", "500", "--out", dir, "--json")
 	require.NoError(t, err)
 	s := lastJSON(t, out)
 	assert.Equal(t, "ddpg", s["strategy"])

@@ -18,10 +18,11 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var outDir string
+	var overwrite bool
 	var df dataFlags
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml... --out DIR",
-		Short: "Run experiment specs: every strategy x seed, finished runs skipped; writes runs.parquet and episodes.parquet",
+		Short: "Run experiment specs: every strategy x seed; finished runs are skipped, interrupted ones resumed; writes runs.parquet and episodes.parquet",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if outDir == "" {
@@ -50,17 +51,20 @@ func newRunCmd() *cobra.Command {
 				for _, st := range s.Strategies {
 					for _, seed := range s.Seeds {
 						dir := filepath.Join(outDir, s.Name, fmt.Sprintf("%s-s%d", st.Name, seed))
-						if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
+						p := taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
+							Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
+							Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
+							CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
+							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, FinalImages: s.FinalImages}
+						out, err := inspectOut(dir, newRunID(p, st.Name, seed, st.Episodes, st.Warmup), overwrite)
+						if err != nil {
+							return fmt.Errorf("spec %s: %w", s.Path, err)
+						}
+						if out.done != nil {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%s: done, skipped\n", dir)
 							continue
 						}
 						if t == nil {
-							var err error
-							p := taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
-								Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
-								Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
-								CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
-								Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, FinalImages: s.FinalImages}
 							if t, err = prepareTask(p); err != nil {
 								return fmt.Errorf("spec %s: %w", s.Path, err)
 							}
@@ -80,6 +84,7 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&outDir, "out", "", "output folder")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace runs in --out that do not match the specs (default: refuse)")
 	cmd.Flags().StringVar(&df.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
 	cmd.Flags().StringVar(&df.cacheDir, "cache-dir", "", "decoded-data cache")
 	return cmd

@@ -35,6 +35,8 @@ type summary struct {
 	SearchSeconds  float64            `json:"search_seconds"`
 	EpisodeSeconds float64            `json:"seconds_per_episode"`
 	BLAS           string             `json:"blas"`
+	Fingerprint    string             `json:"run_fingerprint,omitempty"`
+	Run            string             `json:"run,omitempty"`
 }
 
 func newSearchCmd() *cobra.Command {
@@ -44,6 +46,7 @@ func newSearchCmd() *cobra.Command {
 		episodes, warmup int
 		seed             int64
 		asJSON           bool
+		overwrite        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "search --model NAME --weights PATH --budget macs=F --strategy NAME --episodes N --seed K --out DIR",
@@ -60,6 +63,9 @@ func newSearchCmd() *cobra.Command {
 				return err
 			}
 			tp.Spec = "cli"
+			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup), overwrite); err != nil {
+				return err
+			}
 			t, err := prepareTask(tp)
 			if err != nil {
 				return err
@@ -88,6 +94,7 @@ func newSearchCmd() *cobra.Command {
 	f.Int64Var(&seed, "seed", 1, "random seed of the strategy")
 	f.StringVar(&outDir, "out", "", "output folder: summary.json, episodes.parquet, best/")
 	f.IntVar(&tp.RewardImages, "reward-images", 2000, "held-out images in the reward set (a fixed seeded subset; 0: all 5,000)")
+	f.IntVar(&tp.FinalImages, "final-images", 0, "images of the final held-out and test evaluations of the best policy (0: all)")
 	f.IntVar(&tp.CalImages, "calib-images", 3000, "calibration images from the training split")
 	f.IntVar(&tp.CalPositions, "calib-positions", 10, "random positions per image and layer")
 	f.IntVar(&tp.Multiple, "multiple", 1, "round kept channel counts to this multiple")
@@ -96,6 +103,7 @@ func newSearchCmd() *cobra.Command {
 	f.BoolVar(&tp.Residual, "residual", false, "also cut channels joined by residual adds")
 	f.BoolVar(&tp.NoRecon, "no-reconstruct", false, "selection only (no least-squares re-fit)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON line")
+	f.BoolVar(&overwrite, "overwrite", false, "replace a different run already in --out (default: refuse; the same run is resumed or reported)")
 	return cmd
 }
 

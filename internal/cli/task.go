@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -109,14 +112,123 @@ func prepareTask(p taskParams) (*task, error) {
 	return t, nil
 }
 
+// runID identifies one search run: the task, the strategy and its
+// settings. Its fingerprint is stored in the run's checkpoint and summary so
+// that an output folder is only resumed or skipped by the same run.
+type runID struct {
+	Spec, Model, Weights, Data      string
+	Protocol, Budget, Reward        string
+	RewardImages, CalImages, CalPos int
+	Multiple                        int
+	LowerBound, Ridge               float64
+	Residual, NoRecon               bool
+	FinalImages                     int
+	Strategy                        string
+	Seed                            int64
+	Episodes, Warmup                int
+}
+
+func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) runID {
+	w := p.Model.weights
+	if abs, err := filepath.Abs(w); err == nil && w != "" {
+		w = abs
+	}
+	if strategy != "ddpg" {
+		warmup = 0
+	}
+	return runID{Spec: p.Spec, Model: p.Model.model, Weights: w, Data: p.Data.data, Protocol: p.Protocol, Budget: p.Budget,
+		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
+		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, FinalImages: p.FinalImages,
+		Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
+}
+
+func (r runID) fingerprint() string {
+	b, _ := json.Marshal(r)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+func (r runID) String() string {
+	return fmt.Sprintf("%s seed %d, %d episodes, model %s, %s %s", r.Strategy, r.Seed, r.Episodes, r.Model, r.Protocol, r.Budget)
+}
+
+// outState is what an output folder holds for a run.
+type outState struct {
+	done   *summary           // the run finished
+	resume *search.Checkpoint // the run was interrupted
+}
+
+const checkpointFile = "checkpoint.gob"
+
+// errDifferentRun marks an output folder that holds another run.
+var errDifferentRun = errors.New("different run")
+
+// inspectOut looks at outDir before a run: a finished or interrupted run
+// of the same id is reported (to skip or resume it); another run there is
+// refused, or with overwrite its files are removed.
+func inspectOut(outDir string, id runID, overwrite bool) (outState, error) {
+	st, err := inspectRun(outDir, id)
+	if !overwrite || !errors.Is(err, errDifferentRun) {
+		return st, err
+	}
+	for _, f := range []string{"summary.json", checkpointFile, "episodes.parquet", "episodes.parquet.partial"} {
+		if err := os.Remove(filepath.Join(outDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return outState{}, err
+		}
+	}
+	return outState{}, os.RemoveAll(filepath.Join(outDir, "best"))
+}
+
+func inspectRun(outDir string, id runID) (outState, error) {
+	fp := id.fingerprint()
+	sumPath := filepath.Join(outDir, "summary.json")
+	different := func(what, other string) error {
+		return fmt.Errorf("%s holds %s of a different run (%s), not of this one (%s); pass --overwrite to replace it, or choose another --out: %w",
+			outDir, what, other, id, errDifferentRun)
+	}
+	if b, err := os.ReadFile(sumPath); err == nil {
+		var s summary
+		if err := json.Unmarshal(b, &s); err != nil {
+			return outState{}, fmt.Errorf("%s is damaged (%v): delete it to run again", sumPath, err)
+		}
+		if s.Fingerprint != "" && s.Fingerprint != fp {
+			return outState{}, different("a finished run", s.Run)
+		}
+		return outState{done: &s}, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return outState{}, err
+	}
+	cp, err := search.LoadCheckpoint(filepath.Join(outDir, checkpointFile))
+	if search.IsNotExist(err) {
+		return outState{}, nil
+	}
+	if err != nil {
+		return outState{}, err
+	}
+	if cp.Fingerprint != fp {
+		return outState{}, different("an interrupted run", cp.Describe)
+	}
+	return outState{resume: cp}, nil
+}
+
 // run searches with one strategy and seed and writes outDir/summary.json,
-// outDir/episodes.parquet and outDir/best/.
+// outDir/episodes.parquet and outDir/best/. An interrupted run in outDir
+// (its checkpoint) is continued.
 func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir string, progress io.Writer) (*summary, error) {
 	if err := checkStrategy(strategy); err != nil {
 		return nil, err
 	}
 	if episodes < 1 {
 		return nil, fmt.Errorf("episodes must be at least 1")
+	}
+	id := newRunID(t.p, strategy, seed, episodes, warmup)
+	st, err := inspectOut(outDir, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if st.done != nil {
+		fmt.Fprintf(progress, "%s: finished run found, not run again\n", outDir)
+		return st.done, nil
 	}
 	e, err := env.New(t.cfg, t.a, t.m.Params, t.cal, t.rewardSet, t.m.Norm)
 	if err != nil {
@@ -153,8 +265,21 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	}
 	pr := newProgressUnit(progress, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
 	start := time.Now()
-	best, err := search.Run(e, ag, search.Options{Spec: t.p.Spec, Seed: seed, Episodes: episodes, Log: log.Write,
-		Progress: func(done, total int, _ float64) { pr.update(done, total) }})
+	cpPath := filepath.Join(outDir, checkpointFile)
+	opt := search.Options{Spec: t.p.Spec, Seed: seed, Episodes: episodes, Log: log.Write, Resume: st.resume,
+		Progress: func(done, total int, _ float64) { pr.update(done, total) },
+		Checkpoint: func(c *search.Checkpoint) error {
+			c.Fingerprint, c.Describe = id.fingerprint(), id.String()
+			return search.SaveCheckpoint(cpPath, c)
+		}}
+	var before float64 // search seconds spent before an interruption
+	if st.resume != nil {
+		fmt.Fprintf(progress, "%s: resuming after episode %d of %d\n", outDir, len(st.resume.Rows), episodes)
+		for _, r := range st.resume.Rows {
+			before += r.WallSec
+		}
+	}
+	best, err := search.Run(e, ag, opt)
 	pr.finish()
 	if err != nil {
 		log.Close()
@@ -163,7 +288,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	if err := log.Close(); err != nil {
 		return nil, err
 	}
-	searchSec := time.Since(start).Seconds()
+	searchSec := before + time.Since(start).Seconds()
 	// The best policy, evaluated on all held-out images and on the test split.
 	r := best.Result
 	pl, err := nn.Compile(r.PrunedGraph, r.PrunedParam, 0)
@@ -188,6 +313,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		HeldoutTop1: hres.Top1, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
+		Fingerprint: id.fingerprint(), Run: id.String(),
 		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
 	if t.cal != nil {
 		s.CalibSeconds = t.cal.Seconds
@@ -208,6 +334,10 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	if err := atomicfile.WriteBytes(filepath.Join(outDir, "summary.json"), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	// The summary marks the run finished; the checkpoint is no longer needed.
+	if err := os.Remove(cpPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	return s, nil

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/amcbench/amc/search"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// childArgs, when set in the environment, makes the test binary run amc
+// with these arguments (separated by \x1f) instead of the tests, so that a
+// test can start amc as a separate process and kill it.
+const childArgs = "AMC_CLI_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childArgs); args != "" {
+		root := NewRoot(os.Stdout, os.Stderr)
+		root.SetArgs(strings.Split(args, "\x1f"))
+		if err := root.Execute(); err != nil {
+			os.Stderr.WriteString("Error: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// amcProcess starts amc with args in a child process.
+func amcProcess(t *testing.T, stderr *strings.Builder, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join(args, "\x1f"))
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	return cmd
+}
+
+func clockless(rows []search.EpisodeRow) []search.EpisodeRow {
+	out := append([]search.EpisodeRow(nil), rows...)
+	for i := range out {
+		out[i].ActSec, out[i].PruneSec, out[i].ReconSec, out[i].EvalSec, out[i].WallSec = 0, 0, 0, 0, 0
+		if math.IsNaN(out[i].Sigma) {
+			out[i].Sigma = -1
+		}
+	}
+	return out
+}
+
+// amc run killed with SIGKILL in the middle of a DDPG search (after the
+// agent has started learning) and run again continues from its checkpoint:
+// no episode lost or repeated, and the rows equal an uninterrupted run's.
+func TestRunResumesAfterSIGKILL(t *testing.T) {
+	needShared(t)
+	w, _ := filepath.Abs(adapted20)
+	spec := filepath.Join(t.TempDir(), "kill.yaml")
+	const episodes = 14 // 9 groups: learning starts once 64 transitions are stored (episode 8)
+	require.NoError(t, os.WriteFile(spec, []byte(`name: kill
+model: resnet20
+weights: `+w+`
+budget: macs=0.5
+reward_images: 200
+final_images: 100
+calibration: {images: 200, positions: 5}
+seeds: [4]
+episodes: 14
+strategies:
+  - {name: ddpg, warmup: 3}
+`), 0o644))
+	straight := filepath.Join(t.TempDir(), "straight")
+	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", straight)
+	require.NoError(t, err)
+
+	killed := filepath.Join(t.TempDir(), "killed")
+	cp := filepath.Join(killed, "kill", "ddpg-s4", checkpointFile)
+	var log1 strings.Builder
+	child := amcProcess(t, &log1, "run", spec, "--data-dir", dataDir, "--out", killed)
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	stopAt := 0
+	for deadline := time.Now().Add(3 * time.Minute); stopAt == 0; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("amc exited before it could be killed (%v): %s", err, log1.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "no checkpoint: %s", log1.String())
+		if c, err := search.LoadCheckpoint(cp); err == nil && len(c.Rows) >= 10 {
+			require.NoError(t, child.Process.Signal(syscall.SIGKILL))
+			<-exited
+			stopAt = len(c.Rows)
+		}
+	}
+	require.Less(t, stopAt, episodes, "killed mid-search")
+	_, err = os.Stat(filepath.Join(killed, "kill", "ddpg-s4", "summary.json"))
+	require.True(t, os.IsNotExist(err), "no summary from a killed run")
+
+	var log2 strings.Builder
+	child = amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
+	require.NoError(t, child.Wait(), log2.String())
+	assert.Contains(t, log2.String(), "resuming after episode")
+
+	a, err := search.ReadEpisodes(filepath.Join(straight, "episodes.parquet"))
+	require.NoError(t, err)
+	b, err := search.ReadEpisodes(filepath.Join(killed, "episodes.parquet"))
+	require.NoError(t, err)
+	require.Len(t, b, episodes, "no episode lost or repeated")
+	assert.Equal(t, clockless(a), clockless(b), "killed after %d episodes", stopAt)
+	_, err = os.Stat(cp)
+	assert.True(t, os.IsNotExist(err), "the checkpoint goes once the run is finished")
+}
+
+// An output folder that holds another run is refused, and replaced only
+// when asked.
+func TestOutputFolderOfAnotherRun(t *testing.T) {
+	needShared(t)
+	dir := filepath.Join(t.TempDir(), "s")
+	args := []string{"search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--strategy", "uniform",
+		"--reward-images", "50", "--calib-images", "50", "--final-images", "50", "--out", dir, "--json"}
+	_, _, err := run(append(args, "--budget", "macs=0.5")...)
+	require.NoError(t, err)
+	_, errOut, err := run(append(args, "--budget", "macs=0.5")...)
+	require.NoError(t, err, "the same run again is reported, not refused")
+	assert.Contains(t, errOut, "finished run found")
+	_, _, err = run(append(args, "--budget", "macs=0.6")...)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "different run")
+	assert.ErrorContains(t, err, "--overwrite")
+	out, _, err := run(append(args, "--budget", "macs=0.6", "--overwrite")...)
+	require.NoError(t, err)
+	assert.Greater(t, lastJSON(t, out)["macs_ratio"].(float64), 0.55)
+}
