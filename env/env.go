@@ -26,24 +26,26 @@ const (
 
 // Budget is a resource limit as a fraction of the original model's value.
 type Budget struct {
-	Kind     string  `json:"kind"` // "macs" or "params"
+	Kind     string  `json:"kind"` // "macs", "params" or "latency"
 	Fraction float64 `json:"fraction"`
 }
 
-// ParseBudget reads "macs=0.5" or "params=0.3".
+// BudgetKinds are the resources a budget can limit.
+var BudgetKinds = []string{"macs", "params", "latency"}
+
+// ParseBudget reads "macs=0.5", "params=0.3" or "latency=0.5" (a fraction
+// of the unpruned model's Go-engine latency).
 func ParseBudget(s string) (Budget, error) {
 	k, v, ok := strings.Cut(s, "=")
 	f, err := strconv.ParseFloat(v, 64)
 	if !ok || err != nil || !(f > 0 && f <= 1) {
-		return Budget{}, fmt.Errorf("budget %q: want macs=F or params=F with F in (0, 1], as in macs=0.5", s)
+		return Budget{}, fmt.Errorf("budget %q: want RESOURCE=F with F in (0, 1], as in macs=0.5; resources: %s", s, strings.Join(BudgetKinds, ", "))
 	}
 	switch k {
-	case "macs", "params":
+	case "macs", "params", "latency":
 		return Budget{Kind: k, Fraction: f}, nil
-	case "latency":
-		return Budget{}, fmt.Errorf("budget %q: latency budgets are not implemented yet (macs and params are)", s)
 	}
-	return Budget{}, fmt.Errorf("budget %q: unknown resource %q; valid: macs, params", s, k)
+	return Budget{}, fmt.Errorf("budget %q: unknown resource %q; valid: %s", s, k, strings.Join(BudgetKinds, ", "))
 }
 
 // Config describes a task.
@@ -55,6 +57,9 @@ type Config struct {
 	Multiple   int     // channel-count rounding
 	Ridge      float64 // reconstruction ridge
 	Batch      int     // evaluation batch
+	// Latency predicts latencies; required by a latency budget, and used
+	// for every episode's predicted latency when set.
+	Latency *LatencyTable
 }
 
 // Env is one compression task.
@@ -83,6 +88,7 @@ type Result struct {
 	Counts      []int     // kept channels per group
 	MACs        int64
 	Params      int64
+	Latency     float64 // predicted seconds (0 without a latency table)
 	Top1        float64 // percent, on the reward set
 	Reward      float64
 	PruneSec    float64 // surgery
@@ -131,30 +137,63 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 		e.minCounts[i] = min(g.Channels, max(m, int(math.Ceil(cfg.LowerBound*float64(g.Channels)/float64(m)-1e-9))*m))
 	}
 	e.baseMACs, e.baseParams = a.PredictMACs(full), a.PredictParams(full)
+	if cfg.Latency != nil {
+		if err := cfg.Latency.Check(a); err != nil {
+			return nil, fmt.Errorf("env: %w", err)
+		}
+	}
 	if cfg.Protocol == Constrained {
+		if cfg.Budget.Kind == "latency" && cfg.Latency == nil {
+			return nil, fmt.Errorf("env: a latency budget needs a measured latency table")
+		}
 		if low := e.cost(e.minCounts); low > e.target() {
 			return nil, fmt.Errorf("budget %s=%.3f cannot be met with preserve ratios >= %.2f: the smallest reachable is %s=%.3f",
-				cfg.Budget.Kind, cfg.Budget.Fraction, cfg.LowerBound, cfg.Budget.Kind, float64(low)/float64(e.base()))
+				cfg.Budget.Kind, cfg.Budget.Fraction, cfg.LowerBound, cfg.Budget.Kind, low/e.base())
 		}
 	}
 	e.static = staticFeatures(a)
 	return e, nil
 }
 
-func (e *Env) base() int64 {
-	if e.cfg.Budget.Kind == "params" {
-		return e.baseParams
+// base is the unpruned model's value of the budget's resource.
+func (e *Env) base() float64 {
+	switch e.cfg.Budget.Kind {
+	case "params":
+		return float64(e.baseParams)
+	case "latency":
+		return e.cfg.Latency.Full
 	}
-	return e.baseMACs
+	return float64(e.baseMACs)
 }
 
-func (e *Env) target() int64 { return int64(e.cfg.Budget.Fraction * float64(e.base())) }
-
-func (e *Env) cost(counts []int) int64 {
-	if e.cfg.Budget.Kind == "params" {
-		return e.a.PredictParams(counts)
+// target is the budget in the resource's units. MACs and params are whole
+// numbers, so their target is rounded down.
+func (e *Env) target() float64 {
+	t := e.cfg.Budget.Fraction * e.base()
+	if e.cfg.Budget.Kind != "latency" {
+		t = math.Floor(t)
 	}
-	return e.a.PredictMACs(counts)
+	return t
+}
+
+// cost is the resource used by the network pruned to counts.
+func (e *Env) cost(counts []int) float64 {
+	switch e.cfg.Budget.Kind {
+	case "params":
+		return float64(e.a.PredictParams(counts))
+	case "latency":
+		return e.cfg.Latency.Predict(counts)
+	}
+	return float64(e.a.PredictMACs(counts))
+}
+
+// BaseLatency is the unpruned model's measured latency in seconds (0
+// without a latency table).
+func (e *Env) BaseLatency() float64 {
+	if e.cfg.Latency == nil {
+		return 0
+	}
+	return e.cfg.Latency.Full
 }
 
 // Groups is the number of steps per episode.
@@ -168,6 +207,10 @@ func (e *Env) GroupNames() []string {
 	}
 	return n
 }
+
+// MinCounts is the smallest kept count of every group under the lower
+// bound and the channel multiple.
+func (e *Env) MinCounts() []int { return append([]int(nil), e.minCounts...) }
 
 // BaseMACs and BaseParams are the unpruned model's costs.
 func (e *Env) BaseMACs() int64   { return e.baseMACs }
@@ -329,6 +372,9 @@ func (e *Env) finish() error {
 	r.EvalSec = time.Since(t0).Seconds()
 	r.Top1 = res.Top1
 	r.MACs, r.Params = e.a.PredictMACs(e.counts), e.a.PredictParams(e.counts)
+	if e.cfg.Latency != nil {
+		r.Latency = e.cfg.Latency.Predict(e.counts)
+	}
 	errRate := 1 - res.Top1/100
 	switch e.cfg.Reward {
 	case "err":

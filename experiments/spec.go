@@ -33,6 +33,7 @@ type Spec struct {
 	Episodes     int            `yaml:"episodes"`
 	Strategies   []Strategy     `yaml:"strategies"`
 	FinalImages  int            `yaml:"final_images"` // limit the final held-out/test evaluation (quick runs); 0: all
+	Latency      Latency        `yaml:"latency"`
 	FineTune     map[string]any `yaml:"finetune"`
 	Path         string         `yaml:"-"`
 }
@@ -41,6 +42,15 @@ type Spec struct {
 type Calib struct {
 	Images    int `yaml:"images"`
 	Positions int `yaml:"positions"`
+}
+
+// Latency sets how Go-engine latency is measured: the per-group table
+// (built for latency budgets, or always with table: true) and the final
+// measurement of every run's best network.
+type Latency struct {
+	Batch  int  `yaml:"batch"`  // samples per forward pass (default 1)
+	Points int  `yaml:"points"` // table grid counts per group (default 8)
+	Table  bool `yaml:"table"`  // build the table even without a latency budget (predicted latency per episode)
 }
 
 // Strategy is one agent or baseline of a spec.
@@ -95,7 +105,16 @@ func (s *Spec) defaults() error {
 		s.Protocol = "constrained"
 	}
 	if s.Budget == "" && s.Protocol == "constrained" {
-		return fmt.Errorf("budget is required for the constrained protocol (macs=F or params=F)")
+		return fmt.Errorf("budget is required for the constrained protocol (macs=F, params=F or latency=F)")
+	}
+	if s.Latency.Batch == 0 {
+		s.Latency.Batch = 1
+	}
+	if s.Latency.Points == 0 {
+		s.Latency.Points = 8
+	}
+	if s.Latency.Batch < 1 || s.Latency.Points < 2 {
+		return fmt.Errorf("latency: batch must be at least 1 and points at least 2")
 	}
 	if s.RewardImages == 0 {
 		s.RewardImages = 2000

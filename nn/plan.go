@@ -495,5 +495,58 @@ func (pl *Plan) Latency(batch, warmup, repeats int) (time.Duration, error) {
 	return times[repeats/2], nil
 }
 
+// MinLatency is Latency with the fastest run instead of the median: the
+// estimate least disturbed by other processes on the machine.
+func (pl *Plan) MinLatency(batch, warmup, repeats int) (time.Duration, error) {
+	if batch < 1 || repeats < 1 {
+		return 0, fmt.Errorf("latency: batch and repeats must be positive")
+	}
+	x := make([]float32, batch*pl.in.Size())
+	best := time.Duration(math.MaxInt64)
+	for i := 0; i < warmup+repeats; i++ {
+		t0 := time.Now()
+		if _, err := pl.Forward(x, batch); err != nil {
+			return 0, err
+		}
+		if d := time.Since(t0); i >= warmup && d < best {
+			best = d
+		}
+	}
+	return best, nil
+}
+
+// Profile times every step of the plan (a step is one node, or a
+// convolution with its fused batch norm, activation and residual add,
+// named after the convolution) and returns each step's fastest time over
+// repeats forward passes of batch samples, after warm-up passes.
+func (pl *Plan) Profile(batch, warmup, repeats int) (map[string]time.Duration, error) {
+	if batch < 1 || repeats < 1 {
+		return nil, fmt.Errorf("profile: batch and repeats must be positive")
+	}
+	x := make([]float32, batch*pl.in.Size())
+	if _, err := pl.Forward(x, batch); err != nil { // sizes the buffers
+		return nil, err
+	}
+	best := make([]time.Duration, len(pl.steps))
+	for i := range best {
+		best[i] = time.Duration(math.MaxInt64)
+	}
+	for r := 0; r < warmup+repeats; r++ {
+		copy(pl.bufs[0], x)
+		for i := range pl.steps {
+			t0 := time.Now()
+			pl.run(&pl.steps[i], batch)
+			if d := time.Since(t0); r >= warmup && d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	out := make(map[string]time.Duration, len(pl.steps))
+	for i, st := range pl.steps {
+		out[st.name] += best[i]
+	}
+	return out, nil
+}
+
 // Workers is the number of goroutines the plan splits each layer across.
 func (pl *Plan) Workers() int { return pl.workers }

@@ -161,7 +161,7 @@ func Load(dir string) (*Spec, *nn.Graph, nn.Params, error) {
 // UniformForMACs finds the largest uniform preserve ratio (to 1e-4) whose
 // pruned MACs are at most frac of the original, and the resulting counts.
 func (a *Analysis) UniformForMACs(frac float64, multiple int) (float64, []int, error) {
-	base := a.PredictMACs(a.fullCounts())
+	base := a.PredictMACs(a.FullCounts())
 	target := int64(frac * float64(base))
 	lo, hi := 0.0, 1.0
 	counts, err := a.Counts(a.Uniform(1e-9), multiple)
@@ -185,7 +185,8 @@ func (a *Analysis) UniformForMACs(frac float64, multiple int) (float64, []int, e
 	return lo, counts, nil
 }
 
-func (a *Analysis) fullCounts() []int {
+// FullCounts is every group at its full width.
+func (a *Analysis) FullCounts() []int {
 	c := make([]int, len(a.Groups))
 	for i, g := range a.Groups {
 		c[i] = g.Channels

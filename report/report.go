@@ -58,6 +58,8 @@ func Write(dir string) error {
 type agg struct {
 	strategy                       string
 	held, test, macs, params, rset []float64
+	lat                            []float64 // measured latency ratios (runs that have one)
+	bare                           float64   // bare forward seconds (last run)
 	episodes                       int64
 	best                           Run
 }
@@ -95,6 +97,12 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		a.macs = append(a.macs, r.MACsRatio)
 		a.params = append(a.params, r.ParamsRatio)
 		a.rset = append(a.rset, r.RewardTop1)
+		if r.LatencyRatio > 0 {
+			a.lat = append(a.lat, r.LatencyRatio)
+		}
+		if r.BareForwardSec > 0 {
+			a.bare = r.BareForwardSec
+		}
 		a.episodes = r.Episodes
 		if r.HeldoutTop1 > a.best.HeldoutTop1 {
 			a.best = r
@@ -106,7 +114,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		return mi > mj
 	})
 	top := by[order[0]]
-	fmt.Fprintf(b, "\n## %s\n\n| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n", spec)
+	fmt.Fprintf(b, "\n## %s\n\n| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | latency ratio | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", spec)
 	for _, s := range order {
 		a := by[s]
 		verdict := "best"
@@ -122,11 +130,18 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 				verdict = fmt.Sprintf("%+.2f, beyond the spread", ma-mt)
 			}
 		}
-		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", s, len(a.held), a.episodes, pm(a.held), pm(a.test), pm(a.rset),
-			pm(a.macs), pm(a.params), verdict)
+		lat := "-"
+		if len(a.lat) > 0 {
+			lat = pm(a.lat)
+		}
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.held), a.episodes, pm(a.held), pm(a.test), pm(a.rset),
+			pm(a.macs), pm(a.params), lat, verdict)
 	}
 	// Cost of an episode by stage (means over every episode of the strategy).
-	b.WriteString("\n| strategy | episodes logged | act + learn s | surgery s | re-fit s | evaluation s | wall s |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("\nLatency ratio: the best network's Go-engine latency / the unpruned network's, measured after the search.\n" +
+		"Episode cost: mean seconds per episode by stage; the last column divides the wall time by one bare forward pass " +
+		"(compile + forward) of the unpruned network over the reward set.\n")
+	b.WriteString("\n| strategy | episodes logged | act + learn s | surgery s | re-fit s | evaluation s | wall s | wall / bare forward |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range order {
 		var n int
 		var act, prune, recon, eval, wall float64
@@ -140,7 +155,11 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			continue
 		}
 		k := float64(n)
-		fmt.Fprintf(b, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f |\n", s, n, act/k, prune/k, recon/k, eval/k, wall/k)
+		ratio := "-"
+		if bare := by[s].bare; bare > 0 {
+			ratio = fmt.Sprintf("%.2f", wall/k/bare)
+		}
+		fmt.Fprintf(b, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %s |\n", s, n, act/k, prune/k, recon/k, eval/k, wall/k, ratio)
 	}
 	// Plots.
 	pareto, err := plotPareto(dir, spec, order, eps)
@@ -156,6 +175,13 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		return err
 	}
 	fmt.Fprintf(b, "\n![accuracy vs MACs](%s)\n\n![reward per episode](%s)\n\n![best policies](%s)\n", pareto, rewards, policy)
+	latPlot, err := plotParetoLatency(dir, spec, order, eps)
+	if err != nil {
+		return err
+	}
+	if latPlot != "" {
+		fmt.Fprintf(b, "\n![accuracy vs predicted latency](%s)\n", latPlot)
+	}
 	return nil
 }
 
@@ -178,15 +204,31 @@ func save(p *plot.Plot, dir, name string) (string, error) {
 // plotPareto scatters every episode's reward-set accuracy against its MACs
 // ratio, with each strategy's Pareto front.
 func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow) (string, error) {
+	return scatterFront(dir, spec, order, eps, "MACs / original", "-pareto.png", func(e search.EpisodeRow) float64 { return e.MACsRatio })
+}
+
+// plotParetoLatency is plotPareto against the predicted latency ratio, when
+// the episodes have one (a latency table was measured); "" otherwise.
+func plotParetoLatency(dir, spec string, order []string, eps []search.EpisodeRow) (string, error) {
+	for _, e := range eps {
+		if e.Spec == spec && e.LatencyRatio > 0 {
+			return scatterFront(dir, spec, order, eps, "predicted Go-engine latency / original", "-pareto-latency.png",
+				func(e search.EpisodeRow) float64 { return e.LatencyRatio })
+		}
+	}
+	return "", nil
+}
+
+func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xlabel, suffix string, x func(search.EpisodeRow) float64) (string, error) {
 	p := plot.New()
 	p.Title.Text = spec + ": every episode"
-	p.X.Label.Text = "MACs / original"
+	p.X.Label.Text = xlabel
 	p.Y.Label.Text = "reward-set top-1 (%)"
 	for k, s := range order {
 		var pts plotter.XYs
 		for _, e := range eps {
-			if e.Spec == spec && e.Strategy == s {
-				pts = append(pts, plotter.XY{X: e.MACsRatio, Y: e.RewardTop1})
+			if e.Spec == spec && e.Strategy == s && x(e) > 0 {
+				pts = append(pts, plotter.XY{X: x(e), Y: e.RewardTop1})
 			}
 		}
 		if len(pts) == 0 {
@@ -212,7 +254,7 @@ func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow) (stri
 		}
 	}
 	p.Legend.Top, p.Legend.Left = true, true
-	return save(p, dir, spec+"-pareto.png")
+	return save(p, dir, spec+suffix)
 }
 
 // paretoFront keeps the points no other point beats on both axes (fewer

@@ -25,13 +25,16 @@ type EpisodeRow struct {
 	MACs       int64     `parquet:"macs"`
 	Params     int64     `parquet:"params"`
 	MACsRatio  float64   `parquet:"macs_ratio"`
-	Sigma      float64   `parquet:"sigma"` // exploration noise, if the strategy has one
-	Explore    bool      `parquet:"explore"`
-	ActSec     float64   `parquet:"act_seconds"`
-	PruneSec   float64   `parquet:"prune_seconds"`
-	ReconSec   float64   `parquet:"reconstruct_seconds"`
-	EvalSec    float64   `parquet:"eval_seconds"`
-	WallSec    float64   `parquet:"wall_seconds"`
+	// LatencyRatio is the predicted latency / unpruned latency, from the
+	// task's latency table (0 without one).
+	LatencyRatio float64 `parquet:"latency_ratio"`
+	Sigma        float64 `parquet:"sigma"` // exploration noise, if the strategy has one
+	Explore      bool    `parquet:"explore"`
+	ActSec       float64 `parquet:"act_seconds"`
+	PruneSec     float64 `parquet:"prune_seconds"`
+	ReconSec     float64 `parquet:"reconstruct_seconds"`
+	EvalSec      float64 `parquet:"eval_seconds"`
+	WallSec      float64 `parquet:"wall_seconds"`
 }
 
 // RunRow is one (spec, strategy, seed) run as written to runs.parquet: the
@@ -53,6 +56,14 @@ type RunRow struct {
 	Groups      []string  `parquet:"groups,list"`
 	Ratios      []float64 `parquet:"best_ratios,list"`
 	SearchSec   float64   `parquet:"search_seconds"`
+	// Measured Go-engine latency of the best network and the unpruned one.
+	LatencyMS        float64 `parquet:"latency_ms"`
+	BaseLatencyMS    float64 `parquet:"base_latency_ms"`
+	LatencyRatio     float64 `parquet:"latency_ratio"`
+	PredLatencyRatio float64 `parquet:"predicted_latency_ratio"`
+	// BareForwardSec is one forward pass of the unpruned network over the
+	// reward set, what an episode's cost is compared with.
+	BareForwardSec float64 `parquet:"bare_forward_seconds"`
 }
 
 // Sigma is implemented by strategies that explore with noise.
@@ -150,6 +161,9 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 			ActSec: actSec, PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec}
 		for _, c := range r.Counts {
 			row.Kept = append(row.Kept, int64(c))
+		}
+		if bl := e.BaseLatency(); bl > 0 {
+			row.LatencyRatio = r.Latency / bl
 		}
 		if sg, ok := ag.(Sigma); ok {
 			row.Sigma = sg.Sigma()

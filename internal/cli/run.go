@@ -55,7 +55,9 @@ func newRunCmd() *cobra.Command {
 							Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
 							Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
 							CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
-							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, FinalImages: s.FinalImages}
+							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, FinalImages: s.FinalImages,
+							LatencyBatch: s.Latency.Batch, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
+							LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
 						out, err := inspectOut(dir, newRunID(p, st.Name, seed, st.Episodes, st.Warmup), overwrite)
 						if err != nil {
 							return fmt.Errorf("spec %s: %w", s.Path, err)
@@ -65,7 +67,7 @@ func newRunCmd() *cobra.Command {
 							continue
 						}
 						if t == nil {
-							if t, err = prepareTask(p); err != nil {
+							if t, err = prepareTask(p, cmd.ErrOrStderr()); err != nil {
 								return fmt.Errorf("spec %s: %w", s.Path, err)
 							}
 						}
@@ -126,7 +128,9 @@ func collect(dir string) (int, error) {
 		eps = append(eps, rows...)
 		r := search.RunRow{Spec: s.Spec, Strategy: s.Strategy, Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
-			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds}
+			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
+			LatencyMS: s.LatencyMS, BaseLatencyMS: s.BaseLatencyMS, LatencyRatio: s.LatencyRatio, PredLatencyRatio: s.PredLatencyRatio,
+			BareForwardSec: s.BareForwardSec}
 		if len(rows) > 0 {
 			if r.Spec == "" { // summaries written before specs existed
 				r.Spec = rows[0].Spec

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/amcbench/amc/env"
 	"github.com/spf13/cobra"
@@ -35,8 +36,17 @@ type summary struct {
 	SearchSeconds  float64            `json:"search_seconds"`
 	EpisodeSeconds float64            `json:"seconds_per_episode"`
 	BLAS           string             `json:"blas"`
-	Fingerprint    string             `json:"run_fingerprint,omitempty"`
-	Run            string             `json:"run,omitempty"`
+	// Go-engine latency of the best network and of the unpruned one,
+	// measured at the end (median of repeats, batch LatencyBatch).
+	LatencyMS        float64 `json:"latency_ms"`
+	BaseLatencyMS    float64 `json:"base_latency_ms"`
+	LatencyRatio     float64 `json:"latency_ratio"`
+	LatencyBatch     int     `json:"latency_batch"`
+	PredLatencyRatio float64 `json:"predicted_latency_ratio,omitempty"` // from the latency table
+	LatencyTableSec  float64 `json:"latency_table_seconds,omitempty"`
+	BareForwardSec   float64 `json:"bare_forward_seconds"` // unpruned network over the reward set
+	Fingerprint      string  `json:"run_fingerprint,omitempty"`
+	Run              string  `json:"run,omitempty"`
 }
 
 func newSearchCmd() *cobra.Command {
@@ -63,10 +73,11 @@ func newSearchCmd() *cobra.Command {
 				return err
 			}
 			tp.Spec = "cli"
+			tp.LatencyFile = filepath.Join(outDir, "latency-table.json")
 			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup), overwrite); err != nil {
 				return err
 			}
-			t, err := prepareTask(tp)
+			t, err := prepareTask(tp, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -85,7 +96,10 @@ func newSearchCmd() *cobra.Command {
 	tp.Data.register(cmd)
 	tp.Model.register(cmd, true)
 	f := cmd.Flags()
-	f.StringVar(&tp.Budget, "budget", "macs=0.5", "resource budget as a fraction of the original: macs=F or params=F")
+	f.StringVar(&tp.Budget, "budget", "macs=0.5", "resource budget as a fraction of the original: macs=F, params=F or latency=F (Go engine)")
+	f.IntVar(&tp.LatencyBatch, "latency-batch", 1, "batch of latency measurements (table and final)")
+	f.IntVar(&tp.LatencyPoints, "latency-points", 8, "latency table: counts measured per group")
+	f.BoolVar(&tp.LatencyTable, "latency-table", false, "measure the latency table without a latency budget too (predicted latency per episode)")
 	f.StringVar(&strategy, "strategy", "ddpg", "ddpg (AMC's agent), uniform, deep, shallow or random")
 	f.IntVar(&warmup, "warmup", 100, "ddpg: episodes of random actions before learning")
 	f.StringVar(&tp.Protocol, "protocol", env.Constrained, "constrained (budget met exactly) or accuracy (accuracy-guaranteed reward)")

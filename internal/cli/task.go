@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/amcbench/amc/agent"
@@ -26,21 +27,27 @@ import (
 
 // taskParams describe a compression task: everything but the strategy.
 type taskParams struct {
-	Spec         string
-	Model        modelFlags
-	Data         dataFlags
-	Protocol     string
-	Budget       string
-	Reward       string
-	RewardImages int
-	CalImages    int
-	CalPositions int
-	Multiple     int
-	LowerBound   float64
-	Ridge        float64
-	Residual     bool
-	NoRecon      bool
-	FinalImages  int // limit of the final held-out and test evaluations (0: all)
+	Spec          string
+	Model         modelFlags
+	Data          dataFlags
+	Protocol      string
+	Budget        string
+	Reward        string
+	RewardImages  int
+	CalImages     int
+	CalPositions  int
+	Multiple      int
+	LowerBound    float64
+	Ridge         float64
+	Residual      bool
+	NoRecon       bool
+	FinalImages   int  // limit of the final held-out and test evaluations (0: all)
+	LatencyBatch  int  // batch of latency measurements (1)
+	LatencyPoints int  // grid counts per group in the latency table (8)
+	LatencyTable  bool // build the table without a latency budget too
+	// LatencyFile keeps the measured table: read when it exists, written
+	// otherwise, so that a resumed or repeated run uses the same table.
+	LatencyFile string
 }
 
 // task is a prepared compression task: model, data, calibration statistics
@@ -54,6 +61,7 @@ type task struct {
 	rewardSet *datasets.Images
 	a         *prune.Analysis
 	cal       *prune.Calibration
+	bareSec   float64 // compile + forward of the unpruned network over the reward set
 }
 
 // strategies lists the valid strategy names.
@@ -67,7 +75,9 @@ func checkStrategy(s string) error {
 	return nil
 }
 
-func prepareTask(p taskParams) (*task, error) {
+// prepareTask loads and measures what every run of a task shares;
+// progress (may be nil) receives notes on slow steps.
+func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 	cfg := env.Config{Protocol: p.Protocol, Reward: p.Reward, LowerBound: p.LowerBound, Multiple: p.Multiple, Ridge: p.Ridge, Batch: 100}
 	if p.Protocol == env.Constrained {
 		b, err := env.ParseBudget(p.Budget)
@@ -105,10 +115,37 @@ func prepareTask(p taskParams) (*task, error) {
 			return nil, err
 		}
 	}
+	if p.LatencyBatch < 1 {
+		p.LatencyBatch, t.p.LatencyBatch = 1, 1
+	}
+	if cfg.Budget.Kind == "latency" || p.LatencyTable {
+		// The table needs the smallest counts the environment allows.
+		probe := cfg
+		probe.Protocol, probe.Budget = env.Accuracy, env.Budget{}
+		e, err := env.New(probe, t.a, m.Params, nil, t.rewardSet, m.Norm)
+		if err != nil {
+			return nil, err
+		}
+		if t.cfg.Latency, err = latencyTable(p, t.a, m.Params, e.MinCounts(), progress); err != nil {
+			return nil, err
+		}
+		cfg = t.cfg
+	}
 	// Fail early on an unreachable budget or bad protocol.
 	if _, err := env.New(cfg, t.a, m.Params, t.cal, t.rewardSet, m.Norm); err != nil {
 		return nil, err
 	}
+	// One bare forward pass of the unpruned network over the reward set:
+	// what an episode's cost is compared with.
+	start := time.Now()
+	pl, err := nn.Compile(m.Graph, m.Params, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := evaluate.Run(pl, t.rewardSet, m.Norm, evaluate.Options{Batch: cfg.Batch}); err != nil {
+		return nil, err
+	}
+	t.bareSec = time.Since(start).Seconds()
 	return t, nil
 }
 
@@ -123,6 +160,8 @@ type runID struct {
 	LowerBound, Ridge               float64
 	Residual, NoRecon               bool
 	FinalImages                     int
+	LatencyBatch, LatencyPoints     int
+	LatencyTable                    bool
 	Strategy                        string
 	Seed                            int64
 	Episodes, Warmup                int
@@ -139,7 +178,7 @@ func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) r
 	return runID{Spec: p.Spec, Model: p.Model.model, Weights: w, Data: p.Data.data, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, FinalImages: p.FinalImages,
-		Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
+		LatencyBatch: p.LatencyBatch, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
 }
 
 func (r runID) fingerprint() string {
@@ -307,6 +346,23 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	if err != nil {
 		return nil, err
 	}
+	// Latency of the best network against the unpruned one, measured
+	// alternately so that drift affects both alike.
+	var lat, baseLat []float64
+	for k := 0; k < 3; k++ {
+		for _, m := range []struct {
+			g   *nn.Graph
+			p   nn.Params
+			out *[]float64
+		}{{r.PrunedGraph, r.PrunedParam, &lat}, {t.m.Graph, t.m.Params, &baseLat}} {
+			sec, err := env.MeasureLatency(m.g, m.p, t.p.LatencyBatch, 0, 20)
+			if err != nil {
+				return nil, err
+			}
+			*m.out = append(*m.out, sec)
+		}
+	}
+	latMS, baseMS := median(lat)*1e3, median(baseLat)*1e3
 	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
 		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Episodes: episodes,
 		BestEpisode: best.Episode, BestReward: best.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
@@ -314,9 +370,15 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
 		Fingerprint: id.fingerprint(), Run: id.String(),
-		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
+		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch,
+		BareForwardSec: t.bareSec,
+		BestPolicy:     map[string]float64{}, BestKept: map[string]int{}}
 	if t.cal != nil {
 		s.CalibSeconds = t.cal.Seconds
+	}
+	if lt := t.cfg.Latency; lt != nil {
+		s.PredLatencyRatio = r.Latency / lt.Full
+		s.LatencyTableSec = lt.MeasureSec
 	}
 	for i, name := range e.GroupNames() {
 		s.BestPolicy[name] = r.Ratios[i]
@@ -341,4 +403,47 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		return nil, err
 	}
 	return s, nil
+}
+
+func median(x []float64) float64 {
+	y := append([]float64(nil), x...)
+	sort.Float64s(y)
+	return y[len(y)/2]
+}
+
+// latencyTable reads p.LatencyFile if it exists, or measures the table and
+// saves it there.
+func latencyTable(p taskParams, a *prune.Analysis, params nn.Params, minCounts []int, progress io.Writer) (*env.LatencyTable, error) {
+	if p.LatencyFile != "" {
+		b, err := os.ReadFile(p.LatencyFile)
+		if err == nil {
+			var lt env.LatencyTable
+			if err := json.Unmarshal(b, &lt); err != nil {
+				return nil, fmt.Errorf("latency table %s is damaged (%v); delete it to measure again", p.LatencyFile, err)
+			}
+			if err := lt.Check(a); err != nil {
+				return nil, fmt.Errorf("%s: %w; delete it to measure again", p.LatencyFile, err)
+			}
+			if lt.Batch != p.LatencyBatch {
+				return nil, fmt.Errorf("latency table %s was measured at batch %d, not %d; delete it to measure again", p.LatencyFile, lt.Batch, p.LatencyBatch)
+			}
+			return &lt, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "measuring the latency table (%d groups x %d counts, batch %d)...\n", len(a.Groups), max(2, p.LatencyPoints), p.LatencyBatch)
+	}
+	lt, err := env.MeasureLatencyTable(a, params, minCounts, env.LatencyOptions{Batch: p.LatencyBatch, Points: p.LatencyPoints})
+	if err != nil {
+		return nil, err
+	}
+	if p.LatencyFile != "" {
+		b, _ := json.MarshalIndent(lt, "", " ")
+		if err := atomicfile.WriteBytes(p.LatencyFile, append(b, '\n')); err != nil {
+			return nil, err
+		}
+	}
+	return lt, nil
 }

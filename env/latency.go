@@ -1,0 +1,194 @@
+package env
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/amcbench/amc/nn"
+	"github.com/amcbench/amc/prune"
+)
+
+// LatencyTable predicts the Go engine's latency of a pruned network from
+// its kept channel counts. It is measured once per task: for every group
+// and a grid of counts, the whole network with only that group cut is
+// compiled and timed; a policy's latency is the unpruned latency plus each
+// group's measured change, interpolated linearly between grid counts. The
+// model is exact for groups whose layers do not interact (ResNet's block-
+// internal groups) and an approximation otherwise; the harness measures the
+// final network to confirm.
+type LatencyTable struct {
+	Batch   int         `json:"batch"`
+	Workers int         `json:"workers"`
+	Full    float64     `json:"full_seconds"` // unpruned network
+	Counts  [][]int     `json:"counts"`       // per group: grid of kept counts, ascending, the last the full width
+	Seconds [][]float64 `json:"seconds"`      // per group: latency with only this group cut to Counts
+	// MeasureSec is how long building the table took.
+	MeasureSec float64 `json:"measure_seconds"`
+}
+
+// LatencyOptions control MeasureLatencyTable.
+type LatencyOptions struct {
+	Batch   int // samples per forward pass (1)
+	Workers int // goroutines of the engine (0: GOMAXPROCS)
+	Points  int // grid counts per group (8)
+	Repeats int // timed runs per measurement, median taken (15)
+}
+
+// MeasureLatency compiles g and returns its latency in seconds: the
+// fastest of repeats forward passes after warm-up, the estimate least
+// disturbed by other processes.
+func MeasureLatency(g *nn.Graph, p nn.Params, batch, workers, repeats int) (float64, error) {
+	pl, err := nn.Compile(g, p, workers)
+	if err != nil {
+		return 0, err
+	}
+	d, err := pl.MinLatency(batch, 3, repeats)
+	if err != nil {
+		return 0, err
+	}
+	return d.Seconds(), nil
+}
+
+// MeasureLatencyTable builds the table. The unpruned network is timed as a
+// whole; for every group and opt.Points counts between the smallest allowed
+// (minCounts) and the full width, the network with only that group cut is
+// profiled step by step, and the group's entry is the unpruned latency plus
+// the change in the steps whose shapes the cut changes (each step's fastest
+// time over the repeats). Timing only the changed steps keeps the noise of
+// the rest of the network out of every entry.
+func MeasureLatencyTable(a *prune.Analysis, params nn.Params, minCounts []int, opt LatencyOptions) (*LatencyTable, error) {
+	if opt.Batch < 1 {
+		opt.Batch = 1
+	}
+	if opt.Points < 2 {
+		opt.Points = 8
+	}
+	if opt.Repeats < 1 {
+		opt.Repeats = 15
+	}
+	start := time.Now()
+	full := a.FullCounts()
+	baseShapes, err := a.Graph.Shapes()
+	if err != nil {
+		return nil, fmt.Errorf("latency table: %w", err)
+	}
+	basePlan, err := nn.Compile(a.Graph, params, opt.Workers)
+	if err != nil {
+		return nil, fmt.Errorf("latency table: %w", err)
+	}
+	var fulls []float64
+	for k := 0; k < 3; k++ {
+		d, err := basePlan.MinLatency(opt.Batch, 3, opt.Repeats)
+		if err != nil {
+			return nil, fmt.Errorf("latency table: %w", err)
+		}
+		fulls = append(fulls, d.Seconds())
+	}
+	sort.Float64s(fulls)
+	baseSteps, err := basePlan.Profile(opt.Batch, 3, opt.Repeats)
+	if err != nil {
+		return nil, fmt.Errorf("latency table: %w", err)
+	}
+	t := &LatencyTable{Batch: opt.Batch, Workers: opt.Workers, Full: fulls[1]}
+	for i, grp := range a.Groups {
+		var grid []int
+		for k := 0; k < opt.Points; k++ {
+			c := minCounts[i] + int(math.Round(float64(k)*float64(grp.Channels-minCounts[i])/float64(opt.Points-1)))
+			if len(grid) == 0 || c > grid[len(grid)-1] {
+				grid = append(grid, c)
+			}
+		}
+		secs := make([]float64, len(grid))
+		counts := append([]int(nil), full...)
+		for k, c := range grid[:len(grid)-1] {
+			counts[i] = c
+			kept := a.Select(params, counts, prune.L1In{})
+			g, p, err := a.Apply(params, kept)
+			if err != nil {
+				return nil, fmt.Errorf("latency table: group %s at %d channels: %w", grp.Name, c, err)
+			}
+			shapes, err := g.Shapes()
+			if err != nil {
+				return nil, fmt.Errorf("latency table: group %s at %d channels: %w", grp.Name, c, err)
+			}
+			if len(shapes) != len(baseShapes) {
+				return nil, fmt.Errorf("latency table: group %s at %d channels: the pruned graph has %d nodes, the original %d", grp.Name, c, len(shapes), len(baseShapes))
+			}
+			pl, err := nn.Compile(g, p, opt.Workers)
+			if err != nil {
+				return nil, fmt.Errorf("latency table: group %s at %d channels: %w", grp.Name, c, err)
+			}
+			steps, err := pl.Profile(opt.Batch, 3, opt.Repeats)
+			if err != nil {
+				return nil, fmt.Errorf("latency table: group %s at %d channels: %w", grp.Name, c, err)
+			}
+			delta := 0.0
+			for j, n := range g.Nodes {
+				changed := shapes[j] != baseShapes[j]
+				for _, in := range n.Inputs {
+					changed = changed || shapes[in] != baseShapes[in]
+				}
+				if d, ok := steps[n.Name]; ok && changed {
+					delta += (d - baseSteps[n.Name]).Seconds()
+				}
+			}
+			secs[k] = t.Full + delta
+		}
+		secs[len(secs)-1] = t.Full
+		// Latency never falls when a group keeps more channels: noise that
+		// says otherwise is flattened (running maximum from the smallest,
+		// capped at the full width's latency).
+		for k := range secs {
+			if k > 0 {
+				secs[k] = math.Max(secs[k], secs[k-1])
+			}
+			secs[k] = math.Min(secs[k], t.Full)
+		}
+		t.Counts = append(t.Counts, grid)
+		t.Seconds = append(t.Seconds, secs)
+	}
+	t.MeasureSec = time.Since(start).Seconds()
+	return t, nil
+}
+
+// Predict returns the predicted latency (seconds) of the network pruned to
+// counts.
+func (t *LatencyTable) Predict(counts []int) float64 {
+	total := t.Full
+	for i, c := range counts {
+		total += t.at(i, c) - t.Full
+	}
+	return total
+}
+
+func (t *LatencyTable) at(i, c int) float64 {
+	grid, s := t.Counts[i], t.Seconds[i]
+	if c <= grid[0] {
+		return s[0]
+	}
+	k := sort.SearchInts(grid, c) // grid[k-1] < c <= grid[k]
+	if k >= len(grid) {
+		return s[len(s)-1]
+	}
+	f := float64(c-grid[k-1]) / float64(grid[k]-grid[k-1])
+	return s[k-1] + f*(s[k]-s[k-1])
+}
+
+// Check reports whether the table fits an analysis's groups.
+func (t *LatencyTable) Check(a *prune.Analysis) error {
+	if len(t.Counts) != len(a.Groups) || len(t.Seconds) != len(a.Groups) {
+		return fmt.Errorf("latency table has %d groups, the model %d", len(t.Counts), len(a.Groups))
+	}
+	for i, g := range a.Groups {
+		grid := t.Counts[i]
+		if len(grid) == 0 || len(t.Seconds[i]) != len(grid) || grid[len(grid)-1] != g.Channels {
+			return fmt.Errorf("latency table: group %s does not fit (%d channels)", g.Name, g.Channels)
+		}
+	}
+	if !(t.Full > 0) {
+		return fmt.Errorf("latency table: no unpruned latency")
+	}
+	return nil
+}
