@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/amcbench/amc/search"
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -136,4 +138,72 @@ func TestOutputFolderOfAnotherRun(t *testing.T) {
 	out, _, err := run(append(args, "--budget", "macs=0.6", "--overwrite")...)
 	require.NoError(t, err)
 	assert.Greater(t, lastJSON(t, out)["macs_ratio"].(float64), 0.55)
+}
+
+func runsClockless(t *testing.T, path string) []search.RunRow {
+	t.Helper()
+	rows, err := parquet.ReadFile[search.RunRow](path)
+	require.NoError(t, err)
+	for i := range rows {
+		rows[i].SearchSec, rows[i].LatencyMS, rows[i].BaseLatencyMS, rows[i].LatencyRatio, rows[i].BareForwardSec = 0, 0, 0, 0, 0
+	}
+	return rows
+}
+
+// A sweep run as 2 shards in 2 concurrent processes and merged equals the
+// unsharded run, wall-clock columns aside.
+func TestShardMergeEqualsUnsharded(t *testing.T) {
+	needShared(t)
+	w, _ := filepath.Abs(adapted20)
+	spec := filepath.Join(t.TempDir(), "sweep.yaml")
+	require.NoError(t, os.WriteFile(spec, []byte(`name: sweep
+model: resnet20
+weights: `+w+`
+budget: macs=0.6
+reward_images: 60
+final_images: 60
+calibration: {images: 60, positions: 5}
+seeds: [1, 2]
+episodes: 3
+strategies:
+  - {name: random}
+  - {name: uniform}
+  - {name: ddpg, warmup: 2}
+`), 0o644))
+	whole := filepath.Join(t.TempDir(), "whole")
+	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", whole)
+	require.NoError(t, err)
+
+	base := t.TempDir()
+	var logs [2]strings.Builder
+	var procs [2]*exec.Cmd
+	for k := range procs {
+		procs[k] = amcProcess(t, &logs[k], "run", spec, "--data-dir", dataDir, "--shard", fmt.Sprintf("%d/2", k),
+			"--out", filepath.Join(base, fmt.Sprint(k)))
+	}
+	for k, p := range procs {
+		require.NoError(t, p.Wait(), logs[k].String())
+	}
+	merged := filepath.Join(t.TempDir(), "merged")
+	out, _, err := run("merge", filepath.Join(base, "0"), filepath.Join(base, "1"), "--out", merged)
+	require.NoError(t, err)
+	assert.Contains(t, out, "merged 6 runs")
+
+	a, err := search.ReadEpisodes(filepath.Join(whole, "episodes.parquet"))
+	require.NoError(t, err)
+	b, err := search.ReadEpisodes(filepath.Join(merged, "episodes.parquet"))
+	require.NoError(t, err)
+	assert.Equal(t, clockless(a), clockless(b))
+	assert.Equal(t, runsClockless(t, filepath.Join(whole, "runs.parquet")), runsClockless(t, filepath.Join(merged, "runs.parquet")))
+
+	// Merging the same shard again keeps one copy; bad shard specs are refused.
+	out, _, err = run("merge", filepath.Join(base, "0"), "--out", merged)
+	require.NoError(t, err)
+	assert.Contains(t, out, "merged 0 runs; 6 runs")
+	for _, bad := range []string{"2/2", "1/0", "-1/2", "a/b", "1/2/3"} {
+		_, _, err = run("run", spec, "--shard", bad, "--out", t.TempDir())
+		assert.ErrorContains(t, err, "want K/N", bad)
+	}
+	_, _, err = run("merge", t.TempDir(), "--out", merged)
+	assert.ErrorContains(t, err, "no finished runs")
 }

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
@@ -19,6 +22,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var outDir string
 	var overwrite bool
+	var shard string
 	var df dataFlags
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml... --out DIR",
@@ -46,10 +50,18 @@ func newRunCmd() *cobra.Command {
 				}
 				specs = append(specs, s)
 			}
+			k, n, err := parseShard(shard)
+			if err != nil {
+				return err
+			}
+			cell := -1
 			for _, s := range specs {
 				var t *task
 				for _, st := range s.Strategies {
 					for _, seed := range s.Seeds {
+						if cell++; cell%n != k {
+							continue // another shard's cell
+						}
 						dir := filepath.Join(outDir, s.Name, fmt.Sprintf("%s-s%d", st.Name, seed))
 						p := taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
 							Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
@@ -77,15 +89,20 @@ func newRunCmd() *cobra.Command {
 					}
 				}
 			}
-			n, err := collect(outDir)
+			if cell >= 0 && n > 1 && k > cell {
+				fmt.Fprintf(cmd.ErrOrStderr(), "shard %s: no cells (the sweep has %d)\n", shard, cell+1)
+				return nil
+			}
+			runs, err := collect(outDir)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d runs in %s (runs.parquet, episodes.parquet)\n", n, outDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "%d runs in %s (runs.parquet, episodes.parquet)\n", runs, outDir)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&outDir, "out", "", "output folder")
+	cmd.Flags().StringVar(&shard, "shard", "", "K/N: run only the sweep's cells K, K+N, K+2N, ... (K from 0), for array jobs; join the outputs with amc merge")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace runs in --out that do not match the specs (default: refuse)")
 	cmd.Flags().StringVar(&df.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
 	cmd.Flags().StringVar(&df.cacheDir, "cache-dir", "", "decoded-data cache")
@@ -168,4 +185,146 @@ func newReportCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// parseShard reads "K/N" (empty: the whole sweep, 0/1).
+func parseShard(s string) (int, int, error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	var k, n int
+	if _, err := fmt.Sscanf(s, "%d/%d", &k, &n); err != nil || n < 1 || k < 0 || k >= n || fmt.Sprintf("%d/%d", k, n) != s {
+		return 0, 0, fmt.Errorf("--shard %q: want K/N with 0 <= K < N, as in 0/4 (Slurm: $SLURM_ARRAY_TASK_ID/N, Kubernetes: $JOB_COMPLETION_INDEX/N)", s)
+	}
+	return k, n, nil
+}
+
+func newMergeCmd() *cobra.Command {
+	var outDir string
+	cmd := &cobra.Command{
+		Use:   "merge DIR... --out DIR",
+		Short: "Join the outputs of sharded amc run calls (finished runs) into one folder with runs.parquet and episodes.parquet",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if outDir == "" {
+				return fmt.Errorf("--out DIR is required")
+			}
+			copied, err := mergeRuns(args, outDir, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			n, err := collect(outDir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "merged %d runs; %d runs in %s (runs.parquet, episodes.parquet)\n", copied, n, outDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&outDir, "out", "", "output folder (may already hold runs; the same run twice is kept once)")
+	return cmd
+}
+
+// mergeRuns copies every finished run folder (DIR/<spec>/<run>/ with a
+// summary.json) of the sources into out, with the spec's latency table.
+// A run already in out is kept if it is the same run and refused otherwise;
+// unfinished runs are reported and left out.
+func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
+	copied := 0
+	for _, src := range srcs {
+		if st, err := os.Stat(src); err != nil || !st.IsDir() {
+			return copied, fmt.Errorf("merge: %s is not a folder of amc run outputs", src)
+		}
+		if same, _ := filepath.Abs(src); same == mustAbs(out) {
+			return copied, fmt.Errorf("merge: %s is also the --out folder", src)
+		}
+		cps, _ := filepath.Glob(filepath.Join(src, "*", "*", checkpointFile))
+		for _, c := range cps {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(c), "summary.json")); err != nil {
+				fmt.Fprintf(warn, "merge: %s is not finished (run its shard again to resume it); left out\n", filepath.Dir(c))
+			}
+		}
+		sums, err := filepath.Glob(filepath.Join(src, "*", "*", "summary.json"))
+		if err != nil {
+			return copied, err
+		}
+		if len(sums) == 0 {
+			return copied, fmt.Errorf("merge: no finished runs (DIR/<spec>/<run>/summary.json) under %s", src)
+		}
+		for _, f := range sums {
+			runDir := filepath.Dir(f)
+			rel, _ := filepath.Rel(src, runDir)
+			dst := filepath.Join(out, rel)
+			if b, err := os.ReadFile(filepath.Join(dst, "summary.json")); err == nil {
+				a, _ := os.ReadFile(f)
+				var x, y summary
+				if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil || x.Fingerprint != y.Fingerprint || x.Fingerprint == "" {
+					return copied, fmt.Errorf("merge: %s and %s hold different runs under the same name; merge them into separate folders", runDir, dst)
+				}
+				continue // the same run twice
+			}
+			if err := copyTree(runDir, dst); err != nil {
+				return copied, fmt.Errorf("merge: %w", err)
+			}
+			copied++
+			lt := filepath.Join(filepath.Dir(runDir), "latency-table.json")
+			if _, err := os.Stat(lt); err == nil {
+				dlt := filepath.Join(filepath.Dir(dst), "latency-table.json")
+				if _, err := os.Stat(dlt); errors.Is(err, os.ErrNotExist) {
+					if err := copyFile(lt, dlt); err != nil {
+						return copied, fmt.Errorf("merge: %w", err)
+					}
+				}
+			}
+		}
+	}
+	return copied, nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// copyTree copies a run folder (files and sub-folders) to dst, each file
+// atomically; the summary is copied last so that an interrupted merge never
+// leaves a folder that looks finished.
+func copyTree(src, dst string) error {
+	var last string
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if rel == "summary.json" {
+			last = p
+			return nil
+		}
+		if rel == checkpointFile || strings.HasSuffix(rel, ".partial") {
+			return nil
+		}
+		return copyFile(p, filepath.Join(dst, rel))
+	})
+	if err != nil {
+		return err
+	}
+	return copyFile(last, filepath.Join(dst, "summary.json"))
+}
+
+func copyFile(src, dst string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return atomicfile.Write(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, f)
+		return err
+	})
 }
