@@ -44,6 +44,9 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 			params, err = nil, fmt.Errorf("%s: unsupported or damaged PyTorch checkpoint (%v)", path, r)
 		}
 	}()
+	if err := scanCheckpoint(path); err != nil {
+		return nil, loadError(path, err)
+	}
 	if !isZip(path) {
 		if err := checkLegacyStorages(path); err != nil {
 			return nil, loadError(path, err)

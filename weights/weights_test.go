@@ -1,6 +1,8 @@
 package weights
 
 import (
+	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -154,4 +156,32 @@ func TestWrongModelListsDifferences(t *testing.T) {
 	err = g.Check(f.Params)
 	assert.ErrorContains(t, err, "conv1.weight: model [8 3 3 3], weights [16 3 3 3]")
 	var _ nn.Params = f.Params
+}
+
+// A pickle opcode that declares more bytes than the file holds is refused
+// before gopickle allocates them (it allocates any declared length).
+func TestPickleDeclaredLengthRefused(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"binunicode8 of 1 TiB", []byte("\x80\x02\x8d\x00\x00\x00\x00\x00\x01\x00\x00abc."), "declares 1099511627776 bytes"},
+		{"binbytes of 4 GiB", []byte("\x80\x03B\xff\xff\xff\xffabc."), "declares 4294967295 bytes"},
+		{"frame of 1 TiB", []byte("\x80\x04\x95\x00\x00\x00\x00\x00\x01\x00\x00K\x01."), "frame"},
+		{"long4 negative", []byte("\x80\x02\x8b\xff\xff\xff\xff."), "declares -1 bytes"},
+		{"unknown opcode", []byte("\x80\x02\xff."), "unknown pickle opcode 0xff"},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, "x.th")
+		require.NoError(t, os.WriteFile(p, c.data, 0o644))
+		_, err := Load(p)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.want, c.name)
+	}
+	// A well-formed pickle passes the scan and stops at STOP.
+	n, err := scanPickle(bufio.NewReader(bytes.NewReader([]byte("\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.rest"))), 20)
+	require.NoError(t, err)
+	assert.Equal(t, int64(15), n)
 }
