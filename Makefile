@@ -17,7 +17,7 @@ TAGS := -tags openblas
 export CGO_ENABLED := 1
 endif
 
-.PHONY: all deps build test vet demo bench bench-deps clean
+.PHONY: all deps build test vet demo bench bench-deps clean fuzz
 
 all: build
 
@@ -50,6 +50,14 @@ test: build vet
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...
 	$(GO) test $(TAGS) -race -count=1 ./nn/
+
+# Every fuzz target for FUZZTIME each (the suite runs their seed corpora only).
+FUZZTIME ?= 1m
+fuzz:
+	@set -e; for t in weights:FuzzLoad experiments:FuzzLoad datasets:FuzzJPEGArchive datasets:FuzzJPEGImage \
+	  datasets:FuzzBinaryArchive datasets:FuzzCache; do \
+	  pkg=$${t%%:*}; fn=$${t#*:}; echo "== $$pkg $$fn"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); done
 
 # The main job on offline defaults: the pretrained (JPEG-adapted) ResNet-56
 # evaluated on the CIFAR-10 (JPEG copy) test split, then a short AMC search

@@ -238,6 +238,15 @@ func assemble(entries []jpegEntry, test bool, path string) (*Images, error) {
 
 // decodeInto decodes a JPEG into HWC RGB bytes.
 func decodeInto(dst, data []byte, h, w int) error {
+	// The header first: a damaged or hostile file may declare a huge image,
+	// which Decode would allocate.
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	if cfg.Width != w || cfg.Height != h {
+		return fmt.Errorf("image is %dx%d, want %dx%d", cfg.Width, cfg.Height, w, h)
+	}
 	img, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
 		return err

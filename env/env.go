@@ -14,6 +14,7 @@ import (
 
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/evaluate"
+	"github.com/amcbench/amc/internal/suggest"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
 )
@@ -45,7 +46,7 @@ func ParseBudget(s string) (Budget, error) {
 	case "macs", "params", "latency":
 		return Budget{Kind: k, Fraction: f}, nil
 	}
-	return Budget{}, fmt.Errorf("budget %q: unknown resource %q; valid: %s", s, k, strings.Join(BudgetKinds, ", "))
+	return Budget{}, fmt.Errorf("budget %q: unknown resource %q%s; valid: %s", s, k, suggest.DidYouMean(k, BudgetKinds), strings.Join(BudgetKinds, ", "))
 }
 
 // Config describes a task.
@@ -120,12 +121,12 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 			cfg.Reward = "flops"
 		}
 	default:
-		return nil, fmt.Errorf("env: unknown protocol %q; valid: constrained, accuracy", cfg.Protocol)
+		return nil, fmt.Errorf("unknown protocol %q%s; valid: constrained, accuracy", cfg.Protocol, suggest.DidYouMean(cfg.Protocol, []string{Constrained, Accuracy}))
 	}
 	switch cfg.Reward {
 	case "err", "flops", "params":
 	default:
-		return nil, fmt.Errorf("env: unknown reward %q; valid: err, flops, params", cfg.Reward)
+		return nil, fmt.Errorf("unknown reward %q%s; valid: err (constrained), flops, params (accuracy-guaranteed)", cfg.Reward, suggest.DidYouMean(cfg.Reward, []string{"err", "flops", "params"}))
 	}
 	e := &Env{cfg: cfg, a: a, params: params, cal: cal, rewardSet: rewardSet, norm: norm}
 	full := make([]int, len(a.Groups))

@@ -236,3 +236,54 @@ strategies:
 	_, _, err = run("report", t.TempDir())
 	assert.ErrorContains(t, err, "no finished runs")
 }
+
+// Bad input to amc search: a clear error naming the problem (and the valid
+// values or the closest match), and nothing written.
+func TestSearchBadInput(t *testing.T) {
+	needShared(t)
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown reward", []string{"--protocol", "accuracy", "--reward", "flop"}, []string{`unknown reward "flop"`, `did you mean "flops"`}},
+		{"unknown protocol", []string{"--protocol", "constraint"}, []string{`unknown protocol "constraint"`, `did you mean "constrained"`}},
+		{"budget above 1", []string{"--budget", "macs=1.5"}, []string{`budget "macs=1.5"`, "(0, 1]"}},
+		{"budget not a number", []string{"--budget", "latency=abc"}, []string{`budget "latency=abc"`, "RESOURCE=F"}},
+		{"unknown resource", []string{"--budget", "flops=0.5"}, []string{`unknown resource "flops"`, "macs, params, latency"}},
+		{"unreachable budget", []string{"--budget", "macs=0.02"}, []string{"cannot be met", "smallest reachable is macs=0.233"}},
+		{"unknown strategy", []string{"--strategy", "ddqg"}, []string{`unknown strategy "ddqg"`, `did you mean "ddpg"`}},
+		{"weights of another model", []string{"--model", "resnet32"}, []string{"do not fit", "layer1.3.conv1.weight"}},
+		{"no episodes", []string{"--episodes", "0"}, []string{"--episodes must be at least 1"}},
+	}
+	for _, c := range cases {
+		dir := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--reward-images", "50",
+			"--calib-images", "50", "--episodes", "2", "--out", dir}, c.args...)
+		_, _, err := run(args...)
+		require.Error(t, err, c.name)
+		for _, w := range c.want {
+			assert.Contains(t, err.Error(), w, c.name)
+		}
+		_, statErr := os.Stat(dir)
+		assert.True(t, os.IsNotExist(statErr), "%s: nothing written", c.name)
+	}
+}
+
+// A damaged Parquet file is named in the error of amc report and amc merge.
+func TestDamagedParquet(t *testing.T) {
+	needShared(t)
+	dir := t.TempDir()
+	_, _, err := run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--strategy", "uniform",
+		"--reward-images", "50", "--calib-images", "50", "--final-images", "50", "--out", filepath.Join(dir, "u"))
+	require.NoError(t, err)
+	bad := filepath.Join(dir, "u", "episodes.parquet")
+	b, err := os.ReadFile(bad)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bad, b[:len(b)/2], 0o644))
+	_, _, err = run("report", dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad)
+	_, err = os.Stat(filepath.Join(dir, "report.md"))
+	assert.True(t, os.IsNotExist(err), "no report from damaged data")
+}
