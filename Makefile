@@ -59,18 +59,17 @@ fuzz:
 	  pkg=$${t%%:*}; fn=$${t#*:}; echo "== $$pkg $$fn"; \
 	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); done
 
-# The main job on offline defaults: the pretrained (JPEG-adapted) ResNet-56
-# evaluated on the CIFAR-10 (JPEG copy) test split, then a short AMC search
-# (DDPG, 50% of the MACs) on the clean ResNet-20 with its pruned model.
+# The main job on offline defaults: a short AMC experiment (experiments/demo-resnet20.yaml) on the
+# JPEG-adapted ResNet-20 at 50% MACs: DDPG, random search and the hand-crafted policies, the unpruned
+# network as "before", the report with its plots, and the DDPG policy's pruned model measured.
 DEMO_OUT ?= demo-out
 demo: build
 	./bin/amc info
-	./bin/amc eval --model resnet56 --weights $(WEIGHTS)/cifar10-jpeg-adapted/resnet56.safetensors \
-	  --data cifar10-jpeg --split test
-	./bin/amc eval --model resnet20 --weights $(WEIGHTS)/cifar10-jpeg-scratch/resnet20.safetensors --split heldout
-	./bin/amc search --model resnet20 --weights $(WEIGHTS)/cifar10-jpeg-scratch/resnet20.safetensors \
-	  --budget macs=0.5 --strategy ddpg --episodes 40 --warmup 15 --reward-images 1000 --calib-images 1000 --out $(DEMO_OUT)
-	./bin/amc measure --pruned $(DEMO_OUT)/best
+	./bin/amc run experiments/demo-resnet20.yaml --out $(DEMO_OUT)
+	./bin/amc report $(DEMO_OUT)
+	@echo; sed -n '/^## demo-resnet20/,/^Latency ratio/p' $(DEMO_OUT)/report.md | head -n -1
+	@best=$$(ls -d $(DEMO_OUT)/demo-resnet20/ddpg-s1/best); ./bin/amc measure --pruned $$best
+	@echo "report with plots: $(DEMO_OUT)/report.md; the DDPG policy's pruned model: $(DEMO_OUT)/demo-resnet20/ddpg-s1/best"
 
 bench-deps: deps
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { \

@@ -114,7 +114,16 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		return mi > mj
 	})
 	top := by[order[0]]
+	var base Run
+	for _, r := range runs {
+		if r.Spec == spec && r.BaseTestTop1 > 0 {
+			base = r
+		}
+	}
 	fmt.Fprintf(b, "\n## %s\n\n| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | latency ratio | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", spec)
+	if base.BaseTestTop1 > 0 {
+		fmt.Fprintf(b, "| unpruned (before) | - | - | %.2f | %.2f | - | 1.00 | 1.00 | 1.00 | - |\n", base.BaseHeldoutTop1, base.BaseTestTop1)
+	}
 	for _, s := range order {
 		a := by[s]
 		verdict := "best"

@@ -64,6 +64,9 @@ type RunRow struct {
 	// BareForwardSec is one forward pass of the unpruned network over the
 	// reward set, what an episode's cost is compared with.
 	BareForwardSec float64 `parquet:"bare_forward_seconds"`
+	// The unpruned network's accuracy on the same final images.
+	BaseHeldoutTop1 float64 `parquet:"base_heldout_top1"`
+	BaseTestTop1    float64 `parquet:"base_test_top1"`
 }
 
 // Sigma is implemented by strategies that explore with noise.

@@ -147,7 +147,7 @@ func collect(dir string) (int, error) {
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
 			LatencyMS: s.LatencyMS, BaseLatencyMS: s.BaseLatencyMS, LatencyRatio: s.LatencyRatio, PredLatencyRatio: s.PredLatencyRatio,
-			BareForwardSec: s.BareForwardSec}
+			BareForwardSec: s.BareForwardSec, BaseHeldoutTop1: s.BaseHeldoutTop1, BaseTestTop1: s.BaseTestTop1}
 		if len(rows) > 0 {
 			if r.Spec == "" { // summaries written before specs existed
 				r.Spec = rows[0].Spec

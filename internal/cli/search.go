@@ -45,6 +45,8 @@ type summary struct {
 	PredLatencyRatio float64 `json:"predicted_latency_ratio,omitempty"` // from the latency table
 	LatencyTableSec  float64 `json:"latency_table_seconds,omitempty"`
 	BareForwardSec   float64 `json:"bare_forward_seconds"` // unpruned network over the reward set
+	BaseHeldoutTop1  float64 `json:"base_heldout_top1"`    // the unpruned network, same images
+	BaseTestTop1     float64 `json:"base_test_top1"`
 	Fingerprint      string  `json:"run_fingerprint,omitempty"`
 	Run              string  `json:"run,omitempty"`
 }
@@ -74,6 +76,11 @@ func newSearchCmd() *cobra.Command {
 			}
 			tp.Spec = "cli"
 			tp.LatencyFile = filepath.Join(outDir, "latency-table.json")
+			if tp.Protocol == env.Constrained {
+				if _, err := env.ParseBudget(tp.Budget); err != nil {
+					return err
+				}
+			}
 			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup), overwrite); err != nil {
 				return err
 			}

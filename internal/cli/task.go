@@ -61,7 +61,34 @@ type task struct {
 	rewardSet *datasets.Images
 	a         *prune.Analysis
 	cal       *prune.Calibration
-	bareSec   float64 // compile + forward of the unpruned network over the reward set
+	bareSec   float64     // compile + forward of the unpruned network over the reward set
+	base      *[2]float64 // unpruned held-out and test top-1 on the final sets, once measured
+}
+
+// baseAccuracy evaluates the unpruned network on the final held-out and
+// test sets (once per task): the "before" of every run's table.
+func (t *task) baseAccuracy() ([2]float64, error) {
+	if t.base != nil {
+		return *t.base, nil
+	}
+	pl, err := nn.Compile(t.m.Graph, t.m.Params, 0)
+	if err != nil {
+		return [2]float64{}, err
+	}
+	h, err := evaluate.Run(pl, t.held, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
+	if err != nil {
+		return [2]float64{}, err
+	}
+	test, err := t.ds.Load(datasets.Test)
+	if err != nil {
+		return [2]float64{}, err
+	}
+	r, err := evaluate.Run(pl, test, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
+	if err != nil {
+		return [2]float64{}, err
+	}
+	t.base = &[2]float64{h.Top1, r.Top1}
+	return *t.base, nil
 }
 
 // strategies lists the valid strategy names.
@@ -222,7 +249,7 @@ func inspectRun(outDir string, id runID) (outState, error) {
 	fp := id.fingerprint()
 	sumPath := filepath.Join(outDir, "summary.json")
 	different := func(what, other string) error {
-		return fmt.Errorf("%s holds %s of a different run (%s), not of this one (%s); pass --overwrite to replace it, or choose another --out: %w",
+		return fmt.Errorf("%s holds %s of a different run (%s), not this run (%s); pass --overwrite to replace it, or choose another --out: %w",
 			outDir, what, other, id, errDifferentRun)
 	}
 	if b, err := os.ReadFile(sumPath); err == nil {
@@ -231,7 +258,7 @@ func inspectRun(outDir string, id runID) (outState, error) {
 			return outState{}, fmt.Errorf("%s is damaged (%v): delete it to run again", sumPath, err)
 		}
 		if s.Fingerprint != "" && s.Fingerprint != fp {
-			return outState{}, different("a finished run", s.Run)
+			return outState{}, different("the results", s.Run)
 		}
 		return outState{done: &s}, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -245,7 +272,7 @@ func inspectRun(outDir string, id runID) (outState, error) {
 		return outState{}, err
 	}
 	if cp.Fingerprint != fp {
-		return outState{}, different("an interrupted run", cp.Describe)
+		return outState{}, different("the checkpoint", cp.Describe)
 	}
 	return outState{resume: cp}, nil
 }
@@ -363,6 +390,10 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		}
 	}
 	latMS, baseMS := median(lat)*1e3, median(baseLat)*1e3
+	base, err := t.baseAccuracy()
+	if err != nil {
+		return nil, err
+	}
 	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
 		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Episodes: episodes,
 		BestEpisode: best.Episode, BestReward: best.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
@@ -371,8 +402,8 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
 		Fingerprint: id.fingerprint(), Run: id.String(),
 		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch,
-		BareForwardSec: t.bareSec,
-		BestPolicy:     map[string]float64{}, BestKept: map[string]int{}}
+		BareForwardSec: t.bareSec, BaseHeldoutTop1: base[0], BaseTestTop1: base[1],
+		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
 	if t.cal != nil {
 		s.CalibSeconds = t.cal.Seconds
 	}
