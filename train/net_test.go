@@ -1,0 +1,188 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/amcbench/amc/models"
+	"github.com/amcbench/amc/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func lossAt(t *testing.T, net *Net, x []float32, labels []int) (float64, []float32) {
+	copy(net.Input(len(labels)), x)
+	logits := net.Forward(len(labels))
+	d := make([]float32, len(logits))
+	loss, _ := SoftmaxCrossEntropy(logits, labels, 10, d)
+	return loss, d
+}
+
+// smallNets covers every layer type of the zoo in shallow networks, where a
+// float32 finite difference is accurate: convolutions with bias, stride and
+// padding, 1x1, depthwise, batch norm, ReLU, ReLU6, residual adds, the
+// option-A shortcut, max and average pooling, global pooling, flatten of a
+// 2x2 map (PyTorch's channel-major order) and linear layers.
+func smallNets() map[string]*nn.Graph {
+	a := nn.NewGraph(nn.Shape{C: 3, H: 8, W: 8})
+	x := a.Conv("c1", 0, 3, 6, 3, 1, 1, 1)
+	a.Nodes[x].Bias = true
+	x = a.BN("bn1", x, 6)
+	x = a.Act("r1", nn.OpReLU, x)
+	sc := a.Add(&nn.Node{Name: "sc", Op: nn.OpShortcutA, Inputs: []int{x}, OutC: 10, Stride: 2})
+	y := a.Conv("c2", x, 6, 10, 3, 2, 1, 1)
+	y = a.BN("bn2", y, 10)
+	y = a.Add(&nn.Node{Name: "add", Op: nn.OpAdd, Inputs: []int{y, sc}})
+	y = a.Act("r2", nn.OpReLU, y)
+	y = a.Add(&nn.Node{Name: "mp", Op: nn.OpMaxPool, Inputs: []int{y}, Kernel: 2, Stride: 2})
+	y = a.Add(&nn.Node{Name: "gap", Op: nn.OpGlobalAvgPool, Inputs: []int{y}})
+	y = a.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{y}})
+	a.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{y}, InC: 10, OutC: 10, Bias: true})
+
+	m := nn.NewGraph(nn.Shape{C: 3, H: 8, W: 8})
+	x = m.Conv("c1", 0, 3, 8, 3, 1, 1, 1)
+	x = m.BN("bn1", x, 8)
+	in := m.Act("r1", nn.OpReLU6, x)
+	x = m.Conv("exp", in, 8, 16, 1, 1, 0, 1)
+	x = m.BN("bn2", x, 16)
+	x = m.Act("r2", nn.OpReLU6, x)
+	x = m.Conv("dw", x, 16, 16, 3, 1, 1, 16)
+	x = m.BN("bn3", x, 16)
+	x = m.Act("r3", nn.OpReLU6, x)
+	x = m.Conv("pw", x, 16, 8, 1, 1, 0, 1)
+	x = m.BN("bn4", x, 8)
+	x = m.Add(&nn.Node{Name: "add", Op: nn.OpAdd, Inputs: []int{x, in}})
+	x = m.Conv("dw2", x, 8, 8, 3, 2, 1, 8)
+	x = m.Add(&nn.Node{Name: "ap", Op: nn.OpAvgPool, Inputs: []int{x}, Kernel: 2, Stride: 2})
+	x = m.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{x}})
+	m.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: 32, OutC: 10, Bias: true})
+	return map[string]*nn.Graph{"residual": a, "mobile": m}
+}
+
+// The gradient of every parameter tensor agrees with a central finite
+// difference of the loss along a random direction in that tensor.
+func TestGradientsMatchFiniteDifferences(t *testing.T) {
+	for name, g := range smallNets() {
+		p := g.InitParams(7)
+		net, err := NewNet(g, p)
+		require.NoError(t, err, name)
+		rng := rand.New(rand.NewPCG(1, 2))
+		const b = 8
+		x := make([]float32, b*g.Input.Size())
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		labels := []int{1, 3, 5, 7, 9, 0, 2, 4}
+		_, d := lossAt(t, net, x, labels)
+		net.Backward(b, d)
+		names := make([]string, 0, len(net.Grads))
+		for k := range net.Grads {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			// ReLU kinks make a float32 central difference noisy: for each
+			// of three random directions the best of three step sizes is
+			// taken, and two of the three directions must agree within 2%.
+			agree := 0
+			var report string
+			for dirTrial := 0; dirTrial < 3; dirTrial++ {
+				v := make([]float32, len(net.Grads[k]))
+				var norm, gv float64
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+					norm += float64(v[i]) * float64(v[i])
+				}
+				for i := range v {
+					v[i] /= float32(math.Sqrt(norm))
+					gv += float64(v[i]) * float64(net.Grads[k][i])
+				}
+				w := p[k].Data
+				shift := func(eps float32) {
+					for i := range w {
+						w[i] += eps * v[i]
+					}
+				}
+				best := math.Inf(1)
+				for _, eps := range []float32{1e-3, 5e-4, 3e-4} {
+					shift(eps)
+					lp, _ := lossAt(t, net, x, labels)
+					shift(-2 * eps)
+					lm, _ := lossAt(t, net, x, labels)
+					shift(eps)
+					best = math.Min(best, math.Abs((lp-lm)/float64(2*eps)-gv))
+				}
+				if best <= 0.02*math.Abs(gv)+1e-4 {
+					agree++
+				}
+				report += fmt.Sprintf(" [backprop %.5g, off by %.3g]", gv, best)
+			}
+			assert.GreaterOrEqual(t, agree, 2, "%s %s:%s", name, k, report)
+		}
+	}
+}
+
+// Per-layer check: only one tensor perturbed, for each kind of layer.
+func TestGradientPerTensor(t *testing.T) {
+	g := smallNets()["residual"]
+	p := g.InitParams(3)
+	net, err := NewNet(g, p)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(5, 6))
+	const b = 3
+	x := make([]float32, b*g.Input.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := []int{0, 4, 9}
+	_, d := lossAt(t, net, x, labels)
+	net.Backward(b, d)
+	for _, k := range []string{"c1.weight", "c1.bias", "bn1.weight", "bn1.bias", "c2.weight", "bn2.bias", "fc.weight", "fc.bias"} {
+		grad := append([]float32(nil), net.Grads[k]...)
+		w := p[k].Data
+		for trial := 0; trial < 3; trial++ {
+			i := rng.IntN(len(w))
+			const eps = 1e-3
+			w[i] += eps
+			lp, _ := lossAt(t, net, x, labels)
+			w[i] -= 2 * eps
+			lm, _ := lossAt(t, net, x, labels)
+			w[i] += eps
+			num := (lp - lm) / (2 * eps)
+			assert.InDelta(t, num, float64(grad[i]), 0.05*math.Abs(num)+2e-4, "%s[%d]", k, i)
+		}
+	}
+}
+
+// A few SGD steps on one batch drive its loss down (the network can fit).
+func TestTrainingStepsReduceLoss(t *testing.T) {
+	g, err := models.Build("resnet20@0.5")
+	require.NoError(t, err)
+	p := g.InitParams(1)
+	net, err := NewNet(g, p)
+	require.NoError(t, err)
+	opt := NewSGD(net, SGDConfig{LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4})
+	rng := rand.New(rand.NewPCG(9, 9))
+	const b = 16
+	x := make([]float32, b*g.Input.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, b)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	first, _ := lossAt(t, net, x, labels)
+	var last float64
+	for step := 0; step < 30; step++ {
+		l, d := lossAt(t, net, x, labels)
+		last = l
+		net.Backward(b, d)
+		opt.Step(0.05)
+	}
+	assert.Less(t, last, first/4, "loss %.3f -> %.3f", first, last)
+	_ = nn.Params{}
+}
