@@ -30,6 +30,7 @@ type Net struct {
 	n       int         // batch the buffers hold
 	act     [][]float32 // per node: output
 	grad    [][]float32 // per node: gradient of the loss with respect to the output
+	touched []bool      // per node: its gradient has been written in this backward pass
 	bn      []bnCache   // per node (batch norm only)
 	argmax  [][]int32   // per node (max pooling only)
 	cols    []float32   // im2col scratch
@@ -82,6 +83,7 @@ func (net *Net) size(batch int) {
 	L := len(net.G.Nodes)
 	net.act = make([][]float32, L)
 	net.grad = make([][]float32, L)
+	net.touched = make([]bool, L)
 	net.bn = make([]bnCache, L)
 	net.argmax = make([][]int32, L)
 	maxCols := 0
@@ -129,14 +131,13 @@ func (net *Net) Forward(batch int) []float32 {
 // Backward propagates dlogits (batch x classes) and sets Grads (they are
 // overwritten, not accumulated).
 func (net *Net) Backward(batch int, dlogits []float32) {
-	for i := range net.G.Nodes {
-		clear(net.grad[i][:batch*net.shapes[i].Size()])
-	}
+	clear(net.touched)
 	for _, g := range net.Grads {
 		clear(g)
 	}
 	out := len(net.G.Nodes) - 1
 	copy(net.grad[out], dlogits)
+	net.touched[out] = true
 	for i := out; i >= 1; i-- {
 		net.backwardNode(i, batch)
 	}
@@ -519,11 +520,24 @@ func (net *Net) backwardNode(i, b int) {
 	if len(nd.Inputs) == 0 {
 		return
 	}
+	if !net.touched[i] { // nothing reads this node's output
+		clear(dy)
+		net.touched[i] = true
+	}
 	src := nd.Inputs[0]
 	is := net.shapes[src]
 	in := net.act[src][:b*is.Size()]
 	dx := net.grad[src][:b*is.Size()]
 	needDX := src != 0 // the input image needs no gradient
+	// The first writer of a gradient buffer overwrites it (no clearing
+	// pass); later writers add.
+	first := !net.touched[src]
+	net.touched[src] = true
+	zeroFirst := func() {
+		if first {
+			clear(dx)
+		}
+	}
 	switch nd.Op {
 	case nn.OpConv:
 		if nd.Bias {
@@ -535,6 +549,9 @@ func (net *Net) backwardNode(i, b int) {
 			}
 		}
 		if nd.Groups > 1 {
+			if needDX {
+				zeroFirst()
+			}
 			net.depthwiseBackward(nd, in, dy, dx, b, is, os, needDX)
 			return
 		}
@@ -566,11 +583,16 @@ func (net *Net) backwardNode(i, b int) {
 		}
 		w := net.reorder(nd)
 		if isPointwise(nd) {
-			net.gemm(false, false, rows, kk, nd.OutC, dy, nd.OutC, w, kk, 1, dx, kk)
+			beta := float32(1)
+			if first {
+				beta = 0
+			}
+			net.gemm(false, false, rows, kk, nd.OutC, dy, nd.OutC, w, kk, beta, dx, kk)
 			return
 		}
 		dcols := net.dcols[:rows*kk]
 		net.gemm(false, false, rows, kk, nd.OutC, dy, nd.OutC, w, kk, 0, dcols, kk)
+		zeroFirst()
 		net.parallel(b, func(lo, hi int) {
 			col2im(dx[lo*is.Size():], dcols[lo*os.H*os.W*kk:], hi-lo, is, os, nd.Kernel, nd.Stride, nd.Pad)
 		})
@@ -594,33 +616,51 @@ func (net *Net) backwardNode(i, b int) {
 			db[c] += float32(sb[c])
 		}
 		inv := 1 / float32(cnt)
+		zeroFirst()
 		for r := 0; r < cnt; r++ {
 			for c, v := range dy[r*C:][:C] {
 				k := gamma[c] * cache.invstd[c]
 				dx[r*C+c] += k * (v - inv*(float32(sb[c])+xhat[r*C+c]*float32(sg[c])))
 			}
 		}
-	case nn.OpReLU:
+	case nn.OpReLU, nn.OpReLU6:
 		out := net.act[i]
-		for j, v := range dy {
-			if out[j] > 0 {
-				dx[j] += v
-			}
+		hi := float32(math.Inf(1))
+		if nd.Op == nn.OpReLU6 {
+			hi = 6
 		}
-	case nn.OpReLU6:
-		out := net.act[i]
-		for j, v := range dy {
-			if out[j] > 0 && out[j] < 6 {
-				dx[j] += v
+		if first {
+			for j, v := range dy {
+				if o := out[j]; o > 0 && o < hi {
+					dx[j] = v
+				} else {
+					dx[j] = 0
+				}
+			}
+		} else {
+			for j, v := range dy {
+				if o := out[j]; o > 0 && o < hi {
+					dx[j] += v
+				}
 			}
 		}
 	case nn.OpAdd:
-		dx2 := net.grad[nd.Inputs[1]][:len(dy)]
-		for j, v := range dy {
-			dx[j] += v
-			dx2[j] += v
+		for k, src2 := range nd.Inputs {
+			d := net.grad[src2][:len(dy)]
+			if k > 0 {
+				first = !net.touched[src2]
+				net.touched[src2] = true
+			}
+			if first {
+				copy(d, dy)
+			} else {
+				for j, v := range dy {
+					d[j] += v
+				}
+			}
 		}
 	case nn.OpShortcutA:
+		zeroFirst()
 		m := nd.ShortcutMap(is.C)
 		for s := 0; s < b; s++ {
 			for y := 0; y < os.H; y++ {
@@ -636,10 +676,12 @@ func (net *Net) backwardNode(i, b int) {
 			}
 		}
 	case nn.OpMaxPool:
+		zeroFirst()
 		for j, v := range dy {
 			dx[net.argmax[i][j]] += v
 		}
 	case nn.OpAvgPool:
+		zeroFirst()
 		C, K := os.C, nd.Kernel
 		inv := 1 / float32(K*K)
 		for s := 0; s < b; s++ {
@@ -658,6 +700,7 @@ func (net *Net) backwardNode(i, b int) {
 			}
 		}
 	case nn.OpGlobalAvgPool:
+		zeroFirst()
 		hw := is.H * is.W
 		inv := 1 / float32(hw)
 		for s := 0; s < b; s++ {
@@ -670,6 +713,7 @@ func (net *Net) backwardNode(i, b int) {
 			}
 		}
 	case nn.OpFlatten:
+		zeroFirst()
 		for s := 0; s < b; s++ {
 			for c := 0; c < is.C; c++ {
 				for p := 0; p < is.H*is.W; p++ {
@@ -688,7 +732,11 @@ func (net *Net) backwardNode(i, b int) {
 		}
 		net.gemm(true, false, nd.OutC, nd.InC, b, dy, nd.OutC, in, nd.InC, 1, net.Grads[nd.Name+".weight"], nd.InC)
 		if needDX {
-			net.gemm(false, false, b, nd.InC, nd.OutC, dy, nd.OutC, net.Params[nd.Name+".weight"].Data, nd.InC, 1, dx, nd.InC)
+			beta := float32(1)
+			if first {
+				beta = 0
+			}
+			net.gemm(false, false, b, nd.InC, nd.OutC, dy, nd.OutC, net.Params[nd.Name+".weight"].Data, nd.InC, beta, dx, nd.InC)
 		}
 	}
 }
@@ -697,8 +745,10 @@ func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, 
 	w := net.Params[nd.Name+".weight"].Data
 	dw := net.Grads[nd.Name+".weight"]
 	K, C := nd.Kernel, os.C
-	// Weight gradients per worker, summed under a lock.
+	// Weight gradients per chunk of samples, summed in chunk order so that
+	// the result does not depend on scheduling.
 	var mu sync.Mutex
+	parts := map[int][]float32{}
 	net.parallel(b, func(lo, hi int) {
 		part := make([]float32, len(dw))
 		for s := lo; s < hi; s++ {
@@ -730,11 +780,14 @@ func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, 
 			}
 		}
 		mu.Lock()
-		for j, v := range part {
-			dw[j] += v
-		}
+		parts[lo] = part
 		mu.Unlock()
 	})
+	for lo := 0; lo < b; lo++ {
+		for j, v := range parts[lo] {
+			dw[j] += v
+		}
+	}
 }
 
 // SoftmaxCrossEntropy returns the mean cross-entropy of logits (batch x

@@ -1,0 +1,45 @@
+package train
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/amcbench/amc/models"
+)
+
+// BenchmarkTrainStep times one SGD step (forward, backward, update) at
+// batch 128; images/s is reported.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, name := range []string{"resnet20", "resnet56"} {
+		b.Run(name, func(b *testing.B) {
+			g, err := models.Build(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			net, err := NewNet(g, g.InitParams(1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt := NewSGD(net, SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-4})
+			const batch = 128
+			rng := rand.New(rand.NewPCG(1, 1))
+			x := net.Input(batch)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			labels := make([]int, batch)
+			for i := range labels {
+				labels[i] = i % 10
+			}
+			d := make([]float32, batch*10)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				logits := net.Forward(batch)
+				SoftmaxCrossEntropy(logits, labels, 10, d)
+				net.Backward(batch, d)
+				opt.Step(0.1)
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
