@@ -33,11 +33,10 @@ type Net struct {
 	touched []bool      // per node: its gradient has been written in this backward pass
 	bn      []bnCache   // per node (batch norm only)
 	argmax  [][]int32   // per node (max pooling only)
-	cols    []float32   // im2col scratch
-	dcols   []float32
-	wr      map[string][]float32 // conv weights reordered to [out][ky][kx][in]
-	dwr     []float32
-	workers int
+	// per chunk: a convolution tile's im2col matrix and its gradient
+	tileCols, tileDCols [][]float32
+	wr                  map[string][]float32 // conv weights reordered to [out][ky][kx][in]
+	workers             int
 	// BNMomentum is the running-statistics momentum (PyTorch's 0.1).
 	BNMomentum float32
 	// Frozen, if set, lists parameters whose zero entries stay zero
@@ -102,8 +101,114 @@ func (net *Net) size(batch int) {
 			}
 		}
 	}
-	net.cols = make([]float32, maxCols)
-	net.dcols = make([]float32, maxCols)
+	_ = maxCols
+}
+
+// tileRows is the target number of output rows (pixels) per convolution
+// tile: a tile's im2col matrix stays in cache between the matrix products.
+const tileRows = 512
+
+// tiles splits b samples into groups of whole samples with about tileRows
+// output rows each (whole samples, so that tiles never share input pixels).
+func tiles(b, rowsPerSample int) (per, n int) {
+	per = max(1, tileRows/rowsPerSample)
+	return per, (b + per - 1) / per
+}
+
+// scratch returns chunk ci's tile buffers of at least n values each.
+func (net *Net) scratch(ci, n int) (cols, dcols []float32) {
+	if net.tileCols == nil {
+		net.tileCols = make([][]float32, nChunks)
+		net.tileDCols = make([][]float32, nChunks)
+	}
+	if len(net.tileCols[ci]) < n {
+		net.tileCols[ci] = make([]float32, n)
+		net.tileDCols[ci] = make([]float32, n)
+	}
+	return net.tileCols[ci][:n], net.tileDCols[ci][:n]
+}
+
+func sgemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
+	}
+	blas32.Implementation().Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+}
+
+// convForward computes a dense (groups 1) convolution tile by tile: im2col
+// of a few samples, then one matrix product, in each of the workers.
+func (net *Net) convForward(nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
+	kk := nd.Kernel * nd.Kernel * nd.InC
+	w := net.reorder(nd)
+	if isPointwise(nd) {
+		net.gemm(false, true, b*os.H*os.W, nd.OutC, kk, in, kk, w, kk, 0, out, nd.OutC)
+		return
+	}
+	rps := os.H * os.W
+	per, nt := tiles(b, rps)
+	net.chunked(nt, func(ci, lo, hi int) {
+		cols, _ := net.scratch(ci, per*rps*kk)
+		for t := lo; t < hi; t++ {
+			s0, s1 := t*per, min(b, (t+1)*per)
+			rows := (s1 - s0) * rps
+			im2col(cols, in[s0*is.Size():], s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
+			sgemm(false, true, rows, nd.OutC, kk, cols, kk, w, kk, 0, out[s0*rps*nd.OutC:], nd.OutC)
+		}
+	})
+}
+
+// convBackward accumulates the weight gradient (dWr, [out][kk]) and, if
+// dx is not nil, the input gradient, tile by tile; first says dx has not
+// been written in this pass.
+func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn.Shape, first bool) []float32 {
+	kk := nd.Kernel * nd.Kernel * nd.InC
+	w := net.reorder(nd)
+	if isPointwise(nd) {
+		dwr := make([]float32, nd.OutC*kk)
+		net.gemm(true, false, nd.OutC, kk, b*os.H*os.W, dy, nd.OutC, in, kk, 0, dwr, kk)
+		if dx != nil {
+			beta := float32(1)
+			if first {
+				beta = 0
+			}
+			net.gemm(false, false, b*os.H*os.W, kk, nd.OutC, dy, nd.OutC, w, kk, beta, dx, kk)
+		}
+		return dwr
+	}
+	rps := os.H * os.W
+	per, nt := tiles(b, rps)
+	var parts [nChunks][]float32
+	net.chunked(nt, func(ci, lo, hi int) {
+		cols, dcols := net.scratch(ci, per*rps*kk)
+		part := make([]float32, nd.OutC*kk)
+		for t := lo; t < hi; t++ {
+			s0, s1 := t*per, min(b, (t+1)*per)
+			rows := (s1 - s0) * rps
+			g := dy[s0*rps*nd.OutC:]
+			im2col(cols, in[s0*is.Size():], s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
+			sgemm(true, false, nd.OutC, kk, rows, g, nd.OutC, cols, kk, 1, part, kk)
+			if dx != nil {
+				sgemm(false, false, rows, kk, nd.OutC, g, nd.OutC, w, kk, 0, dcols, kk)
+				d := dx[s0*is.Size() : s1*is.Size()]
+				if first {
+					clear(d)
+				}
+				col2im(d, dcols, s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
+			}
+		}
+		parts[ci] = part
+	})
+	dwr := parts[0]
+	for _, p := range parts[1:] {
+		for j, v := range p {
+			dwr[j] += v
+		}
+	}
+	return dwr
 }
 
 // Input returns the input buffer for batch samples (NHWC), to be filled
@@ -313,15 +418,7 @@ func (net *Net) forwardNode(i, b int) {
 		if nd.Groups > 1 {
 			net.depthwiseForward(nd, in, out, b, is, os)
 		} else {
-			rows, kk := b*os.H*os.W, nd.Kernel*nd.Kernel*nd.InC
-			cols := in
-			if !isPointwise(nd) {
-				cols = net.cols[:rows*kk]
-				net.parallel(b, func(lo, hi int) {
-					im2col(cols[lo*os.H*os.W*kk:], in[lo*is.Size():], hi-lo, is, os, nd.Kernel, nd.Stride, nd.Pad)
-				})
-			}
-			net.gemm(false, true, rows, nd.OutC, kk, cols, kk, net.reorder(nd), kk, 0, out, nd.OutC)
+			net.convForward(nd, in, out, b, is, os)
 		}
 		if nd.Bias {
 			bias := net.Params[nd.Name+".bias"].Data
@@ -335,18 +432,27 @@ func (net *Net) forwardNode(i, b int) {
 	case nn.OpBatchNorm:
 		net.bnForward(i, nd, in, out, b, os)
 	case nn.OpReLU:
-		for j, v := range in {
-			out[j] = max(v, 0)
-		}
+		net.chunked(len(out), func(_, lo, hi int) {
+			src, dst := in[lo:hi], out[lo:hi]
+			dst = dst[:len(src)]
+			for j, v := range src {
+				bits := int32(math.Float32bits(v))
+				dst[j] = math.Float32frombits(uint32(bits &^ (bits >> 31)))
+			}
+		})
 	case nn.OpReLU6:
-		for j, v := range in {
-			out[j] = min(max(v, 0), 6)
-		}
+		net.chunked(len(out), func(_, lo, hi int) {
+			for j := lo; j < hi; j++ {
+				out[j] = min(max(in[j], 0), 6)
+			}
+		})
 	case nn.OpAdd:
 		in2 := net.act[nd.Inputs[1]][:len(out)]
-		for j := range out {
-			out[j] = in[j] + in2[j]
-		}
+		net.chunked(len(out), func(_, lo, hi int) {
+			for j := lo; j < hi; j++ {
+				out[j] = in[j] + in2[j]
+			}
+		})
 	case nn.OpShortcutA:
 		m := nd.ShortcutMap(is.C)
 		for s := 0; s < b; s++ {
@@ -435,6 +541,35 @@ func (net *Net) depthwiseForward(nd *nn.Node, in, out []float32, b int, is, os n
 	})
 }
 
+// nChunks is the fixed number of pieces row-wise reductions are split
+// into: partial sums are combined in chunk order, so results do not depend
+// on the number of workers or on scheduling.
+const nChunks = 8
+
+// bnBlock is how many rows batch norm sums in float32 before adding the
+// partial sums into float64 accumulators.
+const bnBlock = 64
+
+// chunked runs f over [0, n) cut into nChunks pieces, on the workers.
+func (net *Net) chunked(n int, f func(ci, lo, hi int)) {
+	step := (n + nChunks - 1) / nChunks
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, net.workers))
+	for ci := 0; ci < nChunks; ci++ {
+		lo, hi := ci*step, min(n, (ci+1)*step)
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(ci, lo, hi int) {
+			defer func() { <-sem; wg.Done() }()
+			f(ci, lo, hi)
+		}(ci, lo, hi)
+	}
+	wg.Wait()
+}
+
 func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Shape) {
 	C := os.C
 	cnt := b * os.H * os.W
@@ -442,27 +577,44 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 	beta := net.Params[nd.Name+".bias"].Data
 	rm := net.Params[nd.Name+".running_mean"].Data
 	rv := net.Params[nd.Name+".running_var"].Data
+	var sums, sqs [nChunks][]float64
+	net.chunked(cnt, func(ci, lo, hi int) {
+		s, q := make([]float64, C), make([]float64, C)
+		// float32 partial sums over blocks of rows, flushed into float64.
+		bs, bq := make([]float32, C), make([]float32, C)
+		for r0 := lo; r0 < hi; r0 += bnBlock {
+			for r := r0; r < min(hi, r0+bnBlock); r++ {
+				row := in[r*C:][:C]
+				bs, bq := bs[:len(row)], bq[:len(row)]
+				for c, v := range row {
+					bs[c] += v
+					bq[c] += v * v
+				}
+			}
+			for c := range bs {
+				s[c] += float64(bs[c])
+				q[c] += float64(bq[c])
+				bs[c], bq[c] = 0, 0
+			}
+		}
+		sums[ci], sqs[ci] = s, q
+	})
 	mean := make([]float64, C)
 	vari := make([]float64, C)
-	for r := 0; r < cnt; r++ {
-		for c, v := range in[r*C:][:C] {
-			mean[c] += float64(v)
-		}
-	}
-	for c := range mean {
-		mean[c] /= float64(cnt)
-	}
-	for r := 0; r < cnt; r++ {
-		for c, v := range in[r*C:][:C] {
-			d := float64(v) - mean[c]
-			vari[c] += d * d
+	for ci := range sums {
+		for c := range sums[ci] {
+			mean[c] += sums[ci][c]
+			vari[c] += sqs[ci][c]
 		}
 	}
 	cache := net.bn[i]
-	for c := range vari {
-		vari[c] /= float64(cnt)
+	mean32 := make([]float32, C)
+	m := float64(net.BNMomentum)
+	for c := range mean {
+		mean[c] /= float64(cnt)
+		vari[c] = math.Max(0, vari[c]/float64(cnt)-mean[c]*mean[c])
 		cache.invstd[c] = float32(1 / math.Sqrt(vari[c]+float64(nd.Eps)))
-		m := float64(net.BNMomentum)
+		mean32[c] = float32(mean[c])
 		unbiased := vari[c]
 		if cnt > 1 {
 			unbiased *= float64(cnt) / float64(cnt-1)
@@ -471,14 +623,26 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 		rv[c] = float32((1-m)*float64(rv[c]) + m*unbiased)
 	}
 	xhat := cache.xhat[:len(out)]
-	for r := 0; r < cnt; r++ {
-		src, xh, dst := in[r*C:][:C], xhat[r*C:][:C], out[r*C:][:C]
-		for c, v := range src {
-			h := (v - float32(mean[c])) * cache.invstd[c]
-			xh[c] = h
-			dst[c] = gamma[c]*h + beta[c]
-		}
+	invstd := cache.invstd
+	// Flat loops over whole chunks (the channel index cycles), much faster
+	// than a loop per pixel when there are few channels.
+	scale, shift := make([]float32, C), make([]float32, C)
+	for c := range scale {
+		scale[c] = gamma[c] * invstd[c]
+		shift[c] = beta[c] - scale[c]*mean32[c]
 	}
+	net.chunked(cnt, func(_, lo, hi int) {
+		src, xh, dst := in[lo*C:hi*C], xhat[lo*C:hi*C], out[lo*C:hi*C]
+		xh, dst = xh[:len(src)], dst[:len(src)]
+		c := 0
+		for j, v := range src {
+			xh[j] = (v - mean32[c]) * invstd[c]
+			dst[j] = scale[c]*v + shift[c]
+			if c++; c == C {
+				c = 0
+			}
+		}
+	})
 }
 
 func (net *Net) poolForward(i int, nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
@@ -555,20 +719,11 @@ func (net *Net) backwardNode(i, b int) {
 			net.depthwiseBackward(nd, in, dy, dx, b, is, os, needDX)
 			return
 		}
-		rows, kk := b*os.H*os.W, nd.Kernel*nd.Kernel*nd.InC
-		cols := in
-		if !isPointwise(nd) {
-			cols = net.cols[:rows*kk]
-			net.parallel(b, func(lo, hi int) {
-				im2col(cols[lo*os.H*os.W*kk:], in[lo*is.Size():], hi-lo, is, os, nd.Kernel, nd.Stride, nd.Pad)
-			})
+		var dxp []float32
+		if needDX {
+			dxp = dx
 		}
-		// dWr [out][kk] = dy^T cols
-		if cap(net.dwr) < nd.OutC*kk {
-			net.dwr = make([]float32, nd.OutC*kk)
-		}
-		dwr := net.dwr[:nd.OutC*kk]
-		net.gemm(true, false, nd.OutC, kk, rows, dy, nd.OutC, cols, kk, 0, dwr, kk)
+		dwr := net.convBackward(nd, in, dy, dxp, b, is, os, first)
 		dw := net.Grads[nd.Name+".weight"]
 		K, I := nd.Kernel, nd.InC
 		for o := 0; o < nd.OutC; o++ {
@@ -578,24 +733,6 @@ func (net *Net) backwardNode(i, b int) {
 				}
 			}
 		}
-		if !needDX {
-			return
-		}
-		w := net.reorder(nd)
-		if isPointwise(nd) {
-			beta := float32(1)
-			if first {
-				beta = 0
-			}
-			net.gemm(false, false, rows, kk, nd.OutC, dy, nd.OutC, w, kk, beta, dx, kk)
-			return
-		}
-		dcols := net.dcols[:rows*kk]
-		net.gemm(false, false, rows, kk, nd.OutC, dy, nd.OutC, w, kk, 0, dcols, kk)
-		zeroFirst()
-		net.parallel(b, func(lo, hi int) {
-			col2im(dx[lo*is.Size():], dcols[lo*os.H*os.W*kk:], hi-lo, is, os, nd.Kernel, nd.Stride, nd.Pad)
-		})
 	case nn.OpBatchNorm:
 		C := os.C
 		cnt := b * os.H * os.W
@@ -603,47 +740,94 @@ func (net *Net) backwardNode(i, b int) {
 		dg, db := net.Grads[nd.Name+".weight"], net.Grads[nd.Name+".bias"]
 		cache := net.bn[i]
 		xhat := cache.xhat[:len(dy)]
-		sg := make([]float64, C)
-		sb := make([]float64, C)
-		for r := 0; r < cnt; r++ {
-			for c, v := range dy[r*C:][:C] {
-				sg[c] += float64(v * xhat[r*C+c])
-				sb[c] += float64(v)
+		var pg, pb [nChunks][]float64
+		net.chunked(cnt, func(ci, lo, hi int) {
+			g, bb := make([]float64, C), make([]float64, C)
+			bg, bs := make([]float32, C), make([]float32, C)
+			for r0 := lo; r0 < hi; r0 += bnBlock {
+				for r := r0; r < min(hi, r0+bnBlock); r++ {
+					row, xh := dy[r*C:][:C], xhat[r*C:][:C]
+					bg, bs := bg[:len(row)], bs[:len(row)]
+					for c, v := range row {
+						bg[c] += v * xh[c]
+						bs[c] += v
+					}
+				}
+				for c := range bg {
+					g[c] += float64(bg[c])
+					bb[c] += float64(bs[c])
+					bg[c], bs[c] = 0, 0
+				}
 			}
-		}
-		for c := range sg {
-			dg[c] += float32(sg[c])
-			db[c] += float32(sb[c])
+			pg[ci], pb[ci] = g, bb
+		})
+		sg := make([]float32, C)
+		sb := make([]float32, C)
+		for c := 0; c < C; c++ {
+			var g, bb float64
+			for ci := range pg {
+				if pg[ci] != nil {
+					g += pg[ci][c]
+					bb += pb[ci][c]
+				}
+			}
+			sg[c], sb[c] = float32(g), float32(bb)
+			dg[c] += sg[c]
+			db[c] += sb[c]
 		}
 		inv := 1 / float32(cnt)
-		zeroFirst()
-		for r := 0; r < cnt; r++ {
-			for c, v := range dy[r*C:][:C] {
-				k := gamma[c] * cache.invstd[c]
-				dx[r*C+c] += k * (v - inv*(float32(sb[c])+xhat[r*C+c]*float32(sg[c])))
-			}
+		k := make([]float32, C)
+		for c := range k {
+			k[c] = gamma[c] * cache.invstd[c]
 		}
+		// dx = k (dy - (sb + xhat sg) / cnt) = k dy - k sg/cnt xhat - k sb/cnt
+		ka, kb := make([]float32, C), make([]float32, C)
+		for c := range k {
+			ka[c] = k[c] * sg[c] * inv
+			kb[c] = k[c] * sb[c] * inv
+		}
+		net.chunked(cnt, func(_, lo, hi int) {
+			d, xh, g := dx[lo*C:hi*C], xhat[lo*C:hi*C], dy[lo*C:hi*C]
+			xh, g = xh[:len(d)], g[:len(d)]
+			c := 0
+			if first {
+				for j := range d {
+					d[j] = k[c]*g[j] - ka[c]*xh[j] - kb[c]
+					if c++; c == C {
+						c = 0
+					}
+				}
+			} else {
+				for j := range d {
+					d[j] += k[c]*g[j] - ka[c]*xh[j] - kb[c]
+					if c++; c == C {
+						c = 0
+					}
+				}
+			}
+		})
 	case nn.OpReLU, nn.OpReLU6:
-		out := net.act[i]
-		hi := float32(math.Inf(1))
+		// Branch-free masks on the output's bits (ReLU signs are random,
+		// so branches mispredict): keep where 0 < out (< 6 for ReLU6).
+		out := net.act[i][:len(dy)]
+		upper := int32(math.MaxInt32)
 		if nd.Op == nn.OpReLU6 {
-			hi = 6
+			upper = int32(math.Float32bits(6))
 		}
-		if first {
-			for j, v := range dy {
-				if o := out[j]; o > 0 && o < hi {
-					dx[j] = v
+		net.chunked(len(dy), func(_, lo, hj int) {
+			o, g, d := out[lo:hj], dy[lo:hj], dx[lo:hj]
+			g, d = g[:len(o)], d[:len(o)]
+			for j, ov := range o {
+				bits := int32(math.Float32bits(ov))
+				keep := ^((bits - 1) >> 31) & ((bits - upper) >> 31)
+				v := math.Float32frombits(math.Float32bits(g[j]) & uint32(keep))
+				if first {
+					d[j] = v
 				} else {
-					dx[j] = 0
+					d[j] += v
 				}
 			}
-		} else {
-			for j, v := range dy {
-				if o := out[j]; o > 0 && o < hi {
-					dx[j] += v
-				}
-			}
-		}
+		})
 	case nn.OpAdd:
 		for k, src2 := range nd.Inputs {
 			d := net.grad[src2][:len(dy)]
