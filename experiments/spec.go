@@ -93,7 +93,7 @@ func (s *Spec) defaults() error {
 	case len(s.Strategies) == 0:
 		return fmt.Errorf("strategies: list at least one (ddpg, uniform, deep, shallow, random)")
 	case s.FineTune != nil:
-		return fmt.Errorf("finetune: fine-tuning is not implemented yet; remove the section")
+		return fmt.Errorf("finetune: a fine-tuning step inside specs is not implemented yet; remove the section and fine-tune a run's best/ with amc finetune")
 	}
 	if !filepath.IsAbs(s.Weights) {
 		s.Weights = filepath.Join(filepath.Dir(s.Path), s.Weights)

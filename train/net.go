@@ -346,6 +346,8 @@ func (net *Net) reorder(nd *nn.Node) []float32 {
 }
 
 // im2col fills cols ([b*Ho*Wo][K*K*C], channels fastest) from x (NHWC).
+// With stride 1, the K pixels of a kernel row are contiguous in x and are
+// copied at once when they are all inside the image.
 func im2col(cols, x []float32, b int, in, out nn.Shape, K, stride, pad int) {
 	C := in.C
 	row := K * K * C
@@ -354,16 +356,26 @@ func im2col(cols, x []float32, b int, in, out nn.Shape, K, stride, pad int) {
 		for oy := 0; oy < out.H; oy++ {
 			for ox := 0; ox < out.W; ox++ {
 				dst := cols[((s*out.H+oy)*out.W+ox)*row:][:row]
+				ix0 := ox*stride - pad
 				for ky := 0; ky < K; ky++ {
 					iy := oy*stride - pad + ky
+					d := dst[ky*K*C:][:K*C]
+					if iy < 0 || iy >= in.H {
+						clear(d)
+						continue
+					}
+					if stride == 1 && ix0 >= 0 && ix0+K <= in.W {
+						copy(d, xs[(iy*in.W+ix0)*C:][:K*C])
+						continue
+					}
 					for kx := 0; kx < K; kx++ {
-						ix := ox*stride - pad + kx
-						d := dst[(ky*K+kx)*C:][:C]
-						if iy < 0 || iy >= in.H || ix < 0 || ix >= in.W {
-							clear(d)
+						ix := ix0 + kx
+						dk := d[kx*C:][:C]
+						if ix < 0 || ix >= in.W {
+							clear(dk)
 							continue
 						}
-						copy(d, xs[(iy*in.W+ix)*C:][:C])
+						copy(dk, xs[(iy*in.W+ix)*C:][:C])
 					}
 				}
 			}
@@ -380,18 +392,27 @@ func col2im(dx, cols []float32, b int, in, out nn.Shape, K, stride, pad int) {
 		for oy := 0; oy < out.H; oy++ {
 			for ox := 0; ox < out.W; ox++ {
 				src := cols[((s*out.H+oy)*out.W+ox)*row:][:row]
+				ix0 := ox*stride - pad
 				for ky := 0; ky < K; ky++ {
 					iy := oy*stride - pad + ky
 					if iy < 0 || iy >= in.H {
 						continue
 					}
+					sk := src[ky*K*C:][:K*C]
+					if stride == 1 && ix0 >= 0 && ix0+K <= in.W {
+						d := xs[(iy*in.W+ix0)*C:][:len(sk)]
+						for j, v := range sk {
+							d[j] += v
+						}
+						continue
+					}
 					for kx := 0; kx < K; kx++ {
-						ix := ox*stride - pad + kx
+						ix := ix0 + kx
 						if ix < 0 || ix >= in.W {
 							continue
 						}
 						d := xs[(iy*in.W+ix)*C:][:C]
-						for c, v := range src[(ky*K+kx)*C:][:C] {
+						for c, v := range sk[kx*C:][:C] {
 							d[c] += v
 						}
 					}

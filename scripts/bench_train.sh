@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Training throughput (images/s: forward, backward and SGD update per batch of
+# 128, train-mode batch norm) of amc's Go trainer against PyTorch on the same
+# machine, ResNet-20 and ResNet-56, random weights and inputs. Writes
+# results/speed/training.md.
+#   bash scripts/bench_train.sh [STEPS]   (needs libopenblas-dev; python3-torch for the reference)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-8}
+mkdir -p bin results/speed
+go build -tags openblas -o bin/amc ./cmd/amc
+py=/usr/bin/python3
+native() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+gobench() { # prints "model images/s" lines
+  "$@" go test -tags openblas ./train -run '^$' -bench TrainStep -benchtime ${steps}x 2>/dev/null |
+    awk '/^BenchmarkTrainStep/ {split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); for (i = 1; i <= NF; i++) if ($(i+1) == "images/s") print a[2], $i}'
+}
+# The native kernel is only reported after the gradient checks pass with it.
+native go test -count=1 -tags openblas -run 'Gradient|Resume' ./train >/dev/null
+forced=$(gobench env)
+nat=$(gobench native)
+out=results/speed/training.md
+{
+  echo "# Training throughput: amc (Go) vs PyTorch, images/s, batch 128"
+  echo
+  echo "- command: \`bash scripts/bench_train.sh $steps\`"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average at start: $(cut -d' ' -f1 /proc/loadavg)"
+  echo "- date: $(date -u +%Y-%m-%d)"
+  echo "- Go: \`go test -bench TrainStep ./train\` ($steps steps after one warm-up step), OpenBLAS single-threaded per call, 2 workers;"
+  echo "  forced = this machine's OPENBLAS_CORETYPE=$([ -n "${OPENBLAS_CORETYPE:-}" ] && echo "$OPENBLAS_CORETYPE" || echo unset), native = the kernel OpenBLAS picks"
+  echo "- PyTorch $($py -c 'import torch;print(torch.__version__)' 2>/dev/null || echo missing): scripts/bench_torch.py --train (SGD Nesterov, cross-entropy), 2 threads, median step"
+  echo
+  echo "| model | Go (forced kernel) | Go (native kernel) | PyTorch | Go/PyTorch (forced) | Go/PyTorch (native) |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for m in resnet20 resnet56; do
+    f=$(awk -v m=$m '$1 == m {print $2}' <<<"$forced")
+    n=$(awk -v m=$m '$1 == m {print $2}' <<<"$nat")
+    pt=$(./bin/amc graph --model $m | MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 \
+      $py scripts/bench_torch.py --batch 128 --threads 2 --train --seconds 10 | jq -r .images_per_sec)
+    printf '| %s | %.0f | %.0f | %.0f | %.2f | %.2f |\n' $m $f $n $pt $(echo "$f / $pt" | bc -l) $(echo "$n / $pt" | bc -l)
+  done
+} > $out
+cat $out
