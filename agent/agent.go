@@ -24,8 +24,10 @@ type Episode struct {
 type Agent interface {
 	// Name identifies the strategy in results ("ddpg", "uniform", ...).
 	Name() string
-	// Act returns a preserve ratio in [0, 1] for the state of group t;
-	// explore is false when the harness wants the agent's best policy.
+	// Act returns a preserve ratio for the state of group t (the
+	// environment clamps it to [lower bound, 1] and caps it to keep the
+	// budget reachable; Transition.Action is what it applied); explore is
+	// false when the harness wants the agent's best policy.
 	Act(state []float64, t int, explore bool) float64
 	// Observe learns from a finished episode.
 	Observe(ep Episode) error

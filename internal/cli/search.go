@@ -107,7 +107,7 @@ func newSearchCmd() *cobra.Command {
 	f.IntVar(&tp.LatencyBatch, "latency-batch", 1, "batch of latency measurements (table and final)")
 	f.IntVar(&tp.LatencyPoints, "latency-points", 8, "latency table: counts measured per group")
 	f.BoolVar(&tp.LatencyTable, "latency-table", false, "measure the latency table without a latency budget too (predicted latency per episode)")
-	f.StringVar(&strategy, "strategy", "ddpg", "ddpg (AMC's agent), uniform, deep, shallow or random")
+	f.StringVar(&strategy, "strategy", "ddpg", "ddpg (AMC's agent), reinforce (policy gradient), uniform, deep, shallow or random")
 	f.IntVar(&warmup, "warmup", 100, "ddpg: episodes of random actions before learning")
 	f.StringVar(&tp.Protocol, "protocol", env.Constrained, "constrained (budget met exactly) or accuracy (accuracy-guaranteed reward)")
 	f.StringVar(&tp.Reward, "reward", "", "err (constrained default), flops or params (accuracy-guaranteed)")

@@ -92,7 +92,7 @@ func (t *task) baseAccuracy() ([2]float64, error) {
 }
 
 // strategies lists the valid strategy names.
-func strategies() []string { return append([]string{"ddpg"}, baselines.Names...) }
+func strategies() []string { return append([]string{"ddpg", "reinforce"}, baselines.Names...) }
 
 func checkStrategy(s string) error {
 	valid := strategies()
@@ -306,6 +306,12 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		c := agent.DefaultDDPG()
 		c.LowerBound, c.Seed, c.Warmup = t.cfg.LowerBound, uint64(seed), warmup
 		if ag, err = agent.NewDDPG(c, env.StateSize); err != nil {
+			return nil, err
+		}
+	case "reinforce":
+		c := agent.DefaultREINFORCE()
+		c.LowerBound, c.Seed = t.cfg.LowerBound, uint64(seed)
+		if ag, err = agent.NewREINFORCE(c, env.StateSize); err != nil {
 			return nil, err
 		}
 	case "random":
