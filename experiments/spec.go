@@ -15,33 +15,44 @@ import (
 
 // Spec is one experiment.
 type Spec struct {
-	Name         string         `yaml:"name"`
-	Model        string         `yaml:"model"`
-	Weights      string         `yaml:"weights"` // relative paths are relative to the spec file
-	Data         string         `yaml:"data"`
-	Protocol     string         `yaml:"protocol"`
-	Budget       string         `yaml:"budget"`
-	Reward       string         `yaml:"reward"`
-	RewardImages int            `yaml:"reward_images"`
-	Calibration  Calib          `yaml:"calibration"`
-	LowerBound   float64        `yaml:"lower_bound"`
-	Multiple     int            `yaml:"channel_multiple"`
-	Ridge        float64        `yaml:"ridge"`
-	Residual     bool           `yaml:"residual_groups"`
-	Reconstruct  *bool          `yaml:"reconstruct"`
-	Seeds        []int64        `yaml:"seeds"`
-	Episodes     int            `yaml:"episodes"`
-	Strategies   []Strategy     `yaml:"strategies"`
-	FinalImages  int            `yaml:"final_images"` // limit the final held-out/test evaluation (quick runs); 0: all
-	Latency      Latency        `yaml:"latency"`
-	FineTune     map[string]any `yaml:"finetune"`
-	Path         string         `yaml:"-"`
+	Name         string     `yaml:"name"`
+	Model        string     `yaml:"model"`
+	Weights      string     `yaml:"weights"` // relative paths are relative to the spec file
+	Data         string     `yaml:"data"`
+	Protocol     string     `yaml:"protocol"`
+	Budget       string     `yaml:"budget"`
+	Reward       string     `yaml:"reward"`
+	RewardImages int        `yaml:"reward_images"`
+	Calibration  Calib      `yaml:"calibration"`
+	LowerBound   float64    `yaml:"lower_bound"`
+	Multiple     int        `yaml:"channel_multiple"`
+	Ridge        float64    `yaml:"ridge"`
+	Residual     bool       `yaml:"residual_groups"`
+	Reconstruct  *bool      `yaml:"reconstruct"`
+	Seeds        []int64    `yaml:"seeds"`
+	Episodes     int        `yaml:"episodes"`
+	Strategies   []Strategy `yaml:"strategies"`
+	FinalImages  int        `yaml:"final_images"` // limit the final held-out/test evaluation (quick runs); 0: all
+	Latency      Latency    `yaml:"latency"`
+	FineTune     *FineTune  `yaml:"finetune"`
+	Path         string     `yaml:"-"`
 }
 
 // Calib sizes the reconstruction's calibration samples.
 type Calib struct {
 	Images    int `yaml:"images"`
 	Positions int `yaml:"positions"`
+}
+
+// FineTune is the recipe with which each strategy's best policy (its best
+// seed by held-out accuracy) is fine-tuned after the searches.
+type FineTune struct {
+	Epochs      int     `yaml:"epochs"`
+	LR          float64 `yaml:"lr"`           // default 0.01
+	Batch       int     `yaml:"batch"`        // default 128
+	WeightDecay float64 `yaml:"weight_decay"` // default 5e-4
+	TrainImages int     `yaml:"train_images"` // per epoch; 0: the whole training split
+	Seed        uint64  `yaml:"seed"`         // default 1
 }
 
 // Latency sets how Go-engine latency is measured: the per-group table
@@ -92,8 +103,6 @@ func (s *Spec) defaults() error {
 		return fmt.Errorf("weights is required")
 	case len(s.Strategies) == 0:
 		return fmt.Errorf("strategies: list at least one (ddpg, uniform, deep, shallow, random)")
-	case s.FineTune != nil:
-		return fmt.Errorf("finetune: a fine-tuning step inside specs is not implemented yet; remove the section and fine-tune a run's best/ with amc finetune")
 	}
 	if !filepath.IsAbs(s.Weights) {
 		s.Weights = filepath.Join(filepath.Dir(s.Path), s.Weights)
@@ -106,6 +115,26 @@ func (s *Spec) defaults() error {
 	}
 	if s.Budget == "" && s.Protocol == "constrained" {
 		return fmt.Errorf("budget is required for the constrained protocol (macs=F, params=F or latency=F)")
+	}
+	if f := s.FineTune; f != nil {
+		if f.Epochs < 1 {
+			return fmt.Errorf("finetune: epochs must be at least 1")
+		}
+		if f.LR == 0 {
+			f.LR = 0.01
+		}
+		if f.Batch == 0 {
+			f.Batch = 128
+		}
+		if f.WeightDecay == 0 {
+			f.WeightDecay = 5e-4
+		}
+		if f.Seed == 0 {
+			f.Seed = 1
+		}
+		if f.LR < 0 || f.Batch < 1 || f.TrainImages < 0 {
+			return fmt.Errorf("finetune: lr, batch and train_images must be positive")
+		}
 	}
 	if s.Latency.Batch == 0 {
 		s.Latency.Batch = 1

@@ -30,7 +30,8 @@ func TestBadSpecs(t *testing.T) {
 		{"bad name", "name: a/b\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "name"},
 		{"no budget", "name: x\nmodel: resnet20\nweights: w\nstrategies: [{name: ddpg}]\n", "budget is required"},
 		{"twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}, {name: ddpg}]\n", "twice"},
-		{"finetune", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {epochs: 3}\n", "not implemented"},
+		{"finetune without epochs", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {lr: 0.1}\n", "finetune: epochs"},
+		{"finetune unknown field", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {epochs: 2, lrr: 0.1}\n", "field lrr not found"},
 	}
 	for _, c := range cases {
 		p := filepath.Join(t.TempDir(), "spec.yaml")

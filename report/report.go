@@ -60,6 +60,8 @@ type agg struct {
 	held, test, macs, params, rset []float64
 	lat                            []float64 // measured latency ratios (runs that have one)
 	bare                           float64   // bare forward seconds (last run)
+	ftTest, ftHeld                 float64   // after fine-tuning (the fine-tuned seed)
+	ftEpochs                       int64
 	episodes                       int64
 	best                           Run
 }
@@ -103,6 +105,9 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		if r.BareForwardSec > 0 {
 			a.bare = r.BareForwardSec
 		}
+		if r.FineTuneEpochs > 0 {
+			a.ftTest, a.ftHeld, a.ftEpochs = r.FineTunedTest, r.FineTunedHeldout, r.FineTuneEpochs
+		}
 		a.episodes = r.Episodes
 		if r.HeldoutTop1 > a.best.HeldoutTop1 {
 			a.best = r
@@ -120,9 +125,9 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			base = r
 		}
 	}
-	fmt.Fprintf(b, "\n## %s\n\n| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | latency ratio | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", spec)
+	fmt.Fprintf(b, "\n## %s\n\n| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | latency ratio | test top-1 after fine-tuning | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", spec)
 	if base.BaseTestTop1 > 0 {
-		fmt.Fprintf(b, "| unpruned (before) | - | - | %.2f | %.2f | - | 1.00 | 1.00 | 1.00 | - |\n", base.BaseHeldoutTop1, base.BaseTestTop1)
+		fmt.Fprintf(b, "| unpruned (before) | - | - | %.2f | %.2f | - | 1.00 | 1.00 | 1.00 | - | - |\n", base.BaseHeldoutTop1, base.BaseTestTop1)
 	}
 	for _, s := range order {
 		a := by[s]
@@ -143,8 +148,12 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		if len(a.lat) > 0 {
 			lat = pm(a.lat)
 		}
-		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.held), a.episodes, pm(a.held), pm(a.test), pm(a.rset),
-			pm(a.macs), pm(a.params), lat, verdict)
+		ft := "-"
+		if a.ftEpochs > 0 {
+			ft = fmt.Sprintf("%.2f (%d epochs, best seed)", a.ftTest, a.ftEpochs)
+		}
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.held), a.episodes, pm(a.held), pm(a.test), pm(a.rset),
+			pm(a.macs), pm(a.params), lat, ft, verdict)
 	}
 	// Cost of an episode by stage (means over every episode of the strategy).
 	b.WriteString("\nLatency ratio: the best network's Go-engine latency / the unpruned network's, measured after the search.\n" +

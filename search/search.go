@@ -67,6 +67,13 @@ type RunRow struct {
 	// The unpruned network's accuracy on the same final images.
 	BaseHeldoutTop1 float64 `parquet:"base_heldout_top1"`
 	BaseTestTop1    float64 `parquet:"base_test_top1"`
+	// After fine-tuning (the spec's recipe; the best seed of each strategy
+	// only, 0 elsewhere).
+	FineTuneEpochs   int64   `parquet:"finetune_epochs"`
+	FineTunedHeldout float64 `parquet:"finetuned_heldout_top1"`
+	FineTunedTest    float64 `parquet:"finetuned_test_top1"`
+	// RunDir is the run's folder, relative to the collected folder.
+	RunDir string `parquet:"run_dir"`
 }
 
 // Sigma is implemented by strategies that explore with noise.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amcbench/amc/search"
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -197,6 +198,7 @@ episodes: 3
 strategies:
   - {name: random}
   - {name: uniform}
+finetune: {epochs: 1, train_images: 128, batch: 64}
 `), 0o644))
 	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	for _, dir := range []string{a, b} {
@@ -207,7 +209,8 @@ strategies:
 	// A second run of the same folder skips every finished run.
 	_, errOut, err := run("run", spec, "--data-dir", dataDir, "--out", a)
 	require.NoError(t, err)
-	assert.Equal(t, 4, strings.Count(errOut, "skipped"))
+	assert.Equal(t, 4, strings.Count(errOut, "done, skipped"))
+	assert.Equal(t, 2, strings.Count(errOut, "fine-tuned, skipped"))
 	ea, err := search.ReadEpisodes(filepath.Join(a, "episodes.parquet"))
 	require.NoError(t, err)
 	eb, err := search.ReadEpisodes(filepath.Join(b, "episodes.parquet"))
@@ -226,6 +229,19 @@ strategies:
 	md, err := os.ReadFile(filepath.Join(a, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| random | 2 | 3 |")
+	assert.Contains(t, string(md), "(1 epochs, best seed)", "the fine-tuned accuracy is in the table")
+	runs, err := parquet.ReadFile[search.RunRow](filepath.Join(a, "runs.parquet"))
+	require.NoError(t, err)
+	tuned := 0
+	for _, r := range runs {
+		if r.FineTuneEpochs > 0 {
+			tuned++
+			assert.Greater(t, r.FineTunedTest, 0.0)
+			_, err := os.Stat(filepath.Join(a, r.RunDir, "finetuned", "prune.json"))
+			assert.NoError(t, err, "the fine-tuned pruned model is saved")
+		}
+	}
+	assert.Equal(t, 2, tuned, "one fine-tuned run (the best seed) per strategy")
 	assert.Contains(t, string(md), "+-")
 	assert.Contains(t, string(md), "| act + learn s | surgery s | re-fit s | evaluation s |")
 	for _, f := range []string{"tiny-pareto.png", "tiny-rewards.png", "tiny-policy.png"} {

@@ -13,8 +13,11 @@ import (
 
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/nn"
+	"github.com/amcbench/amc/prune"
 	"github.com/amcbench/amc/report"
 	"github.com/amcbench/amc/search"
+	"github.com/amcbench/amc/train"
 	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/cobra"
 )
@@ -89,6 +92,18 @@ func newRunCmd() *cobra.Command {
 					}
 				}
 			}
+			for _, s := range specs {
+				if s.FineTune == nil {
+					continue
+				}
+				if n > 1 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "spec %s: fine-tuning runs after the sweep: merge the shards, then run amc run on the merged folder\n", s.Name)
+					continue
+				}
+				if err := fineTuneBest(s, outDir, df, cmd.ErrOrStderr()); err != nil {
+					return fmt.Errorf("spec %s: fine-tuning: %w", s.Path, err)
+				}
+			}
 			if cell >= 0 && n > 1 && k > cell {
 				fmt.Fprintf(cmd.ErrOrStderr(), "shard %s: no cells (the sweep has %d)\n", shard, cell+1)
 				return nil
@@ -146,6 +161,7 @@ func collect(dir string) (int, error) {
 		r := search.RunRow{Spec: s.Spec, Strategy: s.Strategy, Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
+			RunDir:    filepath.Dir(f),
 			LatencyMS: s.LatencyMS, BaseLatencyMS: s.BaseLatencyMS, LatencyRatio: s.LatencyRatio, PredLatencyRatio: s.PredLatencyRatio,
 			BareForwardSec: s.BareForwardSec, BaseHeldoutTop1: s.BaseHeldoutTop1, BaseTestTop1: s.BaseTestTop1}
 		if len(rows) > 0 {
@@ -156,6 +172,16 @@ func collect(dir string) (int, error) {
 			for _, g := range r.Groups {
 				r.Ratios = append(r.Ratios, s.BestPolicy[g])
 			}
+		}
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(f), "finetuned", "summary.json")); err == nil {
+			var ft trainSummary
+			if err := json.Unmarshal(b, &ft); err != nil {
+				return 0, fmt.Errorf("%s: %w", filepath.Join(filepath.Dir(f), "finetuned", "summary.json"), err)
+			}
+			r.FineTuneEpochs, r.FineTunedHeldout, r.FineTunedTest = int64(len(ft.Epochs)), ft.HeldoutTop1, ft.TestTop1
+		}
+		if rel, err := filepath.Rel(dir, filepath.Dir(f)); err == nil {
+			r.RunDir = rel
 		}
 		runs = append(runs, r)
 	}
@@ -327,4 +353,55 @@ func copyFile(src, dst string) error {
 		_, err := io.Copy(w, f)
 		return err
 	})
+}
+
+// fineTuneBest fine-tunes, with the spec's recipe, the best policy (best
+// seed by held-out accuracy) of every strategy whose seeds have all
+// finished, into DIR/<spec>/<strategy>-s<seed>/finetuned/ (resumable; done
+// ones are skipped).
+func fineTuneBest(s *experiments.Spec, outDir string, df dataFlags, log io.Writer) error {
+	for _, st := range s.Strategies {
+		bestDir, best := "", -1.0
+		for _, seed := range s.Seeds {
+			dir := filepath.Join(outDir, s.Name, fmt.Sprintf("%s-s%d", st.Name, seed))
+			b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+			if err != nil {
+				bestDir = ""
+				break // not every seed has finished
+			}
+			var sum summary
+			if err := json.Unmarshal(b, &sum); err != nil {
+				return fmt.Errorf("%s: %w", dir, err)
+			}
+			if sum.HeldoutTop1 > best {
+				bestDir, best = dir, sum.HeldoutTop1
+			}
+		}
+		if bestDir == "" {
+			continue
+		}
+		ftDir := filepath.Join(bestDir, "finetuned")
+		if _, err := os.Stat(filepath.Join(ftDir, "summary.json")); err == nil {
+			fmt.Fprintf(log, "%s: fine-tuned, skipped\n", ftDir)
+			continue
+		}
+		spec, g, p, err := prune.Load(filepath.Join(bestDir, "best"))
+		if err != nil {
+			return err
+		}
+		f := s.FineTune
+		cfg := train.DefaultConfig()
+		cfg.Epochs, cfg.LR, cfg.Batch, cfg.WeightDecay, cfg.TrainImages, cfg.Seed = f.Epochs, f.LR, f.Batch, f.WeightDecay, f.TrainImages, f.Seed
+		cfg.WarmupEpochs, cfg.EvalImages = 0, s.FinalImages
+		cfg.KeepZeros = len(spec.Density) > 0
+		m := &loadedModel{Name: spec.BaseModel + " (" + filepath.Base(bestDir) + ")", Graph: g, Params: p, Norm: spec.Normalization, Pruned: spec}
+		fmt.Fprintf(log, "fine-tuning %s (best seed of %s, held-out %.2f%%)\n", bestDir, st.Name, best)
+		sum, err := fitTo(log, "finetune", m, dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, cfg, ftDir,
+			func(dir string, p nn.Params) error { return prune.Save(dir, spec, p) })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "%s: after fine-tuning: held-out %.2f%%, test %.2f%% (before %.2f%%, %.2f%%)\n", ftDir, sum.HeldoutTop1, sum.TestTop1, sum.BeforeHeldout, sum.BeforeTest)
+	}
+	return nil
 }

@@ -242,6 +242,9 @@ func inspectOut(outDir string, id runID, overwrite bool) (outState, error) {
 			return outState{}, err
 		}
 	}
+	if err := os.RemoveAll(filepath.Join(outDir, "finetuned")); err != nil {
+		return outState{}, err
+	}
 	return outState{}, os.RemoveAll(filepath.Join(outDir, "best"))
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"path/filepath"
 	"time"
@@ -45,55 +46,65 @@ func registerRecipe(cmd *cobra.Command, c *train.Config, lr float64) {
 	f.BoolVar(&c.NoAugment, "no-augment", false, "no crops or flips")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "random seed (data order, augmentation)")
 	f.IntVar(&c.TrainImages, "train-images", 0, "training images per epoch (0: the whole 45,000-image split)")
-	f.IntVar(&c.EvalImages, "eval-images", 0, "held-out images evaluated after each epoch (0: all 5,000)")
+	f.IntVar(&c.EvalImages, "eval-images", 0, "held-out images evaluated after each epoch, and held-out and test images evaluated before and after (0: all)")
 }
 
 // fit trains m on the data set's training split into outDir and reports
 // before/after accuracy; save exports the weights after every epoch.
 func fit(cmd *cobra.Command, command string, m *loadedModel, df dataFlags, cfg train.Config, outDir string, save func(string, nn.Params) error) error {
+	s, err := fitTo(cmd.ErrOrStderr(), command, m, df, cfg, outDir, save)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out top-1 %.2f%% (before %.2f%%), test top-1 %.2f%% (before %.2f%%); %.0f training images/s; %s\n",
+		m.Name, s.HeldoutTop1, s.BeforeHeldout, s.TestTop1, s.BeforeTest, s.ImagesPerSec, filepath.Join(outDir, train.WeightsFile))
+	return nil
+}
+
+// fitTo is fit writing its progress to log and returning the summary.
+func fitTo(log io.Writer, command string, m *loadedModel, df dataFlags, cfg train.Config, outDir string, save func(string, nn.Params) error) (*trainSummary, error) {
 	if outDir == "" {
-		return fmt.Errorf("--out DIR is required")
+		return nil, fmt.Errorf("--out DIR is required")
 	}
 	if cfg.Epochs < 1 || cfg.Batch < 1 || !(cfg.LR > 0) {
-		return fmt.Errorf("--epochs, --batch and --lr must be positive")
+		return nil, fmt.Errorf("--epochs, --batch and --lr must be positive")
 	}
 	ds, err := df.open()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tr, err := ds.Load(datasets.Train)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	held, err := ds.Load(datasets.Heldout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	test, err := ds.Load(datasets.Test)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	net, err := train.NewNet(m.Graph, m.Params)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	eval := func() (float64, float64, error) {
 		pl, err := nn.Compile(m.Graph, m.Params, 0)
 		if err != nil {
 			return 0, 0, err
 		}
-		h, err := evaluate.Run(pl, held, m.Norm, evaluate.Options{})
+		h, err := evaluate.Run(pl, held, m.Norm, evaluate.Options{Limit: cfg.EvalImages})
 		if err != nil {
 			return 0, 0, err
 		}
-		t, err := evaluate.Run(pl, test, m.Norm, evaluate.Options{})
+		t, err := evaluate.Run(pl, test, m.Norm, evaluate.Options{Limit: cfg.EvalImages})
 		return h.Top1, t.Top1, err
 	}
 	s := trainSummary{Command: command, Model: m.Name, Data: df.data, Recipe: cfg, BLAS: nn.BLASName}
 	if s.BeforeHeldout, s.BeforeTest, err = eval(); err != nil {
-		return err
+		return nil, err
 	}
-	log := cmd.ErrOrStderr()
 	fmt.Fprintf(log, "%s: before: held-out %.2f%%, test %.2f%%\n", m.Name, s.BeforeHeldout, s.BeforeTest)
 	var pr *progress
 	start := time.Now()
@@ -108,22 +119,20 @@ func fit(cmd *cobra.Command, command string, m *loadedModel, df dataFlags, cfg t
 	}}
 	hist, err := train.Run(net, tr, held, m.Norm, cfg, outDir, h)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.Epochs, s.Seconds = hist, time.Since(start).Seconds()
 	for _, e := range hist {
 		s.ImagesPerSec += e.ImagesPerS / float64(len(hist))
 	}
 	if s.HeldoutTop1, s.TestTop1, err = eval(); err != nil {
-		return err
+		return nil, err
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	if err := atomicfile.WriteBytes(filepath.Join(outDir, "summary.json"), append(b, '\n')); err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out top-1 %.2f%% (before %.2f%%), test top-1 %.2f%% (before %.2f%%); %.0f training images/s; %s\n",
-		m.Name, s.HeldoutTop1, s.BeforeHeldout, s.TestTop1, s.BeforeTest, s.ImagesPerSec, filepath.Join(outDir, train.WeightsFile))
-	return nil
+	return &s, nil
 }
 
 func newTrainCmd() *cobra.Command {
