@@ -59,9 +59,10 @@ type FineTune struct {
 // (built for latency budgets, or always with table: true) and the final
 // measurement of every run's best network.
 type Latency struct {
-	Batch  int  `yaml:"batch"`  // samples per forward pass (default 1)
-	Points int  `yaml:"points"` // table grid counts per group (default 8)
-	Table  bool `yaml:"table"`  // build the table even without a latency budget (predicted latency per episode)
+	Batch   int  `yaml:"batch"`   // samples per forward pass (default 1)
+	Workers int  `yaml:"workers"` // threads (default 1: one core, least disturbed by other processes)
+	Points  int  `yaml:"points"`  // table grid counts per group (default 8)
+	Table   bool `yaml:"table"`   // build the table even without a latency budget (predicted latency per episode)
 }
 
 // Strategy is one agent or baseline of a spec.
@@ -138,6 +139,9 @@ func (s *Spec) defaults() error {
 	}
 	if s.Latency.Batch == 0 {
 		s.Latency.Batch = 1
+	}
+	if s.Latency.Workers == 0 {
+		s.Latency.Workers = 1
 	}
 	if s.Latency.Points == 0 {
 		s.Latency.Points = 8

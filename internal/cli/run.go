@@ -71,7 +71,7 @@ func newRunCmd() *cobra.Command {
 							Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
 							CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
 							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, FinalImages: s.FinalImages,
-							LatencyBatch: s.Latency.Batch, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
+							LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
 							LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
 						out, err := inspectOut(dir, newRunID(p, st.Name, seed, st.Episodes, st.Warmup), overwrite)
 						if err != nil {

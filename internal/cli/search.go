@@ -37,11 +37,13 @@ type summary struct {
 	EpisodeSeconds float64            `json:"seconds_per_episode"`
 	BLAS           string             `json:"blas"`
 	// Go-engine latency of the best network and of the unpruned one,
-	// measured at the end (median of repeats, batch LatencyBatch).
+	// measured at the end (fastest of repeats, batch LatencyBatch, on
+	// LatencyWorkers threads).
 	LatencyMS        float64 `json:"latency_ms"`
 	BaseLatencyMS    float64 `json:"base_latency_ms"`
 	LatencyRatio     float64 `json:"latency_ratio"`
 	LatencyBatch     int     `json:"latency_batch"`
+	LatencyWorkers   int     `json:"latency_workers"`
 	PredLatencyRatio float64 `json:"predicted_latency_ratio,omitempty"` // from the latency table
 	LatencyTableSec  float64 `json:"latency_table_seconds,omitempty"`
 	BareForwardSec   float64 `json:"bare_forward_seconds"` // unpruned network over the reward set
@@ -105,6 +107,7 @@ func newSearchCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&tp.Budget, "budget", "macs=0.5", "resource budget as a fraction of the original: macs=F, params=F or latency=F (Go engine)")
 	f.IntVar(&tp.LatencyBatch, "latency-batch", 1, "batch of latency measurements (table and final)")
+	f.IntVar(&tp.LatencyWorkers, "latency-workers", 1, "threads of latency measurements (1: one core, least disturbed by other processes)")
 	f.IntVar(&tp.LatencyPoints, "latency-points", 8, "latency table: counts measured per group")
 	f.BoolVar(&tp.LatencyTable, "latency-table", false, "measure the latency table without a latency budget too (predicted latency per episode)")
 	f.StringVar(&strategy, "strategy", "ddpg", "ddpg (AMC's agent), reinforce (policy gradient), uniform, deep, shallow or random")

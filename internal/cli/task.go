@@ -27,24 +27,25 @@ import (
 
 // taskParams describe a compression task: everything but the strategy.
 type taskParams struct {
-	Spec          string
-	Model         modelFlags
-	Data          dataFlags
-	Protocol      string
-	Budget        string
-	Reward        string
-	RewardImages  int
-	CalImages     int
-	CalPositions  int
-	Multiple      int
-	LowerBound    float64
-	Ridge         float64
-	Residual      bool
-	NoRecon       bool
-	FinalImages   int  // limit of the final held-out and test evaluations (0: all)
-	LatencyBatch  int  // batch of latency measurements (1)
-	LatencyPoints int  // grid counts per group in the latency table (8)
-	LatencyTable  bool // build the table without a latency budget too
+	Spec           string
+	Model          modelFlags
+	Data           dataFlags
+	Protocol       string
+	Budget         string
+	Reward         string
+	RewardImages   int
+	CalImages      int
+	CalPositions   int
+	Multiple       int
+	LowerBound     float64
+	Ridge          float64
+	Residual       bool
+	NoRecon        bool
+	FinalImages    int  // limit of the final held-out and test evaluations (0: all)
+	LatencyBatch   int  // batch of latency measurements (1)
+	LatencyWorkers int  // threads of latency measurements (1)
+	LatencyPoints  int  // grid counts per group in the latency table (8)
+	LatencyTable   bool // build the table without a latency budget too
 	// LatencyFile keeps the measured table: read when it exists, written
 	// otherwise, so that a resumed or repeated run uses the same table.
 	LatencyFile string
@@ -145,6 +146,9 @@ func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 	if p.LatencyBatch < 1 {
 		p.LatencyBatch, t.p.LatencyBatch = 1, 1
 	}
+	if p.LatencyWorkers < 1 {
+		p.LatencyWorkers, t.p.LatencyWorkers = 1, 1
+	}
 	if cfg.Budget.Kind == "latency" || p.LatencyTable {
 		// The table needs the smallest counts the environment allows.
 		probe := cfg
@@ -188,6 +192,7 @@ type runID struct {
 	Residual, NoRecon               bool
 	FinalImages                     int
 	LatencyBatch, LatencyPoints     int
+	LatencyWorkers                  int
 	LatencyTable                    bool
 	Strategy                        string
 	Seed                            int64
@@ -205,7 +210,7 @@ func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) r
 	return runID{Spec: p.Spec, Model: p.Model.model, Weights: w, Data: p.Data.data, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, FinalImages: p.FinalImages,
-		LatencyBatch: p.LatencyBatch, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
+		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
 }
 
 func (r runID) fingerprint() string {
@@ -391,7 +396,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 			p   nn.Params
 			out *[]float64
 		}{{r.PrunedGraph, r.PrunedParam, &lat}, {t.m.Graph, t.m.Params, &baseLat}} {
-			sec, err := env.MeasureLatency(m.g, m.p, t.p.LatencyBatch, 0, 20)
+			sec, err := env.MeasureLatency(m.g, m.p, t.p.LatencyBatch, t.p.LatencyWorkers, 20)
 			if err != nil {
 				return nil, err
 			}
@@ -410,7 +415,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
 		Fingerprint: id.fingerprint(), Run: id.String(),
-		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch,
+		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch, LatencyWorkers: t.p.LatencyWorkers,
 		BareForwardSec: t.bareSec, BaseHeldoutTop1: base[0], BaseTestTop1: base[1],
 		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
 	if t.cal != nil {
@@ -464,8 +469,9 @@ func latencyTable(p taskParams, a *prune.Analysis, params nn.Params, minCounts [
 			if err := lt.Check(a); err != nil {
 				return nil, fmt.Errorf("%s: %w; delete it to measure again", p.LatencyFile, err)
 			}
-			if lt.Batch != p.LatencyBatch {
-				return nil, fmt.Errorf("latency table %s was measured at batch %d, not %d; delete it to measure again", p.LatencyFile, lt.Batch, p.LatencyBatch)
+			if lt.Batch != p.LatencyBatch || lt.Workers != p.LatencyWorkers {
+				return nil, fmt.Errorf("latency table %s was measured at batch %d on %d threads, not %d on %d; delete it to measure again",
+					p.LatencyFile, lt.Batch, lt.Workers, p.LatencyBatch, p.LatencyWorkers)
 			}
 			return &lt, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
@@ -473,9 +479,9 @@ func latencyTable(p taskParams, a *prune.Analysis, params nn.Params, minCounts [
 		}
 	}
 	if progress != nil {
-		fmt.Fprintf(progress, "measuring the latency table (%d groups x %d counts, batch %d)...\n", len(a.Groups), max(2, p.LatencyPoints), p.LatencyBatch)
+		fmt.Fprintf(progress, "measuring the latency table (%d groups x %d counts, batch %d, %d threads)...\n", len(a.Groups), max(2, p.LatencyPoints), p.LatencyBatch, p.LatencyWorkers)
 	}
-	lt, err := env.MeasureLatencyTable(a, params, minCounts, env.LatencyOptions{Batch: p.LatencyBatch, Points: p.LatencyPoints})
+	lt, err := env.MeasureLatencyTable(a, params, minCounts, env.LatencyOptions{Batch: p.LatencyBatch, Workers: p.LatencyWorkers, Points: p.LatencyPoints})
 	if err != nil {
 		return nil, err
 	}
