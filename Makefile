@@ -17,7 +17,7 @@ TAGS := -tags openblas
 export CGO_ENABLED := 1
 endif
 
-.PHONY: all deps build test vet demo bench bench-deps clean fuzz
+.PHONY: all deps build test vet demo bench bench-deps clean fuzz reproduce
 
 all: build
 
@@ -51,6 +51,16 @@ test: build vet
 	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...
 	$(GO) test $(TAGS) -race -count=1 ./nn/
 
+# Every experiment spec, into REPRO_OUT, then its report (hours on 2 cores; the committed results/
+# folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed, 500 reward images, 1,000
+# final images, fine-tuning cut to one epoch on 2,000 images: minutes, to check the pipeline end to end.
+REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
+REPRO_SPECS ?= $(filter-out experiments/demo-resnet20.yaml,$(wildcard experiments/*.yaml))
+reproduce: build
+	./bin/amc run $(REPRO_SPECS) --out $(REPRO_OUT) $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000)
+	./bin/amc report $(REPRO_OUT)
+	@echo "report: $(REPRO_OUT)/report.md"
+
 # Every fuzz target for FUZZTIME each (the suite runs their seed corpora only).
 FUZZTIME ?= 1m
 fuzz:
@@ -81,4 +91,4 @@ bench: bench-deps build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf bin demo-out
+	rm -rf bin demo-out reproduce-quick reproduce-out

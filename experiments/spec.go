@@ -192,3 +192,35 @@ func (s *Spec) defaults() error {
 	}
 	return nil
 }
+
+// ApplyOverrides replaces the spec's sizes for a quick run (zero or empty
+// values keep the spec's own): every strategy's episodes (the DDPG warm-up
+// is cut to a third of them if longer), the seeds, the reward-set size and
+// the final evaluation's image count. Fine-tuning, if any, is cut to one
+// epoch on at most 2,000 images. The runs' fingerprints change with them, so
+// quick and full runs never mix in one folder.
+func (s *Spec) ApplyOverrides(episodes int, seeds []int64, rewardImages, finalImages int) {
+	if episodes > 0 {
+		s.Episodes = episodes
+		for i := range s.Strategies {
+			st := &s.Strategies[i]
+			st.Episodes = episodes
+			st.Warmup = min(st.Warmup, episodes/3)
+		}
+		if s.FineTune != nil {
+			s.FineTune.Epochs = 1
+			if s.FineTune.TrainImages == 0 || s.FineTune.TrainImages > 2000 {
+				s.FineTune.TrainImages = 2000
+			}
+		}
+	}
+	if len(seeds) > 0 {
+		s.Seeds = append([]int64(nil), seeds...)
+	}
+	if rewardImages > 0 {
+		s.RewardImages = rewardImages
+	}
+	if finalImages > 0 {
+		s.FinalImages = finalImages
+	}
+}

@@ -20,6 +20,15 @@ func TestShippedSpecsLoad(t *testing.T) {
 		_, err = os.Stat(s.Weights)
 		assert.NoError(t, err, "%s: weights resolve relative to the spec", f)
 	}
+	// Specs waiting for weights parse too.
+	pending, err := filepath.Glob("pending/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, pending)
+	for _, f := range pending {
+		s, err := Load(f)
+		require.NoError(t, err, f)
+		assert.NotNil(t, s.FineTune, f)
+	}
 }
 
 func TestBadSpecs(t *testing.T) {

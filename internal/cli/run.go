@@ -27,6 +27,10 @@ func newRunCmd() *cobra.Command {
 	var overwrite bool
 	var shard string
 	var df dataFlags
+	var quick struct {
+		episodes, rewardImages, finalImages int
+		seeds                               []int64
+	}
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml... --out DIR",
 		Short: "Run experiment specs: every strategy x seed; finished runs are skipped, interrupted ones resumed; writes runs.parquet and episodes.parquet",
@@ -50,6 +54,9 @@ func newRunCmd() *cobra.Command {
 					if err := checkStrategy(st.Name); err != nil {
 						return fmt.Errorf("spec %s: %w", a, err)
 					}
+				}
+				if quick.episodes > 0 || len(quick.seeds) > 0 || quick.finalImages > 0 || quick.rewardImages > 0 {
+					s.ApplyOverrides(quick.episodes, quick.seeds, quick.rewardImages, quick.finalImages)
 				}
 				specs = append(specs, s)
 			}
@@ -117,6 +124,10 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&outDir, "out", "", "output folder")
+	cmd.Flags().IntVar(&quick.episodes, "episodes", 0, "override every strategy's episodes (DDPG warm-up: a third of them at most), for quick runs")
+	cmd.Flags().Int64SliceVar(&quick.seeds, "seeds", nil, "override the specs' seeds, e.g. --seeds 1")
+	cmd.Flags().IntVar(&quick.rewardImages, "reward-images", 0, "override the reward-set size")
+	cmd.Flags().IntVar(&quick.finalImages, "final-images", 0, "override the final evaluation's image count")
 	cmd.Flags().StringVar(&shard, "shard", "", "K/N: run only the sweep's cells K, K+N, K+2N, ... (K from 0), for array jobs; join the outputs with amc merge")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace runs in --out that do not match the specs (default: refuse)")
 	cmd.Flags().StringVar(&df.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
