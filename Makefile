@@ -50,6 +50,7 @@ test: build vet
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...
 	$(GO) test $(TAGS) -race -count=1 ./nn/
+	$(GO) test $(TAGS) -race -count=1 -run "GradientsMatch|StepsReduce" ./train/
 
 # Every experiment spec, into REPRO_OUT, then its report (hours on 2 cores; the committed results/
 # folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed, 500 reward images, 1,000

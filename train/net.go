@@ -85,7 +85,6 @@ func (net *Net) size(batch int) {
 	net.touched = make([]bool, L)
 	net.bn = make([]bnCache, L)
 	net.argmax = make([][]int32, L)
-	maxCols := 0
 	for i, nd := range net.G.Nodes {
 		s := net.shapes[i]
 		net.act[i] = make([]float32, batch*s.Size())
@@ -95,13 +94,10 @@ func (net *Net) size(batch int) {
 			net.bn[i] = bnCache{xhat: make([]float32, batch*s.Size()), invstd: make([]float32, s.C)}
 		case nn.OpMaxPool:
 			net.argmax[i] = make([]int32, batch*s.Size())
-		case nn.OpConv:
-			if nd.Groups == 1 {
-				maxCols = max(maxCols, batch*s.H*s.W*nd.Kernel*nd.Kernel*nd.InC)
-			}
 		}
 	}
-	_ = maxCols
+	net.tileCols = make([][]float32, nChunks)
+	net.tileDCols = make([][]float32, nChunks)
 }
 
 // tileRows is the target number of output rows (pixels) per convolution
@@ -117,11 +113,7 @@ func tiles(b, rowsPerSample int) (per, n int) {
 
 // scratch returns chunk ci's tile buffers of at least n values each.
 func (net *Net) scratch(ci, n int) (cols, dcols []float32) {
-	if net.tileCols == nil {
-		net.tileCols = make([][]float32, nChunks)
-		net.tileDCols = make([][]float32, nChunks)
-	}
-	if len(net.tileCols[ci]) < n {
+	if len(net.tileCols[ci]) < n { // each chunk touches only its own entry
 		net.tileCols[ci] = make([]float32, n)
 		net.tileDCols[ci] = make([]float32, n)
 	}
