@@ -228,7 +228,7 @@ func (r *REINFORCE) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
 		return fmt.Errorf("reinforce: restore: %w", err)
 	}
-	if len(st.W) != len(r.st.W) {
+	if len(st.W) != len(r.st.W) || len(st.M) != len(st.W) || len(st.V) != len(st.W) {
 		return fmt.Errorf("reinforce: restore: %d weight tensors, want %d", len(st.W), len(r.st.W))
 	}
 	for i := range st.W {

@@ -24,6 +24,9 @@ type LatencyTable struct {
 	Full    float64     `json:"full_seconds"` // unpruned network
 	Counts  [][]int     `json:"counts"`       // per group: grid of kept counts, ascending, the last the full width
 	Seconds [][]float64 `json:"seconds"`      // per group: latency with only this group cut to Counts
+	// MinCounts and Points are what the grid was built from.
+	MinCounts []int `json:"min_counts"`
+	Points    int   `json:"points"`
 	// MeasureSec is how long building the table took.
 	MeasureSec float64 `json:"measure_seconds"`
 }
@@ -91,7 +94,7 @@ func MeasureLatencyTable(a *prune.Analysis, params nn.Params, minCounts []int, o
 	if err != nil {
 		return nil, fmt.Errorf("latency table: %w", err)
 	}
-	t := &LatencyTable{Batch: opt.Batch, Workers: opt.Workers, Full: fulls[1]}
+	t := &LatencyTable{Batch: opt.Batch, Workers: opt.Workers, Full: fulls[1], MinCounts: append([]int(nil), minCounts...), Points: opt.Points}
 	for i, grp := range a.Groups {
 		var grid []int
 		for k := 0; k < opt.Points; k++ {

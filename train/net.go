@@ -944,9 +944,8 @@ func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, 
 	K, C := nd.Kernel, os.C
 	// Weight gradients per chunk of samples, summed in chunk order so that
 	// the result does not depend on scheduling.
-	var mu sync.Mutex
-	parts := map[int][]float32{}
-	net.parallel(b, func(lo, hi int) {
+	var parts [nChunks][]float32
+	net.chunked(b, func(ci, lo, hi int) {
 		part := make([]float32, len(dw))
 		for s := lo; s < hi; s++ {
 			for oy := 0; oy < os.H; oy++ {
@@ -976,12 +975,10 @@ func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, 
 				}
 			}
 		}
-		mu.Lock()
-		parts[lo] = part
-		mu.Unlock()
+		parts[ci] = part
 	})
-	for lo := 0; lo < b; lo++ {
-		for j, v := range parts[lo] {
+	for _, p := range parts {
+		for j, v := range p {
 			dw[j] += v
 		}
 	}

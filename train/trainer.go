@@ -101,8 +101,8 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 	if cfg.Epochs < 1 || cfg.Batch < 1 || !(cfg.LR > 0) {
 		return nil, fmt.Errorf("train: epochs, batch and learning rate must be positive")
 	}
-	if train.N < cfg.Batch {
-		return nil, fmt.Errorf("train: %d training images, fewer than one batch of %d", train.N, cfg.Batch)
+	if train.N < cfg.Batch || (cfg.TrainImages > 0 && cfg.TrainImages < cfg.Batch) {
+		return nil, fmt.Errorf("train: fewer training images than one batch of %d", cfg.Batch)
 	}
 	if cfg.KeepZeros {
 		net.Masks = map[string][]bool{}
@@ -220,26 +220,36 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 			}
 			ev.HeldoutTop1 = r.Top1
 		}
-		// Checkpoint: the state (weights included) atomically, then the
-		// exported weights and metrics.
+		for k, t := range net.Params {
+			for _, v := range t.Data {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return st.History, fmt.Errorf("train: epoch %d: %s is not finite: %w; the last good checkpoint (epoch %d) is kept in %s; try a lower learning rate",
+						epoch+1, k, ErrNotFinite, st.Epoch, dir)
+				}
+			}
+		}
+		// Checkpoint: the exported weights and metrics first, then the state
+		// (weights included) that a resumed run continues from, so that a
+		// crash in between only repeats this epoch.
+		hist := append(append([]Epoch(nil), st.History...), ev)
+		if err := h.SaveWeights(dir, net.Params); err != nil {
+			return st.History, err
+		}
+		if err := writeMetrics(filepath.Join(dir, MetricsFile), hist); err != nil {
+			return st.History, err
+		}
 		st.Epoch = epoch + 1
 		st.Params = map[string][]float32{}
 		for k, t := range net.Params {
 			st.Params[k] = t.Data
 		}
-		st.History = append(st.History, ev)
+		st.History = hist
 		st.Velocity = opt.Velocity
 		var err error
 		if st.RNG, err = src.MarshalBinary(); err != nil {
 			return st.History, err
 		}
 		if err := atomicfile.Write(statePath, func(w io.Writer) error { return gob.NewEncoder(w).Encode(st) }); err != nil {
-			return st.History, err
-		}
-		if err := h.SaveWeights(dir, net.Params); err != nil {
-			return st.History, err
-		}
-		if err := writeMetrics(filepath.Join(dir, MetricsFile), st.History); err != nil {
 			return st.History, err
 		}
 		if h.Log != nil {

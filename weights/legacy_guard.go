@@ -1,10 +1,12 @@
 package weights
 
 import (
+	"archive/zip"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
@@ -109,3 +111,69 @@ var storageSizes = map[string]int{
 type placeholder struct{}
 
 func (placeholder) Call(...interface{}) (interface{}, error) { return nil, nil }
+
+// checkZipStorages does for the zip format what checkLegacyStorages does
+// for the legacy one: data.pkl is unpickled with placeholder storages, and
+// every storage's declared element count must fit in its data/<key> entry
+// (gopickle allocates the declared count before it reads the entry).
+func checkZipStorages(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	entries := map[string]uint64{}
+	var pkl *zip.File
+	for _, f := range zr.File {
+		entries[f.Name] = f.UncompressedSize64
+		if strings.HasSuffix(f.Name, "/data.pkl") || f.Name == "data.pkl" {
+			pkl = f
+		}
+	}
+	if pkl == nil {
+		return fmt.Errorf("no data.pkl in the zip archive")
+	}
+	prefix := strings.TrimSuffix(pkl.Name, "data.pkl")
+	rc, err := pkl.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	u := pickle.NewUnpickler(rc)
+	u.FindClass = func(module, name string) (interface{}, error) {
+		switch module + "." + name {
+		case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter":
+			return placeholder{}, nil
+		}
+		if module == "torch" {
+			if size, ok := storageSizes[name]; ok {
+				return storageKind(size), nil
+			}
+		}
+		return safeFindClass(module, name)
+	}
+	u.PersistentLoad = func(id interface{}) (interface{}, error) {
+		t, ok := id.(*types.Tuple)
+		if !ok || t.Len() < 5 {
+			return nil, fmt.Errorf("unexpected persistent id %v", id)
+		}
+		kind, ok1 := t.Get(1).(storageKind)
+		key, ok2 := t.Get(2).(string)
+		numel, ok3 := t.Get(4).(int)
+		if !ok1 || !ok2 || !ok3 || numel < 0 {
+			return nil, fmt.Errorf("unexpected storage reference %v", id)
+		}
+		size, found := entries[prefix+"data/"+key]
+		if !found {
+			return nil, fmt.Errorf("storage %q has no data/%s entry", key, key)
+		}
+		if uint64(numel) > size/uint64(kind) {
+			return nil, fmt.Errorf("storage %q declares %d values of %d bytes, but its entry holds %d bytes", key, numel, kind, size)
+		}
+		return nil, nil
+	}
+	if _, err := u.Load(); err != nil {
+		return err
+	}
+	return nil
+}

@@ -47,7 +47,11 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 	if err := scanCheckpoint(path); err != nil {
 		return nil, loadError(path, err)
 	}
-	if !isZip(path) {
+	if isZip(path) {
+		if err := checkZipStorages(path); err != nil {
+			return nil, loadError(path, err)
+		}
+	} else {
 		if err := checkLegacyStorages(path); err != nil {
 			return nil, loadError(path, err)
 		}

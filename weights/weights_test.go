@@ -1,10 +1,13 @@
 package weights
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/amcbench/amc/datasets"
@@ -184,4 +187,37 @@ func TestPickleDeclaredLengthRefused(t *testing.T) {
 	n, err := scanPickle(bufio.NewReader(bytes.NewReader([]byte("\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.rest"))), 20)
 	require.NoError(t, err)
 	assert.Equal(t, int64(15), n)
+}
+
+// A zip checkpoint whose storage declares more values than its data entry
+// holds is refused before gopickle allocates them.
+func TestZipStorageLargerThanEntryRefused(t *testing.T) {
+	src, err := zip.OpenReader("testdata/tiny-zip.pt")
+	require.NoError(t, err)
+	defer src.Close()
+	p := filepath.Join(t.TempDir(), "short.pt")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	zw := zip.NewWriter(f)
+	cut := false
+	for _, e := range src.File {
+		r, err := e.Open()
+		require.NoError(t, err)
+		b, err := io.ReadAll(r)
+		require.NoError(t, err)
+		r.Close()
+		if strings.Contains(e.Name, "/data/") && !cut && len(b) > 4 {
+			b, cut = b[:4], true // one value left of a longer storage
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.Name, Method: zip.Store})
+		require.NoError(t, err)
+		_, err = w.Write(b)
+		require.NoError(t, err)
+	}
+	require.True(t, cut)
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+	_, err = Load(p)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "but its entry holds 4 bytes")
 }

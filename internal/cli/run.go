@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -307,10 +308,12 @@ func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
 			lt := filepath.Join(filepath.Dir(runDir), "latency-table.json")
 			if _, err := os.Stat(lt); err == nil {
 				dlt := filepath.Join(filepath.Dir(dst), "latency-table.json")
-				if _, err := os.Stat(dlt); errors.Is(err, os.ErrNotExist) {
+				if old, err := os.ReadFile(dlt); errors.Is(err, os.ErrNotExist) {
 					if err := copyFile(lt, dlt); err != nil {
 						return copied, fmt.Errorf("merge: %w", err)
 					}
+				} else if cur, err2 := os.ReadFile(lt); err != nil || err2 != nil || !bytes.Equal(old, cur) {
+					return copied, fmt.Errorf("merge: %s and %s differ: the shards measured their own latency tables, so their runs are not comparable; measure the table once and copy it into every shard's folder before the sweep", lt, dlt)
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -207,6 +208,7 @@ func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) r
 	if strategy != "ddpg" {
 		warmup = 0
 	}
+	p.LatencyBatch, p.LatencyWorkers = max(1, p.LatencyBatch), max(1, p.LatencyWorkers)
 	return runID{Spec: p.Spec, Model: p.Model.model, Weights: w, Data: p.Data.data, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, FinalImages: p.FinalImages,
@@ -242,7 +244,7 @@ func inspectOut(outDir string, id runID, overwrite bool) (outState, error) {
 	if !overwrite || !errors.Is(err, errDifferentRun) {
 		return st, err
 	}
-	for _, f := range []string{"summary.json", checkpointFile, "episodes.parquet", "episodes.parquet.partial"} {
+	for _, f := range []string{"summary.json", checkpointFile, "episodes.parquet", "episodes.parquet.partial", "latency-table.json"} {
 		if err := os.Remove(filepath.Join(outDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return outState{}, err
 		}
@@ -468,6 +470,13 @@ func latencyTable(p taskParams, a *prune.Analysis, params nn.Params, minCounts [
 			}
 			if err := lt.Check(a); err != nil {
 				return nil, fmt.Errorf("%s: %w; delete it to measure again", p.LatencyFile, err)
+			}
+			points := p.LatencyPoints
+			if points < 2 {
+				points = 8 // MeasureLatencyTable's default
+			}
+			if !slices.Equal(lt.MinCounts, minCounts) || lt.Points != points {
+				return nil, fmt.Errorf("latency table %s was measured for other bounds or grid (lower bound, channel multiple, points); delete it to measure again", p.LatencyFile)
 			}
 			if lt.Batch != p.LatencyBatch || lt.Workers != p.LatencyWorkers {
 				return nil, fmt.Errorf("latency table %s was measured at batch %d on %d threads, not %d on %d; delete it to measure again",
