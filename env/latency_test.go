@@ -34,6 +34,8 @@ func TestLatencyTableAndBudget(t *testing.T) {
 		assert.Equal(t, a.Groups[i].Channels, lt.Counts[i][len(lt.Counts[i])-1])
 	}
 	assert.LessOrEqual(t, lt.Predict(probe.MinCounts()), lt.Full)
+	assert.Len(t, lt.Checks, 6, "whole networks timed to fit the scale")
+	assert.True(t, lt.Scale >= 0.5 && lt.Scale <= 2, "scale %v", lt.Scale)
 
 	_, err = New(Config{Protocol: Constrained, Budget: Budget{"latency", 0.5}, LowerBound: 0.2}, a, p, nil, tiny(4), datasets.ImageNetNorm)
 	assert.ErrorContains(t, err, "latency table")
