@@ -51,3 +51,22 @@ func TestBadSpecs(t *testing.T) {
 		assert.Contains(t, err.Error(), p, c.name)
 	}
 }
+
+func TestApplyOverrides(t *testing.T) {
+	s, err := Load("resnet20-adapted-macs50.yaml")
+	require.NoError(t, err)
+	s.ApplyOverrides(12, []int64{1}, 500, 1000)
+	assert.Equal(t, []int64{1}, s.Seeds)
+	assert.Equal(t, 500, s.RewardImages)
+	assert.Equal(t, 1000, s.FinalImages)
+	for _, st := range s.Strategies {
+		assert.Equal(t, 12, st.Episodes, st.Name)
+		assert.LessOrEqual(t, st.Warmup, 4, st.Name)
+	}
+	p, err := Load("pending/plain20-macs50.yaml")
+	require.NoError(t, err)
+	p.ApplyOverrides(12, nil, 0, 0)
+	assert.Equal(t, 1, p.FineTune.Epochs)
+	assert.Equal(t, 2000, p.FineTune.TrainImages)
+	assert.Equal(t, []int64{1, 2, 3}, p.Seeds, "unset overrides keep the spec's values")
+}
