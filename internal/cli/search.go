@@ -39,18 +39,19 @@ type summary struct {
 	// Go-engine latency of the best network and of the unpruned one,
 	// measured at the end (fastest of repeats, batch LatencyBatch, on
 	// LatencyWorkers threads).
-	LatencyMS        float64 `json:"latency_ms"`
-	BaseLatencyMS    float64 `json:"base_latency_ms"`
-	LatencyRatio     float64 `json:"latency_ratio"`
-	LatencyBatch     int     `json:"latency_batch"`
-	LatencyWorkers   int     `json:"latency_workers"`
-	PredLatencyRatio float64 `json:"predicted_latency_ratio,omitempty"` // from the latency table
-	LatencyTableSec  float64 `json:"latency_table_seconds,omitempty"`
-	BareForwardSec   float64 `json:"bare_forward_seconds"` // unpruned network over the reward set
-	BaseHeldoutTop1  float64 `json:"base_heldout_top1"`    // the unpruned network, same images
-	BaseTestTop1     float64 `json:"base_test_top1"`
-	Fingerprint      string  `json:"run_fingerprint,omitempty"`
-	Run              string  `json:"run,omitempty"`
+	LatencyMS        float64     `json:"latency_ms"`
+	BaseLatencyMS    float64     `json:"base_latency_ms"`
+	LatencyRatio     float64     `json:"latency_ratio"`
+	LatencyBatch     int         `json:"latency_batch"`
+	LatencyWorkers   int         `json:"latency_workers"`
+	PredLatencyRatio float64     `json:"predicted_latency_ratio,omitempty"` // from the latency table
+	LatencyTableSec  float64     `json:"latency_table_seconds,omitempty"`
+	BareForwardSec   float64     `json:"bare_forward_seconds"` // unpruned network over the reward set
+	BaseHeldoutTop1  float64     `json:"base_heldout_top1"`    // the unpruned network, same images
+	BaseTestTop1     float64     `json:"base_test_top1"`
+	LatencyFit       *latencyFit `json:"latency_fit,omitempty"`
+	Fingerprint      string      `json:"run_fingerprint,omitempty"`
+	Run              string      `json:"run,omitempty"`
 }
 
 func newSearchCmd() *cobra.Command {

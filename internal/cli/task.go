@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -371,6 +372,14 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		return nil, err
 	}
 	searchSec := before + time.Since(start).Seconds()
+	var fit *latencyFit
+	if t.cfg.Budget.Kind == "latency" && t.cfg.Protocol == env.Constrained {
+		if fit, err = t.fitLatency(e, &best); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(progress, "latency fit: measured %.3f of the unpruned latency before, %.3f after (budget %.3f, %d measurements)\n",
+			fit.Before, fit.After, t.cfg.Budget.Fraction, fit.Measurements)
+	}
 	// The best policy, evaluated on all held-out images and on the test split.
 	r := best.Result
 	pl, err := nn.Compile(r.PrunedGraph, r.PrunedParam, 0)
@@ -418,7 +427,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
 		Fingerprint: id.fingerprint(), Run: id.String(),
 		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch, LatencyWorkers: t.p.LatencyWorkers,
-		BareForwardSec: t.bareSec, BaseHeldoutTop1: base[0], BaseTestTop1: base[1],
+		BareForwardSec: t.bareSec, BaseHeldoutTop1: base[0], BaseTestTop1: base[1], LatencyFit: fit,
 		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
 	if t.cal != nil {
 		s.CalibSeconds = t.cal.Seconds
@@ -501,4 +510,109 @@ func latencyTable(p taskParams, a *prune.Analysis, params nn.Params, minCounts [
 		}
 	}
 	return lt, nil
+}
+
+// latencyFit records the closed loop that brings a latency search's best
+// policy to its budget on measured latency.
+type latencyFit struct {
+	Before       float64 `json:"measured_ratio_before"`
+	After        float64 `json:"measured_ratio_after"`
+	Factor       float64 `json:"factor"` // the best policy's ratios were multiplied by this
+	Measurements int     `json:"measurements"`
+}
+
+// fitLatency measures the best policy's latency and, unless it is within
+// [0.95, 1] of the budget, scales its preserve ratios by the largest factor
+// whose measured latency meets the budget (bisection on measurements), then
+// rebuilds, re-fits and re-evaluates that network in place of best. The
+// latency table only predicts; this step makes the final network's measured
+// latency meet the budget.
+func (t *task) fitLatency(e *env.Env, best *search.Best) (*latencyFit, error) {
+	batch, workers := t.p.LatencyBatch, t.p.LatencyWorkers
+	baseSec, err := env.MeasureLatency(t.m.Graph, t.m.Params, batch, workers, 20)
+	if err != nil {
+		return nil, err
+	}
+	mins := e.MinCounts()
+	countsAt := func(f float64) []int {
+		c := make([]int, len(t.a.Groups))
+		for i, g := range t.a.Groups {
+			c[i] = max(mins[i], prune.KeepCount(g.Channels, math.Min(1, best.Result.Ratios[i]*f), t.cfg.Multiple))
+		}
+		return c
+	}
+	fit := &latencyFit{Factor: 1}
+	measure := func(counts []int) (float64, error) {
+		fit.Measurements++
+		kept := t.a.Select(t.m.Params, counts, prune.L1In{})
+		g, p, err := t.a.Apply(t.m.Params, kept)
+		if err != nil {
+			return 0, err
+		}
+		sec, err := env.MeasureLatency(g, p, batch, workers, 20)
+		return sec / baseSec, err
+	}
+	budget := t.cfg.Budget.Fraction
+	if fit.Before, err = measure(best.Result.Counts); err != nil {
+		return nil, err
+	}
+	fit.After = fit.Before
+	if fit.Before <= budget && fit.Before >= 0.95*budget {
+		return fit, nil
+	}
+	lo, hi := 0.0, 1.0 // factors known to meet / miss the budget
+	if fit.Before <= budget {
+		lo, hi = 1, 1/math.Max(1e-3, minRatio(best.Result.Ratios))
+	}
+	bestF, bestR := lo, fit.Before
+	if lo == 0 {
+		bestR = math.Inf(1)
+	}
+	for k := 0; k < 10; k++ {
+		f := (lo + hi) / 2
+		r, err := measure(countsAt(f))
+		if err != nil {
+			return nil, err
+		}
+		if r <= budget {
+			lo, bestF, bestR = f, f, r
+			if r >= 0.95*budget {
+				break
+			}
+		} else {
+			hi = f
+		}
+	}
+	if math.IsInf(bestR, 1) { // even the smallest factor tried misses: keep the bounds' minimum
+		bestF = 0
+	}
+	counts := countsAt(bestF)
+	ratios := make([]float64, len(counts))
+	for i, g := range t.a.Groups {
+		ratios[i] = float64(counts[i]) / float64(g.Channels)
+	}
+	cfg := t.cfg
+	cfg.Protocol, cfg.Budget, cfg.Reward = env.Accuracy, env.Budget{}, "err"
+	free, err := env.New(cfg, t.a, t.m.Params, t.cal, t.rewardSet, t.m.Norm)
+	if err != nil {
+		return nil, err
+	}
+	r, err := search.Replay(free, ratios)
+	if err != nil {
+		return nil, err
+	}
+	best.Result = r
+	fit.Factor = bestF
+	if fit.After, err = measure(r.Counts); err != nil {
+		return nil, err
+	}
+	return fit, nil
+}
+
+func minRatio(r []float64) float64 {
+	m := 1.0
+	for _, v := range r {
+		m = math.Min(m, v)
+	}
+	return m
 }
