@@ -170,7 +170,7 @@ func MeasureLatencyTable(a *prune.Analysis, params nn.Params, minCounts []int, o
 		for i := range counts {
 			counts[i] = minCounts[i] + rng.IntN(full[i]-minCounts[i]+1)
 		}
-		sec, err := measure(counts, a, params, opt)
+		sec, err := MeasurePruned(a, params, counts, opt.Batch, opt.Workers, opt.Repeats)
 		if err != nil {
 			return nil, fmt.Errorf("latency table: %w", err)
 		}
@@ -200,14 +200,15 @@ func (t *LatencyTable) Predict(counts []int) float64 {
 	return t.Full + change
 }
 
-// measure times the whole network pruned to counts.
-func measure(counts []int, a *prune.Analysis, params nn.Params, opt LatencyOptions) (float64, error) {
+// MeasurePruned times the whole network pruned to counts (MeasureLatency
+// of the pruned graph).
+func MeasurePruned(a *prune.Analysis, params nn.Params, counts []int, batch, workers, repeats int) (float64, error) {
 	kept := a.Select(params, counts, prune.L1In{})
 	g, p, err := a.Apply(params, kept)
 	if err != nil {
 		return 0, err
 	}
-	return MeasureLatency(g, p, opt.Batch, opt.Workers, opt.Repeats)
+	return MeasureLatency(g, p, batch, workers, repeats)
 }
 
 func (t *LatencyTable) at(i, c int) float64 {

@@ -252,17 +252,9 @@ func (net *Net) Backward(batch int, dlogits []float32) {
 // the workers along the rows of C, or along its columns when it has few
 // rows.
 func (net *Net) gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
-	impl := blas32.Implementation()
 	w := net.workers
 	if w <= 1 || int64(m)*int64(n)*int64(k) < 1<<18 {
-		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		sgemm(tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	var wg sync.WaitGroup
@@ -277,7 +269,7 @@ func (net *Net) gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32
 			wg.Add(1)
 			go func(i0, i1, aOff int) {
 				defer wg.Done()
-				impl.Sgemm(ta, tb, i1-i0, n, k, 1, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+				sgemm(tA, tB, i1-i0, n, k, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
 			}(i0, i1, aOff)
 		}
 	} else {
@@ -291,28 +283,9 @@ func (net *Net) gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32
 			wg.Add(1)
 			go func(j0, j1, bOff int) {
 				defer wg.Done()
-				impl.Sgemm(ta, tb, m, j1-j0, k, 1, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
+				sgemm(tA, tB, m, j1-j0, k, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
 			}(j0, j1, bOff)
 		}
-	}
-	wg.Wait()
-}
-
-// parallel runs f(lo, hi) over [0, n) split across the workers.
-func (net *Net) parallel(n int, f func(lo, hi int)) {
-	w := min(net.workers, n)
-	if w <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	step := (n + w - 1) / w
-	for lo := 0; lo < n; lo += step {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(n, lo+step))
 	}
 	wg.Wait()
 }
@@ -525,7 +498,7 @@ func (net *Net) forwardNode(i, b int) {
 func (net *Net) depthwiseForward(nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
 	w := net.Params[nd.Name+".weight"].Data // [C][1][K][K]
 	K, C := nd.Kernel, os.C
-	net.parallel(b, func(lo, hi int) {
+	net.chunked(b, func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			for oy := 0; oy < os.H; oy++ {
 				for ox := 0; ox < os.W; ox++ {

@@ -37,18 +37,7 @@ func checkLegacyStorages(path string) error {
 	}
 	elem := map[string]int64{}
 	u := pickle.NewUnpickler(f)
-	u.FindClass = func(module, name string) (interface{}, error) {
-		switch module + "." + name {
-		case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch.nn.backends.thnn._get_thnn_function_backend":
-			return placeholder{}, nil
-		}
-		if module == "torch" {
-			if size, ok := storageSizes[name]; ok {
-				return storageKind(size), nil
-			}
-		}
-		return safeFindClass(module, name)
-	}
+	u.FindClass = checkFindClass
 	u.PersistentLoad = func(id interface{}) (interface{}, error) {
 		t, ok := id.(*types.Tuple)
 		if !ok || t.Len() < 5 {
@@ -107,6 +96,24 @@ var storageSizes = map[string]int{
 	"ByteStorage": 1, "BoolStorage": 1, "ShortStorage": 2, "IntStorage": 4, "LongStorage": 8,
 }
 
+// checkFindClass resolves classes while the storage checks walk a pickle:
+// tensor-rebuilding functions become placeholders, storage classes their
+// element sizes, and everything else goes through the same whitelist as a
+// real load.
+func checkFindClass(module, name string) (interface{}, error) {
+	switch module + "." + name {
+	case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
+		"torch.nn.backends.thnn._get_thnn_function_backend":
+		return placeholder{}, nil
+	}
+	if module == "torch" {
+		if size, ok := storageSizes[name]; ok {
+			return storageKind(size), nil
+		}
+	}
+	return safeFindClass(module, name)
+}
+
 // placeholder stands for tensor-rebuilding functions during the check.
 type placeholder struct{}
 
@@ -140,18 +147,7 @@ func checkZipStorages(path string) error {
 	}
 	defer rc.Close()
 	u := pickle.NewUnpickler(rc)
-	u.FindClass = func(module, name string) (interface{}, error) {
-		switch module + "." + name {
-		case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter":
-			return placeholder{}, nil
-		}
-		if module == "torch" {
-			if size, ok := storageSizes[name]; ok {
-				return storageKind(size), nil
-			}
-		}
-		return safeFindClass(module, name)
-	}
+	u.FindClass = checkFindClass
 	u.PersistentLoad = func(id interface{}) (interface{}, error) {
 		t, ok := id.(*types.Tuple)
 		if !ok || t.Len() < 5 {

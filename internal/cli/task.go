@@ -544,12 +544,7 @@ func (t *task) fitLatency(e *env.Env, best *search.Best) (*latencyFit, error) {
 	fit := &latencyFit{Factor: 1}
 	measure := func(counts []int) (float64, error) {
 		fit.Measurements++
-		kept := t.a.Select(t.m.Params, counts, prune.L1In{})
-		g, p, err := t.a.Apply(t.m.Params, kept)
-		if err != nil {
-			return 0, err
-		}
-		sec, err := env.MeasureLatency(g, p, batch, workers, 20)
+		sec, err := env.MeasurePruned(t.a, t.m.Params, counts, batch, workers, 20)
 		return sec / baseSec, err
 	}
 	budget := t.cfg.Budget.Fraction
