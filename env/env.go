@@ -3,6 +3,11 @@
 // state and answers a preserve ratio; after the last group the network is
 // pruned for real, re-fitted by least squares on cached calibration
 // statistics, and evaluated without fine-tuning on the reward set.
+//
+// With Granularity Fine the episode walks the conv and linear layers
+// instead, the action is the fraction of a layer's weights kept (density),
+// and the smallest-magnitude weights become zeros (no reconstruction); MACs
+// and params then count nonzero weights only.
 package env
 
 import (
@@ -49,15 +54,22 @@ func ParseBudget(s string) (Budget, error) {
 	return Budget{}, fmt.Errorf("budget %q: unknown resource %q%s; valid: %s", s, k, suggest.DidYouMean(k, BudgetKinds), strings.Join(BudgetKinds, ", "))
 }
 
+// Granularities: what an action removes.
+const (
+	Channel = "channel" // whole channels (structured; the default)
+	Fine    = "fine"    // single weights by magnitude (unstructured sparsity)
+)
+
 // Config describes a task.
 type Config struct {
-	Protocol   string  // Constrained or Accuracy
-	Budget     Budget  // for Constrained
-	Reward     string  // "err" (constrained), "flops" or "params" (accuracy-guaranteed)
-	LowerBound float64 // smallest preserve ratio (official AMC: 0.2)
-	Multiple   int     // channel-count rounding
-	Ridge      float64 // reconstruction ridge
-	Batch      int     // evaluation batch
+	Granularity string  // Channel ("" too) or Fine
+	Protocol    string  // Constrained or Accuracy
+	Budget      Budget  // for Constrained
+	Reward      string  // "err" (constrained), "flops" or "params" (accuracy-guaranteed)
+	LowerBound  float64 // smallest preserve ratio (official AMC: 0.2)
+	Multiple    int     // channel-count rounding
+	Ridge       float64 // reconstruction ridge
+	Batch       int     // evaluation batch
 	// Latency predicts latencies; required by a latency budget, and used
 	// for every episode's predicted latency when set.
 	Latency *LatencyTable
@@ -74,7 +86,8 @@ type Env struct {
 	baseMACs   int64
 	baseParams int64
 	minCounts  []int
-	static     [][]float64 // per group: normalised static features
+	units      []unit      // the episode's steps: channel groups, or layers (Fine)
+	static     [][]float64 // per unit: normalised static features
 	// episode state
 	t      int
 	counts []int
@@ -83,33 +96,54 @@ type Env struct {
 	result Result
 }
 
+// unit is one step of an episode: a channel group, or (Fine) a conv or
+// linear layer whose Full is its weight count.
+type unit struct {
+	name                          string
+	full                          int   // channels, or weights (Fine)
+	macs                          int64 // MACs that scale with the unit
+	outC, inC, h, w, stride, kern int
+}
+
+func (e *Env) fine() bool { return e.cfg.Granularity == Fine }
+
 // Result is a finished episode's outcome.
 type Result struct {
-	Ratios      []float64 // applied preserve ratios per group
-	Counts      []int     // kept channels per group
-	MACs        int64
-	Params      int64
-	Latency     float64 // predicted seconds (0 without a latency table)
-	Top1        float64 // percent, on the reward set
+	Ratios      []float64 // applied preserve ratios (Fine: densities) per group
+	Counts      []int     // kept channels (Fine: weights) per group
+	MACs        int64     // Fine: MACs of nonzero weights only
+	Params      int64     // Fine: nonzero params
+	Latency     float64   // predicted seconds (0 without a latency table)
+	Top1        float64   // percent, on the reward set
 	Reward      float64
-	PruneSec    float64 // surgery
-	ReconSec    float64 // least-squares re-fit
-	EvalSec     float64 // compile + forward over the reward set
-	Kept        [][]int
+	PruneSec    float64            // surgery
+	ReconSec    float64            // least-squares re-fit
+	EvalSec     float64            // compile + forward over the reward set
+	Kept        [][]int            // kept channel indices per group (nil for Fine)
+	Density     map[string]float64 // Fine: fraction of weights kept per layer
 	PrunedGraph *nn.Graph
 	PrunedParam nn.Params
 }
 
 // New prepares a task. cal may be nil (no reconstruction).
 func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration, rewardSet *datasets.Images, norm datasets.Normalization) (*Env, error) {
-	if len(a.Groups) == 0 {
-		return nil, fmt.Errorf("env: the model has no prunable groups")
-	}
 	if cfg.LowerBound <= 0 || cfg.LowerBound > 1 {
 		return nil, fmt.Errorf("env: lower bound %v must be in (0, 1]", cfg.LowerBound)
 	}
 	if cfg.Multiple < 1 {
 		cfg.Multiple = 1
+	}
+	switch cfg.Granularity {
+	case "":
+		cfg.Granularity = Channel
+	case Channel:
+	case Fine:
+		if cfg.Budget.Kind == "latency" || cfg.Latency != nil {
+			return nil, fmt.Errorf("env: fine-grained pruning leaves the dense engine's latency unchanged; use a macs or params budget")
+		}
+		cfg.Multiple = 1
+	default:
+		return nil, fmt.Errorf("unknown granularity %q%s; valid: channel, fine", cfg.Granularity, suggest.DidYouMean(cfg.Granularity, []string{Channel, Fine}))
 	}
 	switch cfg.Protocol {
 	case Constrained:
@@ -129,15 +163,37 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 		return nil, fmt.Errorf("unknown reward %q%s; valid: err (constrained), flops, params (accuracy-guaranteed)", cfg.Reward, suggest.DidYouMean(cfg.Reward, []string{"err", "flops", "params"}))
 	}
 	e := &Env{cfg: cfg, a: a, params: params, cal: cal, rewardSet: rewardSet, norm: norm}
-	full := make([]int, len(a.Groups))
-	e.minCounts = make([]int, len(a.Groups))
-	for i, g := range a.Groups {
-		full[i] = g.Channels
+	full := a.FullCounts()
+	e.baseMACs, e.baseParams = a.PredictMACs(full), a.PredictParams(full)
+	if e.fine() {
+		e.cal = nil // no reconstruction: the zeros are the whole change
+		for i, n := range a.Graph.Nodes {
+			if n.Op != nn.OpConv && n.Op != nn.OpLinear {
+				continue
+			}
+			w, ok := params[n.Name+".weight"]
+			if !ok || len(w.Data) == 0 {
+				return nil, fmt.Errorf("env: layer %s has no weights", n.Name)
+			}
+			in := a.Shapes[n.Inputs[0]]
+			e.units = append(e.units, unit{name: n.Name, full: len(w.Data), macs: nn.NodeMACs(n, a.Shapes[i]),
+				outC: n.OutC, inC: n.InC, h: in.H, w: in.W, stride: max(1, n.Stride), kern: max(1, n.Kernel)})
+		}
+	} else {
+		for _, g := range a.Groups {
+			e.units = append(e.units, unit{name: g.Name, full: g.Channels, macs: g.MACs,
+				outC: g.Channels, inC: g.InC, h: g.H, w: g.W, stride: g.Stride, kern: g.Kernel})
+		}
+	}
+	if len(e.units) == 0 {
+		return nil, fmt.Errorf("env: the model has no prunable %s", map[bool]string{false: "groups", true: "layers"}[e.fine()])
+	}
+	e.minCounts = make([]int, len(e.units))
+	for i, u := range e.units {
 		// The smallest count whose ratio is not below the bound.
 		m := cfg.Multiple
-		e.minCounts[i] = min(g.Channels, max(m, int(math.Ceil(cfg.LowerBound*float64(g.Channels)/float64(m)-1e-9))*m))
+		e.minCounts[i] = min(u.full, max(m, int(math.Ceil(cfg.LowerBound*float64(u.full)/float64(m)-1e-9))*m))
 	}
-	e.baseMACs, e.baseParams = a.PredictMACs(full), a.PredictParams(full)
 	if cfg.Latency != nil {
 		if err := cfg.Latency.Check(a); err != nil {
 			return nil, fmt.Errorf("env: %w", err)
@@ -152,7 +208,7 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 				cfg.Budget.Kind, cfg.Budget.Fraction, cfg.LowerBound, cfg.Budget.Kind, low/e.base())
 		}
 	}
-	e.static = staticFeatures(a)
+	e.static = staticFeatures(e.units)
 	return e, nil
 }
 
@@ -181,11 +237,43 @@ func (e *Env) target() float64 {
 func (e *Env) cost(counts []int) float64 {
 	switch e.cfg.Budget.Kind {
 	case "params":
-		return float64(e.a.PredictParams(counts))
+		return float64(e.paramsOf(counts))
 	case "latency":
 		return e.cfg.Latency.Predict(counts)
 	}
-	return float64(e.a.PredictMACs(counts))
+	return float64(e.macsOf(counts))
+}
+
+// macsOf and paramsOf are the pruned network's MACs and params; for Fine,
+// those of its nonzero weights (a layer's MACs scale with its density).
+func (e *Env) macsOf(counts []int) int64 {
+	if !e.fine() {
+		return e.a.PredictMACs(counts)
+	}
+	m := e.baseMACs
+	for i, u := range e.units {
+		m -= int64(math.Round(float64(u.macs) * float64(u.full-counts[i]) / float64(u.full)))
+	}
+	return m
+}
+
+func (e *Env) paramsOf(counts []int) int64 {
+	if !e.fine() {
+		return e.a.PredictParams(counts)
+	}
+	p := e.baseParams
+	for i, u := range e.units {
+		p -= int64(u.full - counts[i])
+	}
+	return p
+}
+
+// countFor is the count a ratio keeps in unit i (before bounds and caps).
+func (e *Env) countFor(i int, ratio float64) int {
+	if e.fine() {
+		return max(1, int(math.Round(ratio*float64(e.units[i].full))))
+	}
+	return prune.KeepCount(e.units[i].full, ratio, e.cfg.Multiple)
 }
 
 // BaseLatency is the unpruned model's measured latency in seconds (0
@@ -197,17 +285,20 @@ func (e *Env) BaseLatency() float64 {
 	return e.cfg.Latency.Full
 }
 
-// Groups is the number of steps per episode.
-func (e *Env) Groups() int { return len(e.a.Groups) }
+// Groups is the number of steps per episode (Fine: layers).
+func (e *Env) Groups() int { return len(e.units) }
 
-// GroupNames lists the groups in episode order.
+// GroupNames lists the groups (Fine: layers) in episode order.
 func (e *Env) GroupNames() []string {
-	n := make([]string, len(e.a.Groups))
-	for i, g := range e.a.Groups {
-		n[i] = g.Name
+	n := make([]string, len(e.units))
+	for i, u := range e.units {
+		n[i] = u.name
 	}
 	return n
 }
+
+// Granularity is Channel or Fine.
+func (e *Env) Granularity() string { return e.cfg.Granularity }
 
 // MinCounts is the smallest kept count of every group under the lower
 // bound and the channel multiple.
@@ -217,18 +308,18 @@ func (e *Env) MinCounts() []int { return append([]int(nil), e.minCounts...) }
 func (e *Env) BaseMACs() int64   { return e.baseMACs }
 func (e *Env) BaseParams() int64 { return e.baseParams }
 
-// staticFeatures are the per-group features that do not change within an
-// episode, each min-max normalised over the groups: index, out channels,
-// in channels, h, w, stride, kernel, MACs, MACs of the groups after it.
-func staticFeatures(a *prune.Analysis) [][]float64 {
-	T := len(a.Groups)
+// staticFeatures are the per-unit features that do not change within an
+// episode, each min-max normalised over the units: index, out channels,
+// in channels, h, w, stride, kernel, MACs, MACs of the units after it.
+func staticFeatures(units []unit) [][]float64 {
+	T := len(units)
 	raw := make([][]float64, T)
 	var rest int64
 	for i := T - 1; i >= 0; i-- {
-		g := a.Groups[i]
-		raw[i] = []float64{float64(i), float64(g.Channels), float64(g.InC), float64(g.H), float64(g.W),
-			float64(g.Stride), float64(g.Kernel), float64(g.MACs), float64(rest)}
-		rest += g.MACs
+		u := units[i]
+		raw[i] = []float64{float64(i), float64(u.outC), float64(u.inC), float64(u.h), float64(u.w),
+			float64(u.stride), float64(u.kern), float64(u.macs), float64(rest)}
+		rest += u.macs
 	}
 	for f := range raw[0] {
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -259,12 +350,12 @@ func (e *Env) state(t int) []float64 {
 	counts := make([]int, len(e.counts))
 	copy(counts, e.counts)
 	for i := t; i < len(counts); i++ {
-		counts[i] = e.a.Groups[i].Channels
+		counts[i] = e.units[i].full
 	}
-	reduced := float64(e.baseMACs-e.a.PredictMACs(counts)) / float64(e.baseMACs)
+	reduced := float64(e.baseMACs-e.macsOf(counts)) / float64(e.baseMACs)
 	var rest int64
-	for i := t + 1; i < len(e.a.Groups); i++ {
-		rest += e.a.Groups[i].MACs
+	for i := t + 1; i < len(e.units); i++ {
+		rest += e.units[i].macs
 	}
 	s = append(s, reduced, float64(rest)/float64(e.baseMACs), e.prev)
 	return s
@@ -273,11 +364,11 @@ func (e *Env) state(t int) []float64 {
 // Reset starts an episode and returns the first state.
 func (e *Env) Reset() []float64 {
 	e.t, e.prev = 0, 0
-	e.counts = make([]int, len(e.a.Groups))
-	for i, g := range e.a.Groups {
-		e.counts[i] = g.Channels
+	e.counts = make([]int, len(e.units))
+	for i, u := range e.units {
+		e.counts[i] = u.full
 	}
-	e.ratios = make([]float64, len(e.a.Groups))
+	e.ratios = make([]float64, len(e.units))
 	return e.state(0)
 }
 
@@ -287,26 +378,26 @@ func (e *Env) Reset() []float64 {
 // returns the applied ratio, the next state (nil when the episode is over)
 // and, at the end, evaluates the pruned network.
 func (e *Env) Step(ratio float64) (applied float64, next []float64, err error) {
-	if e.t >= len(e.a.Groups) {
+	if e.t >= len(e.units) {
 		return 0, nil, fmt.Errorf("env: episode is over; call Reset")
 	}
 	if math.IsNaN(ratio) {
 		return 0, nil, fmt.Errorf("env: action is NaN")
 	}
 	t := e.t
-	g := e.a.Groups[t]
+	full := e.units[t].full
 	ratio = math.Min(1, math.Max(e.cfg.LowerBound, ratio))
-	c := prune.KeepCount(g.Channels, ratio, e.cfg.Multiple)
+	c := e.countFor(t, ratio)
 	c = max(c, e.minCounts[t])
 	if e.cfg.Protocol == Constrained {
 		c = min(c, e.capAt(t))
 	}
 	e.counts[t] = c
-	applied = float64(c) / float64(g.Channels)
+	applied = float64(c) / float64(full)
 	e.ratios[t] = applied
 	e.prev = applied
 	e.t++
-	if e.t < len(e.a.Groups) {
+	if e.t < len(e.units) {
 		return applied, e.state(e.t), nil
 	}
 	return applied, nil, e.finish()
@@ -319,16 +410,16 @@ func (e *Env) capAt(t int) int {
 	for i := t + 1; i < len(counts); i++ {
 		counts[i] = e.minCounts[i]
 	}
-	g := e.a.Groups[t]
+	full := e.units[t].full
 	ok := func(c int) bool {
 		counts[t] = c
 		return e.cost(counts) <= e.target()
 	}
-	if ok(g.Channels) {
-		return g.Channels
+	if ok(full) {
+		return full
 	}
 	// Allowed counts: multiples of Multiple from the minimum up (costs grow with c).
-	lo, hi := e.minCounts[t], g.Channels // ok(lo) holds by construction
+	lo, hi := e.minCounts[t], full // ok(lo) holds by construction
 	m := e.cfg.Multiple
 	for hi-lo > m {
 		mid := lo + ((hi-lo)/2)/m*m
@@ -347,6 +438,9 @@ func (e *Env) capAt(t int) int {
 // finish prunes, re-fits and evaluates the episode's policy.
 func (e *Env) finish() error {
 	r := Result{Ratios: append([]float64(nil), e.ratios...), Counts: append([]int(nil), e.counts...)}
+	if e.fine() {
+		return e.finishFine(r)
+	}
 	t0 := time.Now()
 	kept := e.a.Select(e.params, e.counts, prune.L1In{})
 	pg, pp, err := e.a.Apply(e.params, kept)
@@ -361,7 +455,30 @@ func (e *Env) finish() error {
 		}
 		r.ReconSec = time.Since(t0).Seconds()
 	}
-	t0 = time.Now()
+	r.Kept = kept
+	return e.evaluate(r, pg, pp)
+}
+
+// finishFine zeroes each layer's smallest-magnitude weights down to the
+// episode's densities and evaluates the network.
+func (e *Env) finishFine(r Result) error {
+	t0 := time.Now()
+	r.Density = make(map[string]float64, len(e.units))
+	for i, u := range e.units {
+		r.Density[u.name] = float64(e.counts[i]) / float64(u.full)
+	}
+	pp, err := prune.Sparsify(e.a.Graph, e.params, r.Density)
+	if err != nil {
+		return err
+	}
+	r.PruneSec = time.Since(t0).Seconds()
+	return e.evaluate(r, e.a.Graph, pp)
+}
+
+// evaluate measures the pruned network pg/pp on the reward set and fills
+// r's accuracy, costs and reward.
+func (e *Env) evaluate(r Result, pg *nn.Graph, pp nn.Params) error {
+	t0 := time.Now()
 	pl, err := nn.Compile(pg, pp, 0)
 	if err != nil {
 		return err
@@ -372,7 +489,7 @@ func (e *Env) finish() error {
 	}
 	r.EvalSec = time.Since(t0).Seconds()
 	r.Top1 = res.Top1
-	r.MACs, r.Params = e.a.PredictMACs(e.counts), e.a.PredictParams(e.counts)
+	r.MACs, r.Params = e.macsOf(e.counts), e.paramsOf(e.counts)
 	if e.cfg.Latency != nil {
 		r.Latency = e.cfg.Latency.Predict(e.counts)
 	}
@@ -385,7 +502,7 @@ func (e *Env) finish() error {
 	case "params":
 		r.Reward = -errRate * math.Log(float64(r.Params))
 	}
-	r.Kept, r.PrunedGraph, r.PrunedParam = kept, pg, pp
+	r.PrunedGraph, r.PrunedParam = pg, pp
 	e.result = r
 	return nil
 }
@@ -397,15 +514,15 @@ func (e *Env) Result() Result { return e.result }
 // by the largest factor whose policy meets the budget (constrained
 // protocol), each within [LowerBound, 1]. Hand-crafted baselines use it.
 func (e *Env) FitShape(shape []float64) ([]float64, error) {
-	if len(shape) != len(e.a.Groups) {
-		return nil, fmt.Errorf("env: shape has %d entries for %d groups", len(shape), len(e.a.Groups))
+	if len(shape) != len(e.units) {
+		return nil, fmt.Errorf("env: shape has %d entries for %d groups", len(shape), len(e.units))
 	}
 	policy := func(s float64) ([]float64, []int) {
 		r := make([]float64, len(shape))
 		c := make([]int, len(shape))
 		for i, v := range shape {
 			r[i] = math.Min(1, math.Max(e.cfg.LowerBound, s*v))
-			c[i] = max(e.minCounts[i], prune.KeepCount(e.a.Groups[i].Channels, r[i], e.cfg.Multiple))
+			c[i] = max(e.minCounts[i], e.countFor(i, r[i]))
 		}
 		return r, c
 	}

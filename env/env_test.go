@@ -90,3 +90,103 @@ func TestAccuracyProtocolRewards(t *testing.T) {
 	_, err = New(Config{Protocol: Accuracy, Reward: "latency", LowerBound: 0.2}, a, g.InitParams(1), nil, tiny(2), datasets.ImageNetNorm)
 	assert.ErrorContains(t, err, "unknown reward")
 }
+
+// Fine-grained episodes walk the conv and linear layers; the zeros match
+// the densities, nonzero params match the reported params, the budget is
+// met, and the channel structure is untouched.
+func TestFineGrainedEpisode(t *testing.T) {
+	cases := []struct {
+		name   string
+		budget Budget
+		action float64
+	}{
+		{"params budget, greedy agent", Budget{"params", 0.3}, 1},
+		{"macs budget, greedy agent", Budget{"macs", 0.5}, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, "resnet20", Config{Granularity: Fine, Protocol: Constrained, Budget: c.budget, LowerBound: 0.05, Batch: 10})
+			layers := prune.Layers(e.a.Graph)
+			require.Equal(t, layers, e.GroupNames(), "one step per conv/linear layer")
+			steps := 0
+			for s := e.Reset(); s != nil; steps++ {
+				require.Len(t, s, StateSize)
+				var err error
+				_, s, err = e.Step(c.action)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, len(layers), steps)
+			r := e.Result()
+			assert.Nil(t, r.Kept)
+			assert.Same(t, e.a.Graph, r.PrunedGraph, "no channels removed")
+			removed := int64(0)
+			used := float64(r.Params) / float64(e.BaseParams())
+			if c.budget.Kind == "macs" {
+				used = float64(r.MACs) / float64(e.BaseMACs())
+			}
+			assert.LessOrEqual(t, used, c.budget.Fraction)
+			assert.Greater(t, used, c.budget.Fraction-0.05, "the cap spends the budget")
+			for i, name := range layers {
+				w := r.PrunedParam[name+".weight"].Data
+				nz := 0
+				for _, v := range w {
+					if v != 0 {
+						nz++
+					}
+				}
+				assert.Equal(t, r.Counts[i], nz, name)
+				removed += int64(len(w) - nz)
+				assert.InDelta(t, r.Ratios[i], r.Density[name], 1e-12, name)
+				assert.GreaterOrEqual(t, r.Ratios[i], 0.05-1e-9, name)
+			}
+			assert.Equal(t, e.BaseParams()-removed, r.Params, "reported params are those left")
+		})
+	}
+}
+
+func TestFineGrainedRejects(t *testing.T) {
+	g, err := models.Build("resnet20")
+	require.NoError(t, err)
+	a, err := prune.Analyze(g, prune.Options{})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Granularity: "weights", Protocol: Accuracy, LowerBound: 0.2}, `unknown granularity "weights"`},
+		{Config{Granularity: Fine, Protocol: Constrained, Budget: Budget{"latency", 0.5}, LowerBound: 0.2}, "latency"},
+		{Config{Granularity: Fine, Protocol: Constrained, Budget: Budget{"params", 0.01}, LowerBound: 0.2}, "cannot be met"},
+	} {
+		_, err := New(c.cfg, a, g.InitParams(1), nil, tiny(4), datasets.ImageNetNorm)
+		assert.ErrorContains(t, err, c.want)
+	}
+}
+
+// Fixed shapes fit a fine-grained budget as they do a channel one.
+func TestFineGrainedFitShape(t *testing.T) {
+	e := newEnv(t, "resnet20", Config{Granularity: Fine, Protocol: Constrained, Budget: Budget{"params", 0.2}, LowerBound: 0.02, Batch: 10})
+	shape := make([]float64, e.Groups())
+	for i := range shape {
+		shape[i] = 1
+	}
+	ratios, err := e.FitShape(shape)
+	require.NoError(t, err)
+	r, err := replay(e, ratios)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, float64(r.Params), 0.2*float64(e.BaseParams()))
+	assert.Greater(t, float64(r.Params), 0.19*float64(e.BaseParams()))
+	for _, v := range r.Ratios[1:] {
+		assert.InDelta(t, r.Ratios[0], v, 0.01, "uniform density")
+	}
+}
+
+func replay(e *Env, ratios []float64) (Result, error) {
+	s := e.Reset()
+	for t := 0; s != nil; t++ {
+		var err error
+		if _, s, err = e.Step(ratios[t]); err != nil {
+			return Result{}, err
+		}
+	}
+	return e.Result(), nil
+}

@@ -28,6 +28,7 @@ type Spec struct {
 	Multiple     int        `yaml:"channel_multiple"`
 	Ridge        float64    `yaml:"ridge"`
 	Residual     bool       `yaml:"residual_groups"`
+	Granularity  string     `yaml:"granularity"` // channel (default) or fine (weight sparsity)
 	Reconstruct  *bool      `yaml:"reconstruct"`
 	Seeds        []int64    `yaml:"seeds"`
 	Episodes     int        `yaml:"episodes"`
@@ -113,6 +114,11 @@ func (s *Spec) defaults() error {
 	}
 	if s.Protocol == "" {
 		s.Protocol = "constrained"
+	}
+	switch s.Granularity {
+	case "", "channel", "fine":
+	default:
+		return fmt.Errorf("granularity %q: want channel (remove channels, the default) or fine (zero single weights)", s.Granularity)
 	}
 	if s.Budget == "" && s.Protocol == "constrained" {
 		return fmt.Errorf("budget is required for the constrained protocol (macs=F, params=F or latency=F)")

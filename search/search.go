@@ -42,6 +42,7 @@ type EpisodeRow struct {
 type RunRow struct {
 	Spec        string    `parquet:"spec"`
 	Strategy    string    `parquet:"strategy"`
+	Granularity string    `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
 	Seed        int64     `parquet:"seed"`
 	Episodes    int64     `parquet:"episodes"`
 	BestEpisode int64     `parquet:"best_episode"`

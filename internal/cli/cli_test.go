@@ -303,3 +303,46 @@ func TestDamagedParquet(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "report.md"))
 	assert.True(t, os.IsNotExist(err), "no report from damaged data")
 }
+
+// A fine-grained spec: densities per conv/linear layer meet the params
+// budget, best/ is the unpruned structure with its zeros, fine-tuning keeps
+// them, and runs.parquet says which granularity each run used.
+func TestRunFineGrainedSpec(t *testing.T) {
+	needShared(t)
+	spec := filepath.Join(t.TempDir(), "fine.yaml")
+	w, _ := filepath.Abs(adapted20)
+	require.NoError(t, os.WriteFile(spec, []byte(`name: fine
+model: resnet20
+weights: `+w+`
+granularity: fine
+budget: params=0.4
+lower_bound: 0.05
+reward_images: 60
+final_images: 60
+seeds: [1]
+episodes: 3
+strategies:
+  - {name: random}
+  - {name: uniform}
+finetune: {epochs: 1, train_images: 128, batch: 64}
+`), 0o644))
+	dir := filepath.Join(t.TempDir(), "out")
+	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", dir)
+	require.NoError(t, err)
+	runs, err := parquet.ReadFile[search.RunRow](filepath.Join(dir, "runs.parquet"))
+	require.NoError(t, err)
+	require.Len(t, runs, 2)
+	for _, r := range runs {
+		assert.Equal(t, "fine", r.Granularity)
+		assert.LessOrEqual(t, r.ParamsRatio, 0.4, r.Strategy)
+		assert.Greater(t, r.ParamsRatio, 0.35, r.Strategy)
+		assert.Len(t, r.Groups, 20, "19 convs and the linear layer")
+		for _, sub := range []string{"best", "finetuned"} {
+			out, _, err := run("measure", "--pruned", filepath.Join(dir, r.RunDir, sub), "--repeats", "1", "--json")
+			require.NoError(t, err, sub)
+			m := lastJSON(t, out)
+			nz, params := m["nonzero_params"].(float64), m["params"].(float64)
+			assert.InDelta(t, r.ParamsRatio, nz/params, 0.01, "%s %s: zeros kept", r.Strategy, sub)
+		}
+	}
+}

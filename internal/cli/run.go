@@ -78,7 +78,7 @@ func newRunCmd() *cobra.Command {
 							Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
 							Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
 							CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
-							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, FinalImages: s.FinalImages,
+							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, Granularity: s.Granularity, FinalImages: s.FinalImages,
 							LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
 							LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
 						out, err := inspectOut(dir, newRunID(p, st.Name, seed, st.Episodes, st.Warmup), overwrite)
@@ -170,7 +170,7 @@ func collect(dir string) (int, error) {
 			return 0, err
 		}
 		eps = append(eps, rows...)
-		r := search.RunRow{Spec: s.Spec, Strategy: s.Strategy, Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
+		r := search.RunRow{Spec: s.Spec, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
 			RunDir:    filepath.Dir(f),

@@ -19,6 +19,7 @@ type summary struct {
 	Protocol       string             `json:"protocol"`
 	Budget         env.Budget         `json:"budget"`
 	Reward         string             `json:"reward"`
+	Granularity    string             `json:"granularity,omitempty"` // fine; empty for channel pruning
 	Episodes       int                `json:"episodes"`
 	BestEpisode    int                `json:"best_episode"`
 	BestPolicy     map[string]float64 `json:"best_policy"`
@@ -127,6 +128,7 @@ func newSearchCmd() *cobra.Command {
 	f.Float64Var(&tp.Ridge, "ridge", 1e-6, "reconstruction ridge")
 	f.BoolVar(&tp.Residual, "residual", false, "also cut channels joined by residual adds")
 	f.BoolVar(&tp.NoRecon, "no-reconstruct", false, "selection only (no least-squares re-fit)")
+	f.StringVar(&tp.Granularity, "granularity", env.Channel, "channel (remove whole channels) or fine (zero single weights by magnitude: actions are densities per conv/linear layer; MACs and params count nonzero weights)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON line")
 	f.BoolVar(&overwrite, "overwrite", false, "replace a different run already in --out (default: refuse; the same run is resumed or reported)")
 	return cmd

@@ -43,11 +43,12 @@ type taskParams struct {
 	Ridge          float64
 	Residual       bool
 	NoRecon        bool
-	FinalImages    int  // limit of the final held-out and test evaluations (0: all)
-	LatencyBatch   int  // batch of latency measurements (1)
-	LatencyWorkers int  // threads of latency measurements (1)
-	LatencyPoints  int  // grid counts per group in the latency table (8)
-	LatencyTable   bool // build the table without a latency budget too
+	Granularity    string // env.Channel ("") or env.Fine
+	FinalImages    int    // limit of the final held-out and test evaluations (0: all)
+	LatencyBatch   int    // batch of latency measurements (1)
+	LatencyWorkers int    // threads of latency measurements (1)
+	LatencyPoints  int    // grid counts per group in the latency table (8)
+	LatencyTable   bool   // build the table without a latency budget too
 	// LatencyFile keeps the measured table: read when it exists, written
 	// otherwise, so that a resumed or repeated run uses the same table.
 	LatencyFile string
@@ -108,7 +109,7 @@ func checkStrategy(s string) error {
 // prepareTask loads and measures what every run of a task shares;
 // progress (may be nil) receives notes on slow steps.
 func prepareTask(p taskParams, progress io.Writer) (*task, error) {
-	cfg := env.Config{Protocol: p.Protocol, Reward: p.Reward, LowerBound: p.LowerBound, Multiple: p.Multiple, Ridge: p.Ridge, Batch: 100}
+	cfg := env.Config{Granularity: p.Granularity, Protocol: p.Protocol, Reward: p.Reward, LowerBound: p.LowerBound, Multiple: p.Multiple, Ridge: p.Ridge, Batch: 100}
 	if p.Protocol == env.Constrained {
 		b, err := env.ParseBudget(p.Budget)
 		if err != nil {
@@ -136,7 +137,7 @@ func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 	if t.a, err = prune.Analyze(m.Graph, prune.Options{Residual: p.Residual}); err != nil {
 		return nil, err
 	}
-	if !p.NoRecon {
+	if !p.NoRecon && p.Granularity != env.Fine { // fine-grained pruning has nothing to re-fit
 		train, err := ds.Load(datasets.Train)
 		if err != nil {
 			return nil, err
@@ -192,6 +193,7 @@ type runID struct {
 	Multiple                        int
 	LowerBound, Ridge               float64
 	Residual, NoRecon               bool
+	Granularity                     string `json:",omitempty"`
 	FinalImages                     int
 	LatencyBatch, LatencyPoints     int
 	LatencyWorkers                  int
@@ -212,8 +214,17 @@ func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) r
 	p.LatencyBatch, p.LatencyWorkers = max(1, p.LatencyBatch), max(1, p.LatencyWorkers)
 	return runID{Spec: p.Spec, Model: p.Model.model, Weights: w, Data: p.Data.data, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
-		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, FinalImages: p.FinalImages,
+		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, Granularity: granularity(p.Granularity), FinalImages: p.FinalImages,
 		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
+}
+
+// granularity is "" for channel pruning (as before granularities existed,
+// so that earlier runs keep their fingerprints) and "fine" otherwise.
+func granularity(g string) string {
+	if g == env.Channel {
+		return ""
+	}
+	return g
 }
 
 func (r runID) fingerprint() string {
@@ -420,7 +431,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		return nil, err
 	}
 	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
-		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Episodes: episodes,
+		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Granularity: granularity(t.p.Granularity), Episodes: episodes,
 		BestEpisode: best.Episode, BestReward: best.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
 		HeldoutTop1: hres.Top1, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
@@ -444,8 +455,14 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	spec := &prune.Spec{BaseModel: t.p.Model.model, SourceWeights: t.p.Model.weights, Normalization: t.m.Norm,
 		Residual: t.p.Residual, Multiple: t.p.Multiple, Criterion: "l1-in", Layers: prune.LayerSpecs(t.m.Graph, r.PrunedGraph),
 		MACs: r.MACs, Params: r.Params, BaseMACs: cnt.MACs, BaseParams: cnt.Params}
-	for i, grp := range t.a.Groups {
-		spec.Groups = append(spec.Groups, prune.GroupSpec{Name: grp.Name, Channels: grp.Channels, Ratio: r.Ratios[i], Kept: r.Kept[i]})
+	if e.Granularity() == env.Fine {
+		// The structure is the unpruned one; the densities say what is zero.
+		spec.Criterion, spec.Residual, spec.Density = "magnitude", false, r.Density
+		spec.MACs, spec.Params = cnt.MACs, cnt.Params
+	} else {
+		for i, grp := range t.a.Groups {
+			spec.Groups = append(spec.Groups, prune.GroupSpec{Name: grp.Name, Channels: grp.Channels, Ratio: r.Ratios[i], Kept: r.Kept[i]})
+		}
 	}
 	if err := prune.Save(filepath.Join(outDir, "best"), spec, r.PrunedParam); err != nil {
 		return nil, err
