@@ -40,6 +40,7 @@ func TestBadSpecs(t *testing.T) {
 		{"no budget", "name: x\nmodel: resnet20\nweights: w\nstrategies: [{name: ddpg}]\n", "budget is required"},
 		{"twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}, {name: ddpg}]\n", "twice"},
 		{"finetune without epochs", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {lr: 0.1}\n", "finetune: epochs"},
+		{"bad granularity", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\ngranularity: weights\nstrategies: [{name: ddpg}]\n", "granularity \"weights\""},
 		{"finetune unknown field", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {epochs: 2, lrr: 0.1}\n", "field lrr not found"},
 	}
 	for _, c := range cases {
@@ -63,10 +64,13 @@ func TestApplyOverrides(t *testing.T) {
 		assert.Equal(t, 12, st.Episodes, st.Name)
 		assert.LessOrEqual(t, st.Warmup, 4, st.Name)
 	}
-	p, err := Load("pending/plain20-macs50.yaml")
+	p, err := Load("resnet20-adapted-macs50.yaml")
 	require.NoError(t, err)
 	p.ApplyOverrides(12, nil, 0, 0)
 	assert.Equal(t, 1, p.FineTune.Epochs)
 	assert.Equal(t, 2000, p.FineTune.TrainImages)
 	assert.Equal(t, []int64{1, 2, 3}, p.Seeds, "unset overrides keep the spec's values")
+	g, err := Load("resnet20-fine-params30.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "fine", g.Granularity)
 }
