@@ -104,6 +104,14 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 	if train.N < cfg.Batch || (cfg.TrainImages > 0 && cfg.TrainImages < cfg.Batch) {
 		return nil, fmt.Errorf("train: fewer training images than one batch of %d", cfg.Batch)
 	}
+	shapes, err := net.G.Shapes()
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	classes := shapes[len(shapes)-1].Size()
+	if len(train.Classes) > 0 && len(train.Classes) != classes {
+		return nil, fmt.Errorf("train: the model has %d outputs, the data %d classes", classes, len(train.Classes))
+	}
 	if cfg.KeepZeros {
 		net.Masks = map[string][]bool{}
 		for _, s := range net.G.ParamSpecs() {
@@ -166,7 +174,7 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 	size := train.H * train.W * train.C
 	raw := make([]uint8, cfg.Batch*size)
 	labels := make([]int, cfg.Batch)
-	dlogits := make([]float32, cfg.Batch*10)
+	dlogits := make([]float32, cfg.Batch*classes)
 	aug := &datasets.Images{N: cfg.Batch, H: train.H, W: train.W, C: train.C, Pixels: raw, Labels: make([]uint8, cfg.Batch), Classes: train.Classes}
 	ident := make([]int, cfg.Batch)
 	for i := range ident {
@@ -192,7 +200,7 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 			}
 			aug.Batch(ident, norm, net.Input(cfg.Batch), labels)
 			logits := net.Forward(cfg.Batch)
-			loss, c := SoftmaxCrossEntropy(logits, labels, 10, dlogits)
+			loss, c := SoftmaxCrossEntropy(logits, labels, classes, dlogits)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return st.History, fmt.Errorf("train: epoch %d, step %d: %w (%v); the last good checkpoint (epoch %d) is kept in %s; try a lower learning rate: %w",
 					epoch+1, s+1, ErrNotFinite, loss, st.Epoch, dir, ErrNotFinite)

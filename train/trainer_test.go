@@ -143,3 +143,15 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// The loss uses the model's own number of outputs; data with another
+// number of classes is refused before anything is written.
+func TestTrainClassesMustMatchOutputs(t *testing.T) {
+	tr := synthetic(64, 1)
+	tr.Classes = tr.Classes[:3]
+	dir := filepath.Join(t.TempDir(), "out")
+	_, err := Run(newNet(t), tr, nil, datasets.ImageNetNorm, smallConfig(), dir, hooks())
+	assert.ErrorContains(t, err, "10 outputs, the data 3 classes")
+	_, statErr := os.Stat(dir)
+	assert.True(t, os.IsNotExist(statErr), "nothing written")
+}
