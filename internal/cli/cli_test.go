@@ -251,6 +251,12 @@ finetune: {epochs: 1, train_images: 128, batch: 64}
 	}
 	_, _, err = run("report", t.TempDir())
 	assert.ErrorContains(t, err, "no finished runs")
+	// A changed fine-tuning recipe does not pass for the finished one.
+	b2, err := os.ReadFile(spec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(spec, []byte(strings.Replace(string(b2), "epochs: 1,", "epochs: 2,", 1)), 0o644))
+	_, _, err = run("run", spec, "--data-dir", dataDir, "--out", a)
+	assert.ErrorContains(t, err, "another recipe")
 }
 
 // Bad input to amc search: a clear error naming the problem (and the valid

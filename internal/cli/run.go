@@ -395,10 +395,6 @@ func fineTuneBest(s *experiments.Spec, outDir string, df dataFlags, log io.Write
 			continue
 		}
 		ftDir := filepath.Join(bestDir, "finetuned")
-		if _, err := os.Stat(filepath.Join(ftDir, "summary.json")); err == nil {
-			fmt.Fprintf(log, "%s: fine-tuned, skipped\n", ftDir)
-			continue
-		}
 		spec, g, p, err := prune.Load(filepath.Join(bestDir, "best"))
 		if err != nil {
 			return err
@@ -408,6 +404,17 @@ func fineTuneBest(s *experiments.Spec, outDir string, df dataFlags, log io.Write
 		cfg.Epochs, cfg.LR, cfg.Batch, cfg.WeightDecay, cfg.TrainImages, cfg.Seed = f.Epochs, f.LR, f.Batch, f.WeightDecay, f.TrainImages, f.Seed
 		cfg.WarmupEpochs, cfg.EvalImages = 0, s.FinalImages
 		cfg.KeepZeros = len(spec.Density) > 0
+		if b, err := os.ReadFile(filepath.Join(ftDir, "summary.json")); err == nil {
+			var done trainSummary
+			if err := json.Unmarshal(b, &done); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Join(ftDir, "summary.json"), err)
+			}
+			if done.Recipe != cfg {
+				return fmt.Errorf("%s was fine-tuned with another recipe (%+v) than the spec's (%+v); delete it to fine-tune again", ftDir, done.Recipe, cfg)
+			}
+			fmt.Fprintf(log, "%s: fine-tuned, skipped\n", ftDir)
+			continue
+		}
 		m := &loadedModel{Name: spec.BaseModel + " (" + filepath.Base(bestDir) + ")", Graph: g, Params: p, Norm: spec.Normalization, Pruned: spec}
 		fmt.Fprintf(log, "fine-tuning %s (best seed of %s, held-out %.2f%%)\n", bestDir, st.Name, best)
 		sum, err := fitTo(log, "finetune", m, dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, cfg, ftDir,
