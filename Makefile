@@ -52,15 +52,29 @@ test: build vet
 	$(GO) test $(TAGS) -race -count=1 ./nn/
 	$(GO) test $(TAGS) -race -count=1 -run "GradientsMatch|StepsReduce" ./train/
 
-# Every experiment spec, into REPRO_OUT, then its report (hours on 2 cores; the committed results/
-# folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed, 500 reward images, 1,000
-# final images, fine-tuning cut to one epoch on 2,000 images: minutes, to check the pipeline end to end.
+# Every results folder's specs, each set into REPRO_OUT/<folder>, then its report (hours on 2 cores;
+# the committed results/ folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed,
+# 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
+# check the pipeline end to end. REPRO_SETS=fine-grained (for example) runs one set.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
-REPRO_SPECS ?= $(filter-out experiments/demo-resnet20.yaml,$(wildcard experiments/*.yaml))
+SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-adapted-macs50.yaml experiments/plain20-macs50.yaml
+# results/agents is paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds): REPRO_SETS=agents runs it alone.
+SET_agents = experiments/resnet20-adapted-macs50.yaml
+SET_fine-grained = $(wildcard experiments/resnet20-fine-*.yaml)
+SET_latency = experiments/resnet20-latency70.yaml
+SET_accuracy-guaranteed = experiments/resnet20-accuracy.yaml
+SET_search-r20 = experiments/resnet20-macs50.yaml
+REPRO_SETS ?= paper-cifar fine-grained latency accuracy-guaranteed search-r20
 reproduce: build
-	./bin/amc run $(REPRO_SPECS) --out $(REPRO_OUT) $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000)
-	./bin/amc report $(REPRO_OUT)
-	@echo "report: $(REPRO_OUT)/report.md"
+	@set -e; for s in $(REPRO_SETS); do \
+	  case $$s in \
+	    paper-cifar) specs="$(SET_paper-cifar)";; agents) specs="$(SET_agents)";; \
+	    fine-grained) specs="$(SET_fine-grained)";; latency) specs="$(SET_latency)";; \
+	    accuracy-guaranteed) specs="$(SET_accuracy-guaranteed)";; search-r20) specs="$(SET_search-r20)";; \
+	    *) echo "unknown set $$s"; exit 2;; esac; \
+	  echo "== $$s: $$specs"; \
+	  ./bin/amc run $$specs --out $(REPRO_OUT)/$$s $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
+	  ./bin/amc report $(REPRO_OUT)/$$s; echo "report: $(REPRO_OUT)/$$s/report.md"; done
 
 # Every fuzz target for FUZZTIME each (the suite runs their seed corpora only).
 FUZZTIME ?= 1m
