@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Write creates path's folder, writes through a buffered temporary file in
@@ -38,6 +39,11 @@ func Write(path string, write func(w io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// CreateTemp makes the file private (0600); results are for sharing,
+	// so they get the usual mode, less the umask.
+	if err := os.Chmod(f.Name(), 0o666&^processUmask()); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	return os.Rename(f.Name(), path)
 }
 
@@ -47,4 +53,27 @@ func WriteBytes(path string, b []byte) error {
 		_, err := w.Write(b)
 		return err
 	})
+}
+
+// processUmask is the process's file-mode creation mask, read once.
+var processUmask = sync.OnceValue(umask)
+
+// umask reads the file-mode creation mask from a file it creates (0o022
+// where it cannot).
+func umask() os.FileMode {
+	dir, err := os.MkdirTemp("", "umask")
+	if err != nil {
+		return 0o022
+	}
+	defer os.RemoveAll(dir)
+	f, err := os.Create(filepath.Join(dir, "f"))
+	if err != nil {
+		return 0o022
+	}
+	f.Close()
+	st, err := os.Stat(f.Name())
+	if err != nil {
+		return 0o022
+	}
+	return 0o666 &^ st.Mode().Perm()
 }

@@ -26,3 +26,16 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, "sub", ".tmp-*"))
 	assert.Empty(t, left)
 }
+
+// Written files get the usual mode (0666 less the umask), not CreateTemp's 0600.
+func TestWriteModeFollowsUmask(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.json")
+	require.NoError(t, WriteBytes(path, []byte("{}")))
+	plain := filepath.Join(t.TempDir(), "plain")
+	require.NoError(t, os.WriteFile(plain, nil, 0o666))
+	want, err := os.Stat(plain)
+	require.NoError(t, err)
+	got, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, want.Mode().Perm(), got.Mode().Perm())
+}
