@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amcbench/amc/search"
+	"github.com/amcbench/amc/train"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -175,6 +176,20 @@ func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
 	}
+	// amc search runs gathered in one folder, one of them fine-tuned by hand
+	// (amc finetune --out RUN/finetuned): one run, with its fine-tuned accuracy.
+	ft, err := json.Marshal(trainSummary{Command: "finetune", Epochs: make([]train.Epoch, 2), TestTop1: 55.5})
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "finetuned"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "finetuned", "summary.json"), ft, 0o644))
+	n, err := collect(filepath.Dir(dir))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	rows, err := parquet.ReadFile[search.RunRow](filepath.Join(filepath.Dir(dir), "runs.parquet"))
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, 55.5, rows[0].FineTunedTest)
+	assert.Equal(t, int64(2), rows[0].FineTuneEpochs)
 	_, _, err = run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--strategy", "ppo", "--out", dir)
 	assert.ErrorContains(t, err, "unknown strategy")
 	_, _, err = run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--budget", "macs=1.5", "--out", dir)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -150,6 +151,9 @@ func collect(dir string) (int, error) {
 		return 0, err
 	}
 	sums = append(sums, flat...)
+	// A run's fine-tuned model (DIR/<run>/finetuned/summary.json) is part
+	// of that run, not a run of its own.
+	sums = slices.DeleteFunc(sums, func(f string) bool { return filepath.Base(filepath.Dir(f)) == "finetuned" })
 	if len(sums) == 0 {
 		return 0, fmt.Errorf("no finished runs (summary.json) under %s", dir)
 	}
