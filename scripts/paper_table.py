@@ -9,7 +9,9 @@ finetune: section, or amc finetune) gives the accuracy after fine-tuning.
 Accuracies over seeds are mean +- sample standard deviation; "after FT" is the
 best seed's (by held-out accuracy). Latency is measured now, by
 `amc measure --workers 1 --batch 1` on each best network and on the unpruned
-one (median of 50 runs), so run it on an otherwise idle machine.
+one (median of 50 runs), so run it on an otherwise idle machine; with
+--no-latency, the latency each run measured at the end of its search is shown
+(marked *; runs older than that measurement have none).
 Standard library only; prints Markdown.
 """
 import argparse
@@ -59,6 +61,9 @@ def table(name, d, amc, latency):
     print("| strategy | seeds | MACs ratio | params ratio | held-out before FT | test before FT | test after FT (best seed) | after FT vs unpruned | Go latency ms (ratio) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     lat = f"{base_lat:.3f} (1.00)" if base_lat else ""
+    if not latency:
+        ms = next((s.get("base_latency_ms") for v in runs.values() for s in v if s.get("base_latency_ms")), None)
+        lat = f"{ms:.3f} (1.00)*" if ms else ""
     print(f"| unpruned | | 1.000 | 1.000 | {base_held or '':} | {base_test or ''} | | | {lat} |")
     for st in sorted(runs, key=lambda s: ORDER.index(s) if s in ORDER else len(ORDER)):
         v = runs[st]
@@ -70,6 +75,8 @@ def table(name, d, amc, latency):
         if latency:
             ms = measure(amc, ["--pruned", os.path.join(best["_dir"], "best")])
             lat = f"{ms:.3f} ({ms / base_lat:.2f})"
+        elif best.get("latency_ms"):  # measured at the end of the search
+            lat = f"{best['latency_ms']:.3f} ({best['latency_ratio']:.2f})*"
         print(f"| {st} | {len(v)} | {statistics.mean(s['macs_ratio'] for s in v):.3f} | "
               f"{statistics.mean(s['params_ratio'] for s in v):.3f} | {fmt([s['heldout_top1'] for s in v])} | "
               f"{fmt([s['test_top1'] for s in v])} | {'' if after is None else f'{after:.2f}'} | {delta} | {lat} |")
