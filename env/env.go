@@ -175,6 +175,15 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 			if !ok || len(w.Data) == 0 {
 				return nil, fmt.Errorf("env: layer %s has no weights", n.Name)
 			}
+			zeros := 0
+			for _, v := range w.Data {
+				if v == 0 {
+					zeros++
+				}
+			}
+			if zeros*100 > len(w.Data) {
+				return nil, fmt.Errorf("env: layer %s is already sparse (%d of %d weights are zero); fine-grained search needs a dense model", n.Name, zeros, len(w.Data))
+			}
 			in := a.Shapes[n.Inputs[0]]
 			e.units = append(e.units, unit{name: n.Name, full: len(w.Data), macs: nn.NodeMACs(n, a.Shapes[i]),
 				outC: n.OutC, inC: n.InC, h: in.H, w: in.W, stride: max(1, n.Stride), kern: max(1, n.Kernel)})

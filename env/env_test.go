@@ -190,3 +190,14 @@ func replay(e *Env, ratios []float64) (Result, error) {
 	}
 	return e.Result(), nil
 }
+
+func TestFineGrainedRefusesSparseBase(t *testing.T) {
+	g, err := models.Build("resnet20")
+	require.NoError(t, err)
+	a, err := prune.Analyze(g, prune.Options{})
+	require.NoError(t, err)
+	p, err := prune.Sparsify(g, g.InitParams(1), map[string]float64{"layer2.0.conv1": 0.5})
+	require.NoError(t, err)
+	_, err = New(Config{Granularity: Fine, Protocol: Accuracy, Reward: "params", LowerBound: 0.05}, a, p, nil, tiny(4), datasets.ImageNetNorm)
+	assert.ErrorContains(t, err, "layer2.0.conv1 is already sparse")
+}

@@ -182,6 +182,8 @@ func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "finetuned"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "finetuned", "summary.json"), ft, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "ft"), 0o755)) // amc finetune --out RUN/ft
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ft", "summary.json"), ft, 0o644))
 	n, err := collect(filepath.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
@@ -292,6 +294,8 @@ func TestSearchBadInput(t *testing.T) {
 		{"unknown strategy", []string{"--strategy", "ddqg"}, []string{`unknown strategy "ddqg"`, `did you mean "ddpg"`}},
 		{"weights of another model", []string{"--model", "resnet32"}, []string{"do not fit", "layer1.3.conv1.weight"}},
 		{"no episodes", []string{"--episodes", "0"}, []string{"--episodes must be at least 1"}},
+		{"unknown granularity", []string{"--granularity", "fin"}, []string{`unknown granularity "fin"`, `did you mean "fine"`}},
+		{"fine-grained with latency", []string{"--granularity", "fine", "--budget", "latency=0.5"}, []string{"fine-grained", "latency budget"}},
 	}
 	for _, c := range cases {
 		dir := filepath.Join(t.TempDir(), "out")

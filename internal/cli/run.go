@@ -169,6 +169,12 @@ func collect(dir string) (int, error) {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return 0, fmt.Errorf("%s: %w", f, err)
 		}
+		var trained struct {
+			Command string `json:"command"`
+		}
+		if json.Unmarshal(b, &trained) == nil && trained.Command != "" {
+			continue // a trained or fine-tuned model's summary (amc train/finetune --out), not a search run
+		}
 		rows, err := search.ReadEpisodes(filepath.Join(filepath.Dir(f), "episodes.parquet"))
 		if err != nil {
 			return 0, err

@@ -146,6 +146,9 @@ func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 			return nil, err
 		}
 	}
+	if p.Granularity == env.Fine && (cfg.Budget.Kind == "latency" || p.LatencyTable) {
+		return nil, fmt.Errorf("fine-grained pruning leaves the dense engine's latency unchanged: drop the latency budget or latency table (use macs= or params=)")
+	}
 	if p.LatencyBatch < 1 {
 		p.LatencyBatch, t.p.LatencyBatch = 1, 1
 	}
