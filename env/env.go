@@ -86,8 +86,9 @@ type Env struct {
 	baseMACs   int64
 	baseParams int64
 	minCounts  []int
-	units      []unit      // the episode's steps: channel groups, or layers (Fine)
-	static     [][]float64 // per unit: normalised static features
+	units      []unit           // the episode's steps: channel groups, or layers (Fine)
+	orders     map[string][]int // Fine: each layer's weights by magnitude, sorted once
+	static     [][]float64      // per unit: normalised static features
 	// episode state
 	t      int
 	counts []int
@@ -167,6 +168,7 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 	e.baseMACs, e.baseParams = a.PredictMACs(full), a.PredictParams(full)
 	if e.fine() {
 		e.cal = nil // no reconstruction: the zeros are the whole change
+		e.orders = map[string][]int{}
 		for i, n := range a.Graph.Nodes {
 			if n.Op != nn.OpConv && n.Op != nn.OpLinear {
 				continue
@@ -184,6 +186,7 @@ func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration
 			if zeros*100 > len(w.Data) {
 				return nil, fmt.Errorf("env: layer %s is already sparse (%d of %d weights are zero); fine-grained search needs a dense model", n.Name, zeros, len(w.Data))
 			}
+			e.orders[n.Name] = prune.MagnitudeOrder(w.Data)
 			in := a.Shapes[n.Inputs[0]]
 			e.units = append(e.units, unit{name: n.Name, full: len(w.Data), macs: nn.NodeMACs(n, a.Shapes[i]),
 				outC: n.OutC, inC: n.InC, h: in.H, w: in.W, stride: max(1, n.Stride), kern: max(1, n.Kernel)})
@@ -476,7 +479,7 @@ func (e *Env) finishFine(r Result) error {
 	for i, u := range e.units {
 		r.Density[u.name] = float64(e.counts[i]) / float64(u.full)
 	}
-	pp, err := prune.Sparsify(e.a.Graph, e.params, r.Density)
+	pp, err := prune.SparsifyOrdered(e.a.Graph, e.params, r.Density, e.orders)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,13 @@ import (
 // zeros so that the fraction density[layer] of them stays nonzero. Modified
 // tensors are copies; p is not changed.
 func Sparsify(g *nn.Graph, p nn.Params, density map[string]float64) (nn.Params, error) {
+	return SparsifyOrdered(g, p, density, nil)
+}
+
+// SparsifyOrdered is Sparsify with each layer's MagnitudeOrder taken from
+// orders (computed here for layers it lacks), for callers that sparsify the
+// same weights many times, such as a search.
+func SparsifyOrdered(g *nn.Graph, p nn.Params, density map[string]float64, orders map[string][]int) (nn.Params, error) {
 	out := nn.Params{}
 	for k, v := range p {
 		out[k] = v
@@ -26,20 +33,32 @@ func Sparsify(g *nn.Graph, p nn.Params, density map[string]float64) (nn.Params, 
 			return nil, fmt.Errorf("sparsify: layer %s: density %v must be in (0, 1]", name, d)
 		}
 		w := p[name+".weight"]
+		order, ok := orders[name]
+		if !ok {
+			order = MagnitudeOrder(w.Data)
+		} else if len(order) != len(w.Data) {
+			return nil, fmt.Errorf("sparsify: layer %s: magnitude order of %d weights for %d", name, len(order), len(w.Data))
+		}
 		keep := int(math.Round(d * float64(len(w.Data))))
 		keep = max(1, keep)
-		mag := make([]int, len(w.Data))
-		for i := range mag {
-			mag[i] = i
-		}
-		sort.SliceStable(mag, func(a, b int) bool { return abs32(w.Data[mag[a]]) > abs32(w.Data[mag[b]]) })
 		nw := cloneTensor(w)
-		for _, i := range mag[keep:] {
+		for _, i := range order[keep:] {
 			nw.Data[i] = 0
 		}
 		out[name+".weight"] = nw
 	}
 	return out, nil
+}
+
+// MagnitudeOrder lists the indices of w from the largest magnitude down
+// (equal magnitudes in index order): magnitude pruning keeps a prefix.
+func MagnitudeOrder(w []float32) []int {
+	order := make([]int, len(w))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return abs32(w[order[a]]) > abs32(w[order[b]]) })
+	return order
 }
 
 // Layers lists the conv and linear layers of g (the targets of fine-grained pruning).

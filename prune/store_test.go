@@ -101,3 +101,25 @@ func TestUniformForMACs(t *testing.T) {
 	_, _, err = a.UniformForMACs(0.002, 1)
 	assert.ErrorContains(t, err, "smallest reaches")
 }
+
+// Orders computed once give exactly Sparsify's weights; an order that does
+// not fit its layer is refused.
+func TestSparsifyOrderedEqualsSparsify(t *testing.T) {
+	g, p := build(t, "resnet20")
+	orders := map[string][]int{}
+	d := map[string]float64{}
+	for i, l := range Layers(g) {
+		orders[l] = MagnitudeOrder(p[l+".weight"].Data)
+		d[l] = 0.05 + 0.9*float64(i)/float64(len(Layers(g)))
+	}
+	want, err := Sparsify(g, p, d)
+	require.NoError(t, err)
+	got, err := SparsifyOrdered(g, p, d, orders)
+	require.NoError(t, err)
+	for _, l := range Layers(g) {
+		assert.Equal(t, want[l+".weight"].Data, got[l+".weight"].Data, l)
+	}
+	orders["conv1"] = orders["conv1"][:10]
+	_, err = SparsifyOrdered(g, p, d, orders)
+	assert.ErrorContains(t, err, "magnitude order of 10 weights")
+}
