@@ -577,12 +577,9 @@ func (t *task) fitLatency(e *env.Env, best *search.Best) (*latencyFit, error) {
 	}
 	lo, hi := 0.0, 1.0 // factors known to meet / miss the budget
 	if fit.Before <= budget {
-		lo, hi = 1, 1/math.Max(1e-3, minRatio(best.Result.Ratios))
+		lo, hi = 1, 1/math.Max(1e-3, slices.Min(best.Result.Ratios))
 	}
-	bestF, bestR := lo, fit.Before
-	if lo == 0 {
-		bestR = math.Inf(1)
-	}
+	bestF := lo // 0 (every group at its minimum) until a factor is measured to meet the budget
 	for k := 0; k < 10; k++ {
 		f := (lo + hi) / 2
 		r, err := measure(countsAt(f))
@@ -590,16 +587,13 @@ func (t *task) fitLatency(e *env.Env, best *search.Best) (*latencyFit, error) {
 			return nil, err
 		}
 		if r <= budget {
-			lo, bestF, bestR = f, f, r
+			lo, bestF = f, f
 			if r >= 0.95*budget {
 				break
 			}
 		} else {
 			hi = f
 		}
-	}
-	if math.IsInf(bestR, 1) { // even the smallest factor tried misses: keep the bounds' minimum
-		bestF = 0
 	}
 	counts := countsAt(bestF)
 	ratios := make([]float64, len(counts))
@@ -622,12 +616,4 @@ func (t *task) fitLatency(e *env.Env, best *search.Best) (*latencyFit, error) {
 		return nil, err
 	}
 	return fit, nil
-}
-
-func minRatio(r []float64) float64 {
-	m := 1.0
-	for _, v := range r {
-		m = math.Min(m, v)
-	}
-	return m
 }
