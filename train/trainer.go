@@ -104,11 +104,7 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 	if train.N < cfg.Batch || (cfg.TrainImages > 0 && cfg.TrainImages < cfg.Batch) {
 		return nil, fmt.Errorf("train: fewer training images than one batch of %d", cfg.Batch)
 	}
-	shapes, err := net.G.Shapes()
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	classes := shapes[len(shapes)-1].Size()
+	classes := net.shapes[len(net.shapes)-1].Size()
 	if len(train.Classes) > 0 && len(train.Classes) != classes {
 		return nil, fmt.Errorf("train: the model has %d outputs, the data %d classes", classes, len(train.Classes))
 	}

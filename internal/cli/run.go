@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -151,9 +150,6 @@ func collect(dir string) (int, error) {
 		return 0, err
 	}
 	sums = append(sums, flat...)
-	// A run's fine-tuned model (DIR/<run>/finetuned/summary.json) is part
-	// of that run, not a run of its own.
-	sums = slices.DeleteFunc(sums, func(f string) bool { return filepath.Base(filepath.Dir(f)) == "finetuned" })
 	if len(sums) == 0 {
 		return 0, fmt.Errorf("no finished runs (summary.json) under %s", dir)
 	}
@@ -173,7 +169,9 @@ func collect(dir string) (int, error) {
 			Command string `json:"command"`
 		}
 		if json.Unmarshal(b, &trained) == nil && trained.Command != "" {
-			continue // a trained or fine-tuned model's summary (amc train/finetune --out), not a search run
+			// A trained or fine-tuned model's summary (amc train/finetune
+			// --out, a spec's <run>/finetuned), not a search run.
+			continue
 		}
 		rows, err := search.ReadEpisodes(filepath.Join(filepath.Dir(f), "episodes.parquet"))
 		if err != nil {
