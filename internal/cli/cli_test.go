@@ -159,6 +159,18 @@ func TestPruneEvalMeasure(t *testing.T) {
 	assert.Contains(t, out, "layers.16.conv1")
 }
 
+// writeSpec writes DIR/NAME.yaml, a spec for the adapted ResNet-20 (by
+// absolute path) with body after its name, model and weights, in a fresh
+// temporary folder, and returns its path.
+func writeSpec(t *testing.T, name, body string) string {
+	t.Helper()
+	w, err := filepath.Abs(adapted20)
+	require.NoError(t, err)
+	spec := filepath.Join(t.TempDir(), name+".yaml")
+	require.NoError(t, os.WriteFile(spec, []byte("name: "+name+"\nmodel: resnet20\nweights: "+w+"\n"+body), 0o644))
+	return spec
+}
+
 func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 	needShared(t)
 	dir := filepath.Join(t.TempDir(), "s")
@@ -200,13 +212,7 @@ func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 
 func TestRunSpecsResumeAndDeterminism(t *testing.T) {
 	needShared(t)
-	specDir := t.TempDir()
-	spec := filepath.Join(specDir, "tiny.yaml")
-	w, _ := filepath.Abs(adapted20)
-	require.NoError(t, os.WriteFile(spec, []byte(`name: tiny
-model: resnet20
-weights: `+w+`
-budget: macs=0.6
+	spec := writeSpec(t, "tiny", `budget: macs=0.6
 reward_images: 60
 final_images: 60
 calibration: {images: 60, positions: 5}
@@ -216,7 +222,7 @@ strategies:
   - {name: random}
   - {name: uniform}
 finetune: {epochs: 1, train_images: 128, batch: 64}
-`), 0o644))
+`)
 	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	for _, dir := range []string{a, b} {
 		out, _, err := run("run", spec, "--data-dir", dataDir, "--out", dir)
@@ -238,7 +244,7 @@ finetune: {epochs: 1, train_images: 128, batch: 64}
 		assert.Equal(t, ea[i].Reward, eb[i].Reward, "row %d", i)
 		assert.Equal(t, ea[i].Kept, eb[i].Kept, "row %d", i)
 	}
-	_, _, err = run("run", filepath.Join(specDir, "missing.yaml"), "--out", a)
+	_, _, err = run("run", filepath.Join(filepath.Dir(spec), "missing.yaml"), "--out", a)
 	assert.ErrorContains(t, err, "no such file")
 	// The report: table and plots from the Parquet files.
 	_, _, err = run("report", a)
@@ -334,12 +340,7 @@ func TestDamagedParquet(t *testing.T) {
 // them, and runs.parquet says which granularity each run used.
 func TestRunFineGrainedSpec(t *testing.T) {
 	needShared(t)
-	spec := filepath.Join(t.TempDir(), "fine.yaml")
-	w, _ := filepath.Abs(adapted20)
-	require.NoError(t, os.WriteFile(spec, []byte(`name: fine
-model: resnet20
-weights: `+w+`
-granularity: fine
+	spec := writeSpec(t, "fine", `granularity: fine
 budget: params=0.4
 lower_bound: 0.05
 reward_images: 60
@@ -350,7 +351,7 @@ strategies:
   - {name: random}
   - {name: uniform}
 finetune: {epochs: 1, train_images: 128, batch: 64}
-`), 0o644))
+`)
 	dir := filepath.Join(t.TempDir(), "out")
 	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", dir)
 	require.NoError(t, err)

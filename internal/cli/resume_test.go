@@ -61,13 +61,8 @@ func clockless(rows []search.EpisodeRow) []search.EpisodeRow {
 // no episode lost or repeated, and the rows equal an uninterrupted run's.
 func TestRunResumesAfterSIGKILL(t *testing.T) {
 	needShared(t)
-	w, _ := filepath.Abs(adapted20)
-	spec := filepath.Join(t.TempDir(), "kill.yaml")
 	const episodes = 14 // 9 groups: learning starts once 64 transitions are stored (episode 8)
-	require.NoError(t, os.WriteFile(spec, []byte(`name: kill
-model: resnet20
-weights: `+w+`
-budget: macs=0.5
+	spec := writeSpec(t, "kill", `budget: macs=0.5
 reward_images: 200
 final_images: 100
 calibration: {images: 200, positions: 5}
@@ -75,7 +70,7 @@ seeds: [4]
 episodes: 14
 strategies:
   - {name: ddpg, warmup: 3}
-`), 0o644))
+`)
 	straight := filepath.Join(t.TempDir(), "straight")
 	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", straight)
 	require.NoError(t, err)
@@ -154,12 +149,7 @@ func runsClockless(t *testing.T, path string) []search.RunRow {
 // unsharded run, wall-clock columns aside.
 func TestShardMergeEqualsUnsharded(t *testing.T) {
 	needShared(t)
-	w, _ := filepath.Abs(adapted20)
-	spec := filepath.Join(t.TempDir(), "sweep.yaml")
-	require.NoError(t, os.WriteFile(spec, []byte(`name: sweep
-model: resnet20
-weights: `+w+`
-budget: macs=0.6
+	spec := writeSpec(t, "sweep", `budget: macs=0.6
 reward_images: 60
 final_images: 60
 calibration: {images: 60, positions: 5}
@@ -169,7 +159,7 @@ strategies:
   - {name: random}
   - {name: uniform}
   - {name: ddpg, warmup: 2}
-`), 0o644))
+`)
 	whole := filepath.Join(t.TempDir(), "whole")
 	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", whole)
 	require.NoError(t, err)
