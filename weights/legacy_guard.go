@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"path"
 
 	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
@@ -121,10 +121,12 @@ func (placeholder) Call(...interface{}) (interface{}, error) { return nil, nil }
 
 // checkZipStorages does for the zip format what checkLegacyStorages does
 // for the legacy one: data.pkl is unpickled with placeholder storages, and
-// every storage's declared element count must fit in its data/<key> entry
-// (gopickle allocates the declared count before it reads the entry).
-func checkZipStorages(path string) error {
-	zr, err := zip.OpenReader(path)
+// every storage's declared element count must fit in its entry (gopickle
+// allocates the declared count before it reads the entry). Entries are
+// looked up as gopickle does, by the last part of their names, the last
+// entry of a name winning, so the entry checked is the entry read.
+func checkZipStorages(p string) error {
+	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return err
 	}
@@ -132,21 +134,21 @@ func checkZipStorages(path string) error {
 	entries := map[string]uint64{}
 	var pkl *zip.File
 	for _, f := range zr.File {
-		entries[f.Name] = f.UncompressedSize64
-		if strings.HasSuffix(f.Name, "/data.pkl") || f.Name == "data.pkl" {
+		_, base := path.Split(f.Name)
+		entries[base] = f.UncompressedSize64
+		if base == "data.pkl" {
 			pkl = f
 		}
 	}
 	if pkl == nil {
 		return fmt.Errorf("no data.pkl in the zip archive")
 	}
-	prefix := strings.TrimSuffix(pkl.Name, "data.pkl")
 	rc, err := pkl.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	u := pickle.NewUnpickler(rc)
+	u := pickle.NewUnpickler(io.LimitReader(rc, int64(pkl.UncompressedSize64)))
 	u.FindClass = checkFindClass
 	u.PersistentLoad = func(id interface{}) (interface{}, error) {
 		t, ok := id.(*types.Tuple)
@@ -159,7 +161,7 @@ func checkZipStorages(path string) error {
 		if !ok1 || !ok2 || !ok3 || numel < 0 {
 			return nil, fmt.Errorf("unexpected storage reference %v", id)
 		}
-		size, found := entries[prefix+"data/"+key]
+		size, found := entries[key]
 		if !found {
 			return nil, fmt.Errorf("storage %q has no data/%s entry", key, key)
 		}

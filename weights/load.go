@@ -28,6 +28,9 @@ type File struct {
 
 // Load reads a weights file, telling the format from its first bytes. PyTorch
 // names lose any "module." prefix and num_batches_tracked buffers are dropped.
+// Whatever the format, the values must pass CheckValues (finite, running
+// variances not negative); a file that is damaged or hostile is refused with
+// an error naming it, without allocating more than the file could hold.
 func Load(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,18 +40,33 @@ func Load(path string) (*File, error) {
 	n, _ := io.ReadFull(f, head)
 	f.Close()
 	head = head[:n]
+	var file *File
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		p, err := loadPyTorch(path)
-		return &File{Path: path, Format: "pytorch-zip", Params: p}, err
+		if err != nil {
+			return nil, err
+		}
+		file = &File{Path: path, Format: "pytorch-zip", Params: p}
 	case len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
 		p, err := loadPyTorch(path)
-		return &File{Path: path, Format: "pytorch-legacy", Params: p}, err
+		if err != nil {
+			return nil, err
+		}
+		file = &File{Path: path, Format: "pytorch-legacy", Params: p}
 	case len(head) == 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) < 100<<20:
 		p, meta, err := loadSafetensors(path)
-		return &File{Path: path, Format: "safetensors", Params: p, Meta: meta}, err
+		if err != nil {
+			return nil, err
+		}
+		file = &File{Path: path, Format: "safetensors", Params: p, Meta: meta}
+	default:
+		return nil, fmt.Errorf("weights: %s is neither a PyTorch checkpoint (.th/.pt/.pth) nor a safetensors file", path)
 	}
-	return nil, fmt.Errorf("weights: %s is neither a PyTorch checkpoint (.th/.pt/.pth) nor a safetensors file", path)
+	if err := CheckValues(file.Params); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return file, nil
 }
 
 // Normalization returns the input normalisation recorded in the file's

@@ -143,7 +143,7 @@ func scanCheckpoint(path string) error {
 			if err != nil {
 				return err
 			}
-			_, err = scanPickle(bufio.NewReader(rc), int64(f.UncompressedSize64))
+			_, err = scanPickle(bufio.NewReader(io.LimitReader(rc, int64(f.UncompressedSize64))), int64(f.UncompressedSize64))
 			rc.Close()
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.Name, err)

@@ -44,10 +44,19 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 			params, err = nil, fmt.Errorf("%s: unsupported or damaged PyTorch checkpoint (%v)", path, r)
 		}
 	}()
+	zipped, err := zipFormat(path)
+	if err != nil {
+		return nil, loadError(path, err)
+	}
+	if zipped {
+		if err := checkZipEntries(path); err != nil {
+			return nil, loadError(path, err)
+		}
+	}
 	if err := scanCheckpoint(path); err != nil {
 		return nil, loadError(path, err)
 	}
-	if isZip(path) {
+	if zipped {
 		if err := checkZipStorages(path); err != nil {
 			return nil, loadError(path, err)
 		}
@@ -57,6 +66,9 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 		}
 	}
 	obj, err := pytorch.LoadWithUnpickler(path, func(r io.Reader) pickle.Unpickler {
+		if zipped { // r is data.pkl, whose size checkZipEntries bounded
+			r = io.LimitReader(r, maxPickleBytes)
+		}
 		u := pickle.NewUnpickler(r)
 		u.FindClass = safeFindClass
 		return u
@@ -68,17 +80,43 @@ func loadPyTorch(path string) (params nn.Params, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	params = nn.Params{}
+	// Every view is checked against its storage before any dense copy is
+	// allocated, and the copies together may not exceed twice the values the
+	// file stores (several names viewing one storage would otherwise
+	// multiply it).
+	var tensors []entry
+	stored, total := map[pytorch.StorageInterface]int{}, int64(0)
 	for _, kv := range sd {
-		name := strings.TrimPrefix(kv.key, "module.")
-		if strings.HasSuffix(name, "num_batches_tracked") {
+		if strings.HasSuffix(kv.key, "num_batches_tracked") {
 			continue
 		}
 		t, ok := kv.value.(*pytorch.Tensor)
 		if !ok {
 			return nil, fmt.Errorf("%s: entry %q is a %T, not a tensor", path, kv.key, kv.value)
 		}
-		nt, err := toTensor(t)
+		n, err := storageLen(t.Source)
+		if err != nil {
+			return nil, fmt.Errorf("%s: tensor %q: %w", path, kv.key, err)
+		}
+		numel, err := checkView(t.Size, t.Stride, t.StorageOffset, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: tensor %q: %w", path, kv.key, err)
+		}
+		stored[t.Source] = n
+		total += numel
+		tensors = append(tensors, kv)
+	}
+	var storedTotal int64
+	for _, n := range stored {
+		storedTotal += int64(n)
+	}
+	if total > 2*storedTotal {
+		return nil, fmt.Errorf("%s: the tensors hold %d values, more than twice the %d values stored in the file; a state dict does not view its storages that often", path, total, storedTotal)
+	}
+	params = nn.Params{}
+	for _, kv := range tensors {
+		name := strings.TrimPrefix(kv.key, "module.")
+		nt, err := toTensor(kv.value.(*pytorch.Tensor))
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %q: %w", path, kv.key, err)
 		}
@@ -143,7 +181,23 @@ func dictEntries(obj interface{}) ([]entry, bool) {
 	return out, true
 }
 
-// toTensor copies a (possibly strided) PyTorch tensor into a dense float32 one.
+// storageLen returns how many values a floating-point storage holds.
+func storageLen(src pytorch.StorageInterface) (int, error) {
+	switch s := src.(type) {
+	case *pytorch.FloatStorage:
+		return len(s.Data), nil
+	case *pytorch.DoubleStorage:
+		return len(s.Data), nil
+	case *pytorch.HalfStorage:
+		return len(s.Data), nil
+	case *pytorch.BFloat16Storage:
+		return len(s.Data), nil
+	}
+	return 0, fmt.Errorf("storage %T is not a floating-point type", src)
+}
+
+// toTensor copies a (possibly strided) PyTorch tensor into a dense float32
+// one. Its view must have passed checkView.
 func toTensor(t *pytorch.Tensor) (*nn.Tensor, error) {
 	var get func(i int) float32
 	var n int
@@ -159,8 +213,8 @@ func toTensor(t *pytorch.Tensor) (*nn.Tensor, error) {
 	default:
 		return nil, fmt.Errorf("storage %T is not a floating-point type", t.Source)
 	}
-	if len(t.Size) != len(t.Stride) {
-		return nil, fmt.Errorf("size %v and stride %v differ in rank", t.Size, t.Stride)
+	if _, err := checkView(t.Size, t.Stride, t.StorageOffset, n); err != nil {
+		return nil, err
 	}
 	out := nn.NewTensor(t.Size...)
 	if len(t.Size) == 0 {
