@@ -54,9 +54,12 @@ func (im *Images) Batch(idx []int, norm Normalization, dst []float32, labels []i
 
 // Augment copies the images idx into dst (uint8 NHWC), each randomly cropped
 // from the image zero-padded by pad pixels and flipped horizontally with
-// probability 1/2. The source images are never modified.
+// probability 1/2. The source images are never modified. A negative pad
+// is taken as 0 and a pad beyond the image's size as that size (callers
+// refuse both: train.Config.ValidateFor), so that no pad panics.
 func (im *Images) Augment(dst []uint8, idx []int, pad int, rng *rand.Rand) {
 	h, w, c := im.H, im.W, im.C
+	pad = min(max(pad, 0), max(h, w))
 	s := h * w * c
 	for k, i := range idx {
 		src := im.Image(i)

@@ -128,7 +128,7 @@ type Result struct {
 
 // New prepares a task. cal may be nil (no reconstruction).
 func New(cfg Config, a *prune.Analysis, params nn.Params, cal *prune.Calibration, rewardSet *datasets.Images, norm datasets.Normalization) (*Env, error) {
-	if cfg.LowerBound <= 0 || cfg.LowerBound > 1 {
+	if !(cfg.LowerBound > 0 && cfg.LowerBound <= 1) { // NaN fails both
 		return nil, fmt.Errorf("env: lower bound %v must be in (0, 1]", cfg.LowerBound)
 	}
 	if cfg.Multiple < 1 {

@@ -89,6 +89,10 @@ func TestAccuracyProtocolRewards(t *testing.T) {
 	assert.ErrorContains(t, err, "unknown protocol")
 	_, err = New(Config{Protocol: Accuracy, Reward: "latency", LowerBound: 0.2}, a, g.InitParams(1), nil, tiny(2), datasets.ImageNetNorm)
 	assert.ErrorContains(t, err, "unknown reward")
+	for _, lb := range []float64{0, -0.1, 1.5, math.NaN()} {
+		_, err = New(Config{Protocol: Constrained, Budget: Budget{"macs", 0.5}, LowerBound: lb}, a, g.InitParams(1), nil, tiny(2), datasets.ImageNetNorm)
+		assert.ErrorContains(t, err, "lower bound", "lower bound %v", lb)
+	}
 }
 
 // Fine-grained episodes walk the conv and linear layers; the zeros match

@@ -5,11 +5,19 @@ package experiments
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strings"
 
+	"github.com/amcbench/amc/env"
+	"github.com/amcbench/amc/internal/numcheck"
+	"github.com/amcbench/amc/internal/suggest"
+	"github.com/amcbench/amc/models"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -37,6 +45,8 @@ type Spec struct {
 	Latency      Latency    `yaml:"latency"`
 	FineTune     *FineTune  `yaml:"finetune"`
 	Path         string     `yaml:"-"`
+
+	lines map[string]int // the line of every field the file sets, by path
 }
 
 // Calib sizes the reconstruction's calibration samples.
@@ -75,24 +85,86 @@ type Strategy struct {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// Load reads a spec strictly: unknown fields and wrong types are errors
-// naming the file, line and field. Defaults fill what the spec leaves out.
+// Load reads a spec strictly: unknown fields, wrong types, a float where an
+// integer belongs, a number outside its range and a second YAML document
+// are errors naming the file (and the line and field where there is one).
+// Defaults fill what the spec leaves out.
 func Load(path string) (*Spec, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("spec: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	var s Spec
-	if err := dec.Decode(&s); err != nil {
+	s, err := parse(b)
+	if err != nil {
 		return nil, fmt.Errorf("spec %s: %w", path, err)
 	}
 	s.Path = path
 	if err := s.defaults(); err != nil {
 		return nil, fmt.Errorf("spec %s: %w", path, err)
 	}
+	if err := s.checkModel(); err != nil {
+		return nil, fmt.Errorf("spec %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// parse decodes one YAML document strictly into a Spec and checks its
+// numbers.
+func parse(b []byte) (*Spec, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var s Spec
+	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("empty: a spec is one YAML document (name, model, weights, budget, strategies, ...)")
+		}
+		return nil, err
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, fmt.Errorf("a spec is one YAML document, and what follows its --- does not parse: %w", err)
+	default:
+		return nil, fmt.Errorf("line %d: a second YAML document (after ---): a spec is one YAML document; put each experiment in its own file", max(extra.Line, 1))
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	lines := map[string]int{}
+	if err := scanYAML(&doc, reflect.TypeOf(s), "", lines); err != nil {
+		return nil, err
+	}
+	s.lines = lines
+	if err := s.checkNumbers(lines); err != nil {
+		return nil, err
+	}
 	return &s, nil
+}
+
+// checkModel checks the model name and bounds the calibration positions by
+// the model's input: more random positions per image than its map has
+// only repeats positions (and grew memory without bound).
+func (s *Spec) checkModel() error {
+	g, err := models.Build(s.Model)
+	if err != nil {
+		return s.at("model", err)
+	}
+	hw := g.Input.H * g.Input.W
+	r := numcheck.Between(1, float64(hw)).Ints().Means(fmt.Sprintf("%s's %dx%d input has %d positions", s.Model, g.Input.H, g.Input.W, hw))
+	return s.at("calibration.positions", r.CheckInt("calibration.positions", int64(s.Calibration.Positions)))
+}
+
+// at prefixes err (if not nil) with the line of the field at path.
+func (s *Spec) at(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if l, ok := s.lines[path]; ok && l > 0 {
+		return fmt.Errorf("line %d: %w", l, err)
+	}
+	return err
 }
 
 func (s *Spec) defaults() error {
@@ -120,13 +192,23 @@ func (s *Spec) defaults() error {
 	default:
 		return fmt.Errorf("granularity %q: want channel (remove channels, the default) or fine (zero single weights)", s.Granularity)
 	}
-	if s.Budget == "" && s.Protocol == "constrained" {
-		return fmt.Errorf("budget is required for the constrained protocol (macs=F, params=F or latency=F)")
+	switch s.Protocol {
+	case env.Constrained:
+		if s.Budget == "" {
+			return fmt.Errorf("budget is required for the constrained protocol (macs=F, params=F or latency=F)")
+		}
+		if _, err := env.ParseBudget(s.Budget); err != nil {
+			return s.at("budget", err)
+		}
+	case env.Accuracy:
+		if s.Budget != "" {
+			return s.at("budget", fmt.Errorf("budget %q: a budget only goes with the constrained protocol; the accuracy protocol has none (remove the budget, or set protocol: constrained)", s.Budget))
+		}
+	default:
+		valid := []string{env.Constrained, env.Accuracy}
+		return s.at("protocol", fmt.Errorf("unknown protocol %q%s; valid: %s", s.Protocol, suggest.DidYouMean(s.Protocol, valid), strings.Join(valid, ", ")))
 	}
 	if f := s.FineTune; f != nil {
-		if f.Epochs < 1 {
-			return fmt.Errorf("finetune: epochs must be at least 1")
-		}
 		if f.LR == 0 {
 			f.LR = 0.01
 		}
@@ -139,9 +221,6 @@ func (s *Spec) defaults() error {
 		if f.Seed == 0 {
 			f.Seed = 1
 		}
-		if f.LR < 0 || f.Batch < 1 || f.TrainImages < 0 {
-			return fmt.Errorf("finetune: lr, batch and train_images must be positive")
-		}
 	}
 	if s.Latency.Batch == 0 {
 		s.Latency.Batch = 1
@@ -151,9 +230,6 @@ func (s *Spec) defaults() error {
 	}
 	if s.Latency.Points == 0 {
 		s.Latency.Points = 8
-	}
-	if s.Latency.Batch < 1 || s.Latency.Points < 2 {
-		return fmt.Errorf("latency: batch must be at least 1 and points at least 2")
 	}
 	if s.RewardImages == 0 {
 		s.RewardImages = 2000
@@ -200,7 +276,8 @@ func (s *Spec) defaults() error {
 }
 
 // ApplyOverrides replaces the spec's sizes for a quick run (zero or empty
-// values keep the spec's own): every strategy's episodes (the DDPG warm-up
+// values keep the spec's own; negative ones are the caller's to refuse, as
+// amc run's flag checks do): every strategy's episodes (the DDPG warm-up
 // is cut to a third of them if longer), the seeds, the reward-set size and
 // the final evaluation's image count. Fine-tuning, if any, is cut to one
 // epoch on at most 2,000 images. The runs' fingerprints change with them, so

@@ -39,7 +39,7 @@ func TestBadSpecs(t *testing.T) {
 		{"bad name", "name: a/b\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "name"},
 		{"no budget", "name: x\nmodel: resnet20\nweights: w\nstrategies: [{name: ddpg}]\n", "budget is required"},
 		{"twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}, {name: ddpg}]\n", "twice"},
-		{"finetune without epochs", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {lr: 0.1}\n", "finetune: epochs"},
+		{"finetune without epochs", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {lr: 0.1}\n", "finetune.epochs 0: want an integer >= 1"},
 		{"bad granularity", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\ngranularity: weights\nstrategies: [{name: ddpg}]\n", "granularity \"weights\""},
 		{"finetune unknown field", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\nfinetune: {epochs: 2, lrr: 0.1}\n", "field lrr not found"},
 	}
@@ -51,6 +51,80 @@ func TestBadSpecs(t *testing.T) {
 		assert.Contains(t, err.Error(), c.want, c.name)
 		assert.Contains(t, err.Error(), p, c.name)
 	}
+}
+
+// base is a valid spec of five lines; the cases below add line 6 on.
+const base = "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n"
+
+// Numbers: a float in an integer field (yaml.v3 would truncate it), a value
+// outside its range, NaN or infinity, and a second YAML document are
+// errors naming the file, the line and the field with the accepted range.
+func TestBadNumbersInSpecs(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"half an episode", base + "episodes: 0.5\n", "line 6: episodes 0.5: want an integer"},
+		{"truncated episodes", base + "episodes: 2.9\n", "line 6: episodes 2.9: want an integer"},
+		{"float seed", base + "seeds: [1, 1.9]\n", "line 6: seeds[1] 1.9: want an integer"},
+		{"exponent", base + "reward_images: 1e3\n", "line 6: reward_images 1e3: want an integer"},
+		{"float in a strategy", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, warmup: 2.5}\n", "line 6: strategies[0].warmup 2.5: want an integer"},
+		{"float in calibration", base + "calibration: {positions: 7.5}\n", "line 6: calibration.positions 7.5"},
+		{"float in finetune", base + "finetune: {epochs: 1.5}\n", "line 6: finetune.epochs 1.5"},
+		{"float through an alias", base + "lower_bound: &h 0.5\nepisodes: *h\n", "line 7: episodes 0.5: want an integer"},
+		{"merge key", base + "latency: {<<: {points: 2.5}}\n", "latency.points 2.5: want an integer"},
+		{"second document", base + "---\nepisdoes: 3\n", "line 6: a second YAML document (after ---): a spec is one YAML document"},
+		{"bad second document", base + "---\n{{{\n", "a spec is one YAML document"},
+		{"empty", "", "empty: a spec is one YAML document"},
+		{"negative reward images", base + "reward_images: -5\n", "line 6: reward_images -5: want an integer >= 1 (0 or absent: 2000)"},
+		{"negative final images", base + "final_images: -7\n", "line 6: final_images -7: want an integer >= 0 (0 or absent: all)"},
+		{"negative episodes", base + "episodes: -5\n", "line 6: episodes -5: want an integer >= 1"},
+		{"negative warmup", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, warmup: -5}\n", "line 6: strategies[0].warmup -5: want an integer >= 1"},
+		{"one latency point", base + "latency: {points: 1}\n", "line 6: latency.points 1: want an integer >= 2 (0 or absent: 8)"},
+		{"negative latency workers", base + "latency: {workers: -2}\n", "line 6: latency.workers -2"},
+		{"NaN lower bound", base + "lower_bound: .nan\n", "line 6: lower_bound NaN: want a number in (0, 1]"},
+		{"lower bound above 1", base + "lower_bound: 1.5\n", "line 6: lower_bound 1.5: want a number in (0, 1]"},
+		{"infinite ridge", base + "ridge: .inf\n", "line 6: ridge +Inf: want a number > 0"},
+		{"negative multiple", base + "channel_multiple: -4\n", "line 6: channel_multiple -4"},
+		{"too many positions", base + "calibration: {positions: 100000}\n", "line 6: calibration.positions 100000: want an integer in [1, 1024] (resnet20's 32x32 input has 1024 positions)"},
+		{"negative positions", base + "calibration: {positions: -1}\n", "line 6: calibration.positions -1"},
+		{"NaN weight decay", base + "finetune: {epochs: 1, weight_decay: .nan}\n", "line 6: finetune.weight_decay NaN: want a number > 0"},
+		{"negative fine-tune lr", base + "finetune: {epochs: 1, lr: -0.1}\n", "line 6: finetune.lr -0.1"},
+		{"negative train images", base + "finetune: {epochs: 1, train_images: -5}\n", "line 6: finetune.train_images -5: want an integer >= 0"},
+		{"negative fine-tune epochs", base + "finetune: {epochs: -1}\n", "line 6: finetune.epochs -1"},
+		{"accuracy with a budget", "name: x\nmodel: resnet20\nweights: w\nprotocol: accuracy\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 5: budget \"macs=0.5\": a budget only goes with the constrained protocol"},
+		{"budget not a fraction", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=NaN\nstrategies: [{name: ddpg}]\n", "line 4: budget \"macs=NaN\": want RESOURCE=F with F in (0, 1]"},
+		{"unknown protocol", base + "protocol: constraint\n", "line 6: unknown protocol \"constraint\" (did you mean \"constrained\"?)"},
+		{"NaN width", "name: x\nmodel: resnet20@NaN\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 2: model \"resnet20@NaN\": width \"NaN\" must be a number in (0, 4]"},
+		{"unknown model", "name: x\nmodel: resnet21\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 2: unknown model \"resnet21\""},
+	}
+	for _, c := range cases {
+		p := filepath.Join(t.TempDir(), "spec.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(c.yaml), 0o644))
+		_, err := Load(p)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.want, c.name)
+		assert.Contains(t, err.Error(), p, c.name)
+	}
+}
+
+// Valid numbers keep their meaning: zeros and absent fields take the
+// defaults, whole floats are not needed, and a relative weights path is
+// relative to the spec.
+func TestSpecNumbersAndDefaults(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "spec.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(base+"episodes: 0\nreward_images: 0\nseeds: [0x10, -3]\ncalibration: {positions: 1024}\nlatency: {points: 2}\nfinetune: {epochs: 1, lr: 0.05}\n"), 0o644))
+	s, err := Load(p)
+	require.NoError(t, err)
+	assert.Equal(t, 300, s.Episodes)
+	assert.Equal(t, 2000, s.RewardImages)
+	assert.Equal(t, []int64{16, -3}, s.Seeds)
+	assert.Equal(t, 1024, s.Calibration.Positions)
+	assert.Equal(t, 3000, s.Calibration.Images)
+	assert.Equal(t, 2, s.Latency.Points)
+	assert.Equal(t, 0.05, s.FineTune.LR)
+	assert.Equal(t, 5e-4, s.FineTune.WeightDecay)
+	assert.Equal(t, 0.2, s.LowerBound)
+	assert.Equal(t, filepath.Join(dir, "w"), s.Weights)
+	assert.Equal(t, 100, s.Strategies[0].Warmup)
 }
 
 func TestApplyOverrides(t *testing.T) {

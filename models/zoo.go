@@ -59,7 +59,7 @@ func ParseName(full string) (string, float64, error) {
 	if i := strings.IndexByte(full, '@'); i >= 0 {
 		base = full[:i]
 		w, err := strconv.ParseFloat(full[i+1:], 64)
-		if err != nil || w <= 0 || w > 4 {
+		if err != nil || !(w > 0 && w <= 4) { // NaN too
 			return "", 0, fmt.Errorf("model %q: width %q must be a number in (0, 4], as in mobilenet_v2@0.5", full, full[i+1:])
 		}
 		width = w

@@ -39,7 +39,10 @@ type calibLayer struct {
 
 // Calibrate samples n images of the training split (never the held-out
 // one) and `positions` random output positions per image for every layer
-// that reads a prunable group, and accumulates the statistics.
+// that reads a prunable group, and accumulates the statistics. A layer
+// whose output map has no more than `positions` positions takes each of
+// them once instead, so that memory is bounded by the maps, not by the
+// number asked for.
 func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Normalization, n, positions int, seed uint64) (*Calibration, error) {
 	if im.Split == datasets.Heldout || im.Split == datasets.Test {
 		return nil, fmt.Errorf("calibrate: samples must come from the training split, not %s", im.Split)
@@ -112,7 +115,9 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 
 // accumulate adds one batch's sampled rows to a layer's statistics.
 func (c *Calibration) accumulate(l *calibLayer, nd *nn.Node, p nn.Params, val []float32, in, out nn.Shape, n, positions int, rng *rand.Rand) {
-	rowsPerImage := positions
+	hw := out.H * out.W
+	rowsPerImage := min(positions, hw)
+	every := rowsPerImage == hw // every position once, in order
 	if nd.Op == nn.OpLinear {
 		rowsPerImage = 1
 	}
@@ -133,7 +138,10 @@ func (c *Calibration) accumulate(l *calibLayer, nd *nn.Node, p nn.Params, val []
 					}
 				}
 			} else {
-				pos := img*out.H*out.W + rng.IntN(out.H*out.W)
+				pos := img*hw + q
+				if !every {
+					pos = img*hw + rng.IntN(hw)
+				}
 				nn.Patches(patch, val, in, nd, out, pos, pos+1)
 				// Patch order (ky, kx, c) -> weight order (c, ky, kx).
 				for ch := 0; ch < l.inC; ch++ {

@@ -16,6 +16,7 @@ import (
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/evaluate"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/nn"
 )
 
@@ -43,6 +44,42 @@ type Config struct {
 // after one warm-up epoch, random crops and flips.
 func DefaultConfig() Config {
 	return Config{Epochs: 30, Batch: 128, LR: 0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4, WarmupEpochs: 1, Pad: 4, Seed: 1}
+}
+
+// Validate refuses a recipe with a number outside its range (NaN and
+// infinities included), each error naming the field and the range.
+func (c Config) Validate() error {
+	count := func(name string, v int, r numcheck.Range) error { return r.Ints().CheckInt(name, int64(v)) }
+	err := numcheck.All(
+		count("epochs", c.Epochs, numcheck.AtLeast(1)),
+		count("batch", c.Batch, numcheck.AtLeast(1)),
+		numcheck.Above(0).Check("learning rate", c.LR),
+		numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("momentum", c.Momentum),
+		numcheck.AtLeast(0).Check("weight decay", c.WeightDecay),
+		numcheck.Between(0, float64(max(c.Epochs, 0))).Means("at most the epochs").Check("warm-up epochs", c.WarmupEpochs),
+		count("pad", c.Pad, numcheck.AtLeast(0)),
+		count("train images", c.TrainImages, numcheck.AtLeast(0).Means("0: all")),
+		count("eval images", c.EvalImages, numcheck.AtLeast(0).Means("0: all")),
+	)
+	if err != nil {
+		return fmt.Errorf("train: recipe: %w", err)
+	}
+	return nil
+}
+
+// ValidateFor is Validate, and checks the recipe against the training
+// images: at least one batch, and a crop padding smaller than the image.
+func (c Config) ValidateFor(train *datasets.Images) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if train.N < c.Batch || (c.TrainImages > 0 && c.TrainImages < c.Batch) {
+		return fmt.Errorf("train: fewer training images than one batch of %d", c.Batch)
+	}
+	if side := min(train.H, train.W); !c.NoAugment && c.Pad >= side {
+		return fmt.Errorf("train: recipe: pad %d: want an integer in [0, %d] (a crop of a %dx%d image padded by its whole size can be all padding)", c.Pad, side-1, train.H, train.W)
+	}
+	return nil
 }
 
 // Epoch is one epoch's metrics.
@@ -98,11 +135,8 @@ var ErrNotFinite = errors.New("loss is not finite")
 // uninterrupted run ends. A non-finite loss stops training with
 // ErrNotFinite; the last checkpoint (the last good epoch) is kept.
 func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cfg Config, dir string, h Hooks) ([]Epoch, error) {
-	if cfg.Epochs < 1 || cfg.Batch < 1 || !(cfg.LR > 0) {
-		return nil, fmt.Errorf("train: epochs, batch and learning rate must be positive")
-	}
-	if train.N < cfg.Batch || (cfg.TrainImages > 0 && cfg.TrainImages < cfg.Batch) {
-		return nil, fmt.Errorf("train: fewer training images than one batch of %d", cfg.Batch)
+	if err := cfg.ValidateFor(train); err != nil {
+		return nil, err
 	}
 	classes := net.shapes[len(net.shapes)-1].Size()
 	if len(train.Classes) > 0 && len(train.Classes) != classes {
@@ -198,8 +232,8 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 			logits := net.Forward(cfg.Batch)
 			loss, c := SoftmaxCrossEntropy(logits, labels, classes, dlogits)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return st.History, fmt.Errorf("train: epoch %d, step %d: %w (%v); the last good checkpoint (epoch %d) is kept in %s; try a lower learning rate: %w",
-					epoch+1, s+1, ErrNotFinite, loss, st.Epoch, dir, ErrNotFinite)
+				return st.History, fmt.Errorf("train: epoch %d, step %d: %w (%v); %s; try a lower learning rate",
+					epoch+1, s+1, ErrNotFinite, loss, kept(st.Epoch, dir))
 			}
 			lossSum += loss
 			correct += c
@@ -227,8 +261,8 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 		for k, t := range net.Params {
 			for _, v := range t.Data {
 				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-					return st.History, fmt.Errorf("train: epoch %d: %s is not finite: %w; the last good checkpoint (epoch %d) is kept in %s; try a lower learning rate",
-						epoch+1, k, ErrNotFinite, st.Epoch, dir)
+					return st.History, fmt.Errorf("train: epoch %d: %s is not finite: %w; %s; try a lower learning rate",
+						epoch+1, k, ErrNotFinite, kept(st.Epoch, dir))
 				}
 			}
 		}
@@ -262,6 +296,15 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 		}
 	}
 	return st.History, nil
+}
+
+// kept says what a stopped run leaves in dir: the checkpoint of its last
+// finished epoch, or none when no epoch finished.
+func kept(epochs int, dir string) string {
+	if epochs == 0 {
+		return fmt.Sprintf("no epoch finished, so no checkpoint was written to %s", dir)
+	}
+	return fmt.Sprintf("the last good checkpoint (epoch %d) is kept in %s", epochs, dir)
 }
 
 func writeMetrics(path string, hist []Epoch) error {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/nn"
 	"github.com/spf13/cobra"
 )
@@ -92,6 +93,7 @@ func newBenchCmd() *cobra.Command {
 	f.Float64Var(&minSec, "seconds", 2, "minimum measuring time")
 	f.IntVar(&workers, "workers", 0, "worker goroutines (0: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
+	limitFlags(cmd, map[string]numcheck.Range{"batch": batchRange, "seconds": numcheck.Above(0), "workers": workerRange})
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
 	"github.com/spf13/cobra"
@@ -75,5 +76,6 @@ func newMeasureCmd() *cobra.Command {
 	f.IntVar(&repeats, "repeats", 50, "timed runs (the median is reported) after 3 warm-up runs")
 	f.IntVar(&workers, "workers", 0, "worker goroutines (0: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
+	limitFlags(cmd, map[string]numcheck.Range{"batch": batchRange, "repeats": count, "workers": workerRange})
 	return cmd
 }

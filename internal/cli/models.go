@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/models"
 	"github.com/spf13/cobra"
 )
@@ -45,5 +46,6 @@ func newModelsCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "print MACs and parameter counts")
 	cmd.Flags().Float64Var(&width, "width", 1, "width multiplier for --long (also: NAME@WIDTH wherever a model is named)")
+	limitFlags(cmd, map[string]numcheck.Range{"width": {Min: 0, Max: 4, MinOpen: true}})
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/internal/suggest"
 	"github.com/amcbench/amc/models"
 	"github.com/amcbench/amc/nn"
@@ -96,6 +97,10 @@ func newPruneCmd() *cobra.Command {
 			}
 			m, err := mf.load(true)
 			if err != nil {
+				return err
+			}
+			in := m.Graph.Input
+			if err := positionsRange(in.H, in.W, mf.model).CheckInt("--calib-positions", int64(calPositions)); err != nil {
 				return err
 			}
 			a, err := prune.Analyze(m.Graph, prune.Options{Residual: residual})
@@ -212,6 +217,8 @@ func newPruneCmd() *cobra.Command {
 	f.StringVar(&density, "density", "", "fine-grained pruning: uniform:D keeps fraction D of every conv/linear layer's weights, or a JSON file {layer: D}")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
 	cmd.MarkFlagRequired("policy")
+	limitFlags(cmd, map[string]numcheck.Range{"multiple": count, "calib-images": count, "calib-positions": count,
+		"ridge": numcheck.AtLeast(0), "seed": anyInt})
 	return cmd
 }
 

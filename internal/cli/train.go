@@ -11,6 +11,7 @@ import (
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/evaluate"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
 	"github.com/amcbench/amc/train"
@@ -47,6 +48,11 @@ func registerRecipe(cmd *cobra.Command, c *train.Config, lr float64) {
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "random seed (data order, augmentation)")
 	f.IntVar(&c.TrainImages, "train-images", 0, "training images per epoch (0: the whole 45,000-image split)")
 	f.IntVar(&c.EvalImages, "eval-images", 0, "held-out images evaluated after each epoch, and held-out and test images evaluated before and after (0: all)")
+	limitFlags(cmd, map[string]numcheck.Range{
+		"epochs": count, "batch": count, "lr": numcheck.Above(0), "momentum": numcheck.Range{Min: 0, Max: 1, MaxOpen: true},
+		"wd": numcheck.AtLeast(0), "warmup-epochs": numcheck.AtLeast(0), "pad": countOrZero, "seed": anyInt,
+		"train-images": countOrZero.Means("0: all"), "eval-images": countOrZero.Means("0: all"),
+	})
 }
 
 // fit trains m on the data set's training split into outDir and reports
@@ -66,8 +72,8 @@ func fitTo(log io.Writer, command string, m *loadedModel, df dataFlags, cfg trai
 	if outDir == "" {
 		return nil, fmt.Errorf("--out DIR is required")
 	}
-	if cfg.Epochs < 1 || cfg.Batch < 1 || !(cfg.LR > 0) {
-		return nil, fmt.Errorf("--epochs, --batch and --lr must be positive")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	ds, err := df.open()
 	if err != nil {
@@ -75,6 +81,9 @@ func fitTo(log io.Writer, command string, m *loadedModel, df dataFlags, cfg trai
 	}
 	tr, err := ds.Load(datasets.Train)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ValidateFor(tr); err != nil {
 		return nil, err
 	}
 	held, err := ds.Load(datasets.Heldout)
