@@ -22,6 +22,8 @@ type cacheHeader struct {
 	W       int      `json:"w"`
 	C       int      `json:"c"`
 	Classes []string `json:"classes"`
+	// Fingerprint is the decoded data's content hash, where the data set has one.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // writeCache stores decoded images atomically (temporary file, then rename).
@@ -41,47 +43,49 @@ func writeCache(path string, h cacheHeader, im *Images) error {
 	return nil
 }
 
-// readCache loads a cache written by writeCache; ok is false when the file is
-// absent, stale (another source or decoder) or damaged, so the caller decodes again.
-func readCache(path string, want cacheHeader) (*Images, bool) {
+// readCache loads a cache written by writeCache, with its header; ok is false
+// when the file is absent, stale (another source or decoder) or damaged, so
+// the caller decodes again.
+func readCache(path string, want cacheHeader) (*Images, cacheHeader, bool) {
+	var h cacheHeader
+	fail := func() (*Images, cacheHeader, bool) { return nil, h, false }
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false
+		return fail()
 	}
 	defer f.Close()
 	r := bufio.NewReader(f)
 	magic := make([]byte, len(cacheMagic))
 	var n uint32
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != cacheMagic {
-		return nil, false
+		return fail()
 	}
 	if binary.Read(r, binary.LittleEndian, &n) != nil || n > 1<<20 {
-		return nil, false
+		return fail()
 	}
 	js := make([]byte, n)
-	var h cacheHeader
 	if _, err := io.ReadFull(r, js); err != nil || json.Unmarshal(js, &h) != nil {
-		return nil, false
+		return fail()
 	}
 	if h.Source != want.Source || h.Decoder != want.Decoder || h.Split != want.Split || h.N <= 0 || h.N > 1<<24 ||
 		h.H*h.W*h.C <= 0 || h.H*h.W*h.C > 1<<16 {
-		return nil, false
+		return fail()
 	}
 	im := &Images{N: h.N, H: h.H, W: h.W, C: h.C, Classes: h.Classes,
 		Labels: make([]uint8, h.N), Pixels: make([]uint8, h.N*h.H*h.W*h.C)}
 	if _, err := io.ReadFull(r, im.Labels); err != nil {
-		return nil, false
+		return fail()
 	}
 	if _, err := io.ReadFull(r, im.Pixels); err != nil {
-		return nil, false
+		return fail()
 	}
 	if _, err := r.ReadByte(); err != io.EOF { // trailing bytes: damaged
-		return nil, false
+		return fail()
 	}
 	for _, l := range im.Labels {
 		if int(l) >= len(h.Classes) {
-			return nil, false
+			return fail()
 		}
 	}
-	return im, true
+	return im, h, true
 }

@@ -46,6 +46,21 @@ func openJPEG(roots []string, cacheDir string) (Dataset, error) {
 
 func (d *jpegSet) Name() string { return "cifar10-jpeg" }
 
+// HeldoutRule: the JPEG copy keeps its positional rule (files 4500.jpg to
+// 4999.jpg of each class), the split its networks under ../shared/weights
+// were trained without. Its lossy pixels differ from the original's, so a
+// content rule would not select the binary distribution's images anyway.
+func (d *jpegSet) HeldoutRule() string { return HeldoutLastTenth }
+
+// Fingerprint is the archive's SHA-256.
+func (d *jpegSet) Fingerprint() (string, error) {
+	sum, err := fileSHA256(d.archive)
+	if err != nil {
+		return "", err
+	}
+	return "sha256:" + sum, nil
+}
+
 // Load decodes the archive once (train and test together) into caches under
 // the cache directory, then serves splits from the cache.
 func (d *jpegSet) Load(split Split) (*Images, error) {
@@ -62,7 +77,7 @@ func (d *jpegSet) Load(split Split) (*Images, error) {
 	}
 	want := cacheHeader{Source: "cifar10-jpeg.tar.gz sha256:" + sum, Decoder: jpegDecoder, Split: part}
 	path := filepath.Join(d.cache, fmt.Sprintf("cifar10-jpeg-%s-%s.u8", sum[:16], part))
-	im, ok := readCache(path, want)
+	im, _, ok := readCache(path, want)
 	if !ok {
 		train, test, err := decodeJPEGArchive(d.archive)
 		if err != nil {

@@ -1,12 +1,17 @@
 // Package datasets reads the image classification data the harness runs on:
-// CIFAR-10 as the JPEG copy under ../shared/data ("cifar10-jpeg") or as the
-// standard binary distribution ("cifar10"), split into train (45,000),
-// heldout (the last 500 training images of each class) and test (10,000).
-// Pixels are kept as uint8 NHWC and turned into normalised float32 batches
-// on demand, with optional augmentation on a per-batch copy.
+// CIFAR-10 as the standard binary distribution ("cifar10", the default: the
+// lossless copy under ../shared/data or the official archive) or as the older
+// lossy JPEG copy ("cifar10-jpeg"), split into train (45,000), heldout (5,000:
+// 500 training images per class) and test (10,000). The binary distribution's
+// held-out images are defined by their content (HeldoutByContent), so every
+// copy of CIFAR-10 holds out the same images whatever its record order; the
+// JPEG copy keeps its own positional rule (HeldoutLastTenth). Pixels are kept
+// as uint8 NHWC and turned into normalised float32 batches on demand, with
+// optional augmentation on a per-batch copy.
 package datasets
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,11 +75,28 @@ func (im *Images) Subset(idx []int) *Images {
 
 // Dataset loads the splits of one data set.
 type Dataset interface {
-	// Name is the registry name ("cifar10-jpeg").
+	// Name is the registry name ("cifar10").
 	Name() string
 	// Load returns one split.
 	Load(split Split) (*Images, error)
+	// Fingerprint is a hash of the data's content ("sha256:..."): runs on
+	// data with other content never mix.
+	Fingerprint() (string, error)
+	// HeldoutRule says which training images form the held-out split.
+	HeldoutRule() string
 }
+
+// The held-out rules.
+const (
+	// HeldoutByContent: per class, the tenth of the training images (500 of
+	// 5,000 for CIFAR-10) with the smallest SHA-256 of their pixel bytes as
+	// a binary record stores them (red plane, green plane, blue plane, each
+	// row-major); held-out images are ordered by that hash.
+	HeldoutByContent = "content: per class the 10% of training images with the smallest SHA-256 of their planar RGB bytes"
+	// HeldoutLastTenth: per class, the last tenth of the training images in
+	// the source's order (the JPEG copy's files 4500.jpg-4999.jpg).
+	HeldoutLastTenth = "position: per class the last 10% of training images in the source's order"
+)
 
 // Options say where data and caches live.
 type Options struct {
@@ -143,9 +165,46 @@ func CacheDir(dir string) (string, error) {
 	return filepath.Join(base, "amc"), nil
 }
 
-// splitTrain divides a full training set into train and heldout: the last
-// tenth of each class's images (the last 500 of 5,000 for CIFAR-10), in the
-// original order, are held out.
+// HeldoutByHash applies HeldoutByContent: given each training image's label
+// and hash, it returns the held-out indices (a tenth of each class's images,
+// those with the smallest hashes; ordered by hash, then label) and the
+// other indices (in their original order). The result depends only on the
+// images' content and labels, not on their order (identical images under one
+// label are interchangeable).
+func HeldoutByHash(labels []uint8, hashes [][32]byte) (held, rest []int) {
+	byClass := map[uint8][]int{}
+	for i, l := range labels {
+		byClass[l] = append(byClass[l], i)
+	}
+	less := func(a, b int) bool {
+		if c := bytes.Compare(hashes[a][:], hashes[b][:]); c != 0 {
+			return c < 0
+		}
+		if labels[a] != labels[b] {
+			return labels[a] < labels[b]
+		}
+		return a < b
+	}
+	isHeld := make([]bool, len(labels))
+	for _, idx := range byClass {
+		sort.Slice(idx, func(x, y int) bool { return less(idx[x], idx[y]) })
+		for _, i := range idx[:len(idx)/10] {
+			isHeld[i] = true
+			held = append(held, i)
+		}
+	}
+	sort.Slice(held, func(x, y int) bool { return less(held[x], held[y]) })
+	for i, h := range isHeld {
+		if !h {
+			rest = append(rest, i)
+		}
+	}
+	return held, rest
+}
+
+// splitTrain applies HeldoutLastTenth: it divides a full training set into
+// train and heldout, the last tenth of each class's images (the last 500 of
+// 5,000 for CIFAR-10), in the original order, held out.
 func splitTrain(all *Images, split Split) *Images {
 	perClass := map[uint8]int{}
 	for _, l := range all.Labels {

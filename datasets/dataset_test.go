@@ -1,9 +1,12 @@
 package datasets
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -105,13 +108,159 @@ func TestCIFAR10BinaryExtracted(t *testing.T) {
 	te, err := ds.Load(Test)
 	require.NoError(t, err)
 	assert.Equal(t, 180, tr.N) // 18 of 20 per class
-	assert.Equal(t, 20, ho.N)  // the last 2 per class
+	assert.Equal(t, 20, ho.N)  // 2 per class
 	assert.Equal(t, 20, te.N)
 	// Planar RGB turned into HWC: pixel 0's green value is record byte 1+1024.
 	want := byte((0*7 + 1 + 1024) % 256)
 	assert.Equal(t, want, tr.Pixels[1])
-	// The held-out images are the last ones of each class (records 180..199).
-	assert.Equal(t, byte((180*7+1)%256), ho.Pixels[0])
+	assert.Equal(t, HeldoutByContent, ds.HeldoutRule())
+	fp, err := ds.Fingerprint()
+	require.NoError(t, err)
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, fp)
+}
+
+// planarHash is the content rule's hash of one NHWC CIFAR image.
+func planarHash(px []uint8) [32]byte {
+	planar := make([]byte, 3072)
+	for c := 0; c < 3; c++ {
+		for j := 0; j < 1024; j++ {
+			planar[c*1024+j] = px[j*3+c]
+		}
+	}
+	return sha256.Sum256(planar)
+}
+
+// The held-out split is defined by content: the same records in another
+// order (another copy of the data set) give the same held-out images in the
+// same order and the same training images, and the held-out images are each
+// class's smallest hashes, computed here independently.
+func TestHeldoutByContentIgnoresRecordOrder(t *testing.T) {
+	const perClass = 25 // 2 held out per class; 250 distinct records
+	rootA, rootB := t.TempDir(), t.TempDir()
+	dirA := filepath.Join(rootA, "cifar-10-batches-bin")
+	writeBinary(t, dirA, perClass)
+	// Copy B: every training record, shuffled across the five files.
+	var recs [][]byte
+	for f := 1; f <= 5; f++ {
+		b, err := os.ReadFile(filepath.Join(dirA, fmt.Sprintf("data_batch_%d.bin", f)))
+		require.NoError(t, err)
+		for i := 0; i+binRecord <= len(b); i += binRecord {
+			recs = append(recs, b[i:i+binRecord])
+		}
+	}
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	dirB := filepath.Join(rootB, "cifar-10-batches-bin")
+	require.NoError(t, os.MkdirAll(dirB, 0o755))
+	per := len(recs) / 5
+	for f := 0; f < 5; f++ {
+		var part []byte
+		for _, r := range recs[f*per : (f+1)*per] {
+			part = append(part, r...)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dirB, fmt.Sprintf("data_batch_%d.bin", f+1)), part, 0o644))
+	}
+	test, err := os.ReadFile(filepath.Join(dirA, "test_batch.bin"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dirB, "test_batch.bin"), test, 0o644))
+
+	load := func(root string) (held, train *Images, fp string) {
+		ds, err := Open("cifar10", Options{DataDir: root, CacheDir: t.TempDir()})
+		require.NoError(t, err)
+		held, err = ds.Load(Heldout)
+		require.NoError(t, err)
+		train, err = ds.Load(Train)
+		require.NoError(t, err)
+		fp, err = ds.Fingerprint()
+		require.NoError(t, err)
+		return held, train, fp
+	}
+	heldA, trainA, fpA := load(rootA)
+	heldB, trainB, fpB := load(rootB)
+	assert.Equal(t, 20, heldA.N)
+	assert.Equal(t, heldA.Labels, heldB.Labels, "same held-out images, same order")
+	assert.Equal(t, heldA.Pixels, heldB.Pixels, "same held-out images, same order")
+	assert.NotEqual(t, fpA, fpB, "the record order is part of the data's fingerprint")
+	sorted := func(im *Images) []string {
+		var h []string
+		for i := 0; i < im.N; i++ {
+			s := planarHash(im.Image(i))
+			h = append(h, fmt.Sprintf("%d:%x", im.Labels[i], s))
+		}
+		sort.Strings(h)
+		return h
+	}
+	assert.Equal(t, sorted(trainA), sorted(trainB), "same training images")
+
+	// Independently: per class, the 2 smallest hashes of all 250 records.
+	byClass := map[uint8][]string{}
+	for _, r := range recs {
+		s := sha256.Sum256(r[1:])
+		byClass[r[0]] = append(byClass[r[0]], fmt.Sprintf("%x", s))
+	}
+	want := map[string]bool{}
+	for _, hs := range byClass {
+		sort.Strings(hs)
+		for _, h := range hs[:perClass/10] {
+			want[h] = true
+		}
+	}
+	got := map[string]bool{}
+	for i := 0; i < heldA.N; i++ {
+		s := planarHash(heldA.Image(i))
+		got[fmt.Sprintf("%x", s)] = true
+	}
+	assert.Equal(t, want, got)
+	for i := 0; i < trainA.N; i++ {
+		s := planarHash(trainA.Image(i))
+		assert.False(t, want[fmt.Sprintf("%x", s)], "training image %d is held out", i)
+	}
+}
+
+// The lossless CIFAR-10 beside the project: 45,000 / 5,000 / 10,000, every
+// class 4,500 / 500 / 1,000, held-out and training images disjoint, and the
+// decoded cache giving the same data and fingerprint as the archive.
+func TestCIFAR10Lossless(t *testing.T) {
+	data, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data"))
+	if _, err := os.Stat(filepath.Join(data, "cifar10", "cifar-10-binary.tar.gz")); err != nil {
+		t.Skipf("no lossless CIFAR-10: %v", err)
+	}
+	cache := t.TempDir()
+	ds, err := Open("cifar10", Options{DataDir: data, CacheDir: cache})
+	require.NoError(t, err)
+	counts := map[Split]int{Train: 4500, Heldout: 500, Test: 1000}
+	loaded := map[Split]*Images{}
+	for sp, per := range counts {
+		im, err := ds.Load(sp)
+		require.NoError(t, err)
+		loaded[sp] = im
+		byClass := map[uint8]int{}
+		for _, l := range im.Labels {
+			byClass[l]++
+		}
+		require.Len(t, byClass, 10)
+		for c, n := range byClass {
+			assert.Equal(t, per, n, "split %s class %d", sp, c)
+		}
+	}
+	held := map[[32]byte]bool{}
+	for i := 0; i < loaded[Heldout].N; i++ {
+		held[planarHash(loaded[Heldout].Image(i))] = true
+	}
+	for i := 0; i < loaded[Train].N; i++ {
+		require.False(t, held[planarHash(loaded[Train].Image(i))], "training image %d is held out", i)
+	}
+	fp, err := ds.Fingerprint()
+	require.NoError(t, err)
+	files, _ := filepath.Glob(filepath.Join(cache, "cifar10-*.u8"))
+	assert.Len(t, files, 2, "decoded caches written")
+	again, err := Open("cifar10", Options{DataDir: data, CacheDir: cache})
+	require.NoError(t, err)
+	h2, err := again.Load(Heldout)
+	require.NoError(t, err)
+	assert.Equal(t, loaded[Heldout].Pixels, h2.Pixels)
+	fp2, err := again.Fingerprint()
+	require.NoError(t, err)
+	assert.Equal(t, fp, fp2)
 }
 
 func TestCIFAR10BinaryTruncated(t *testing.T) {
