@@ -6,13 +6,15 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/amcbench/amc/internal/atomicfile"
 	"github.com/amcbench/amc/search"
+	"github.com/amcbench/amc/weights"
 	"github.com/parquet-go/parquet-go"
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
@@ -52,7 +54,27 @@ func Write(dir string) error {
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(b.String()), 0o644)
+	return atomicfile.WriteBytes(filepath.Join(dir, "report.md"), []byte(b.String()))
+}
+
+// writeInputs says what the spec's runs compressed, by content, and whether
+// the weights saw the held-out images (then held-out accuracy, the reward's
+// measure, is memorisation and the test column is the one to read).
+func writeInputs(b *strings.Builder, r Run) {
+	if r.WeightsSHA256 == "" {
+		return // runs written before amc recorded their inputs
+	}
+	w := "weights sha256 " + r.WeightsSHA256[:min(16, len(r.WeightsSHA256))]
+	prov, known := weights.Known(r.WeightsSHA256)
+	if known {
+		w += fmt.Sprintf(" (%s: trained on %s)", prov.Name, prov.Saw)
+	}
+	fmt.Fprintf(b, "Model %s, %s; data %s (%s), held-out split by %s.\n\n", r.Model, w, r.Data, r.DataFingerprint, r.HeldoutRule)
+	rule, _, _ := strings.Cut(r.HeldoutRule, ":")
+	if saw, ok := prov.SawHeldout[rule]; known && ok && saw {
+		b.WriteString("**These weights saw the held-out images while training**: held-out accuracy, and so the search's reward, " +
+			"measures memorisation, not generalisation. Read the test column.\n\n")
+	}
 }
 
 type agg struct {
@@ -125,7 +147,9 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			base = r
 		}
 	}
-	fmt.Fprintf(b, "\n## %s\n\n| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | latency ratio | test top-1 after fine-tuning | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", spec)
+	fmt.Fprintf(b, "\n## %s\n\n", spec)
+	writeInputs(b, top.best)
+	fmt.Fprintf(b, "| strategy | seeds | episodes | held-out top-1 | test top-1 | reward-set top-1 | MACs ratio | params ratio | latency ratio | test top-1 after fine-tuning | vs best held-out |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	if base.BaseTestTop1 > 0 {
 		fmt.Fprintf(b, "| unpruned (before) | - | - | %.2f | %.2f | - | 1.00 | 1.00 | 1.00 | - | - |\n", base.BaseHeldoutTop1, base.BaseTestTop1)
 	}
@@ -213,7 +237,13 @@ func save(p *plot.Plot, dir, name string) (string, error) {
 	if strings.HasPrefix(name, "-") {
 		name = "runs" + name
 	}
-	if err := p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, name)); err != nil {
+	// Rendered in memory and renamed into place: an interrupted report
+	// leaves the previous plot or none, never a truncated one.
+	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return "", fmt.Errorf("report: %s: %w", name, err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
 		return "", fmt.Errorf("report: %s: %w", name, err)
 	}
 	return name, nil

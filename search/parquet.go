@@ -52,6 +52,15 @@ func (l *EpisodeLog) Close() error {
 	return os.Rename(l.path+".partial", l.path)
 }
 
+// Abort drops an unfinished log: the partial file is removed and no
+// episodes.parquet appears (a failed search leaves no file that looks
+// finished; its checkpoint, if any, still holds the episodes to resume).
+func (l *EpisodeLog) Abort() {
+	l.w.Close()
+	l.f.Close()
+	os.Remove(l.path + ".partial")
+}
+
 // ReadEpisodes reads an episodes.parquet file.
 func ReadEpisodes(path string) ([]EpisodeRow, error) {
 	rows, err := parquet.ReadFile[EpisodeRow](path)

@@ -40,23 +40,34 @@ type EpisodeRow struct {
 // RunRow is one (spec, strategy, seed) run as written to runs.parquet: the
 // best policy and its final metrics.
 type RunRow struct {
-	Spec        string    `parquet:"spec"`
-	Strategy    string    `parquet:"strategy"`
-	Granularity string    `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
-	Seed        int64     `parquet:"seed"`
-	Episodes    int64     `parquet:"episodes"`
-	BestEpisode int64     `parquet:"best_episode"`
-	BestReward  float64   `parquet:"best_reward"`
-	RewardTop1  float64   `parquet:"reward_top1"`
-	HeldoutTop1 float64   `parquet:"heldout_top1"`
-	TestTop1    float64   `parquet:"test_top1"`
-	MACs        int64     `parquet:"macs"`
-	Params      int64     `parquet:"params"`
-	MACsRatio   float64   `parquet:"macs_ratio"`
-	ParamsRatio float64   `parquet:"params_ratio"`
-	Groups      []string  `parquet:"groups,list"`
-	Ratios      []float64 `parquet:"best_ratios,list"`
-	SearchSec   float64   `parquet:"search_seconds"`
+	Spec string `parquet:"spec"`
+	// What was compressed, by content: the model, the data set, the
+	// weights file's SHA-256, the data set's fingerprint and held-out rule;
+	// the task's and the run's fingerprints (amc's definition of the same
+	// task and the same run).
+	Model           string    `parquet:"model"`
+	Data            string    `parquet:"data"`
+	WeightsSHA256   string    `parquet:"weights_sha256"`
+	DataFingerprint string    `parquet:"data_fingerprint"`
+	HeldoutRule     string    `parquet:"heldout_rule"`
+	TaskFingerprint string    `parquet:"task_fingerprint"`
+	RunFingerprint  string    `parquet:"run_fingerprint"`
+	Strategy        string    `parquet:"strategy"`
+	Granularity     string    `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
+	Seed            int64     `parquet:"seed"`
+	Episodes        int64     `parquet:"episodes"`
+	BestEpisode     int64     `parquet:"best_episode"`
+	BestReward      float64   `parquet:"best_reward"`
+	RewardTop1      float64   `parquet:"reward_top1"`
+	HeldoutTop1     float64   `parquet:"heldout_top1"`
+	TestTop1        float64   `parquet:"test_top1"`
+	MACs            int64     `parquet:"macs"`
+	Params          int64     `parquet:"params"`
+	MACsRatio       float64   `parquet:"macs_ratio"`
+	ParamsRatio     float64   `parquet:"params_ratio"`
+	Groups          []string  `parquet:"groups,list"`
+	Ratios          []float64 `parquet:"best_ratios,list"`
+	SearchSec       float64   `parquet:"search_seconds"`
 	// Measured Go-engine latency of the best network and the unpruned one.
 	LatencyMS        float64 `parquet:"latency_ms"`
 	BaseLatencyMS    float64 `parquet:"base_latency_ms"`

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -65,22 +64,30 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			lock, err := lockOut(outDir, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			cell := -1
 			for _, s := range specs {
 				var t *task
+				p := taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
+					Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
+					Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
+					CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
+					Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, Granularity: s.Granularity, FinalImages: s.FinalImages,
+					LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
+					LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
 				for _, st := range s.Strategies {
 					for _, seed := range s.Seeds {
 						if cell++; cell%n != k {
 							continue // another shard's cell
 						}
 						dir := filepath.Join(outDir, s.Name, fmt.Sprintf("%s-s%d", st.Name, seed))
-						p := taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
-							Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
-							Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
-							CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
-							Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, Granularity: s.Granularity, FinalImages: s.FinalImages,
-							LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
-							LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
+						if err := p.identify(); err != nil {
+							return fmt.Errorf("spec %s: %w", s.Path, err)
+						}
 						out, err := inspectOut(dir, newRunID(p, st.Name, seed, st.Episodes, st.Warmup), overwrite)
 						if err != nil {
 							return fmt.Errorf("spec %s: %w", s.Path, err)
@@ -133,6 +140,7 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace runs in --out that do not match the specs (default: refuse)")
 	cmd.Flags().StringVar(&df.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
 	cmd.Flags().StringVar(&df.cacheDir, "cache-dir", "", "decoded-data cache")
+	limitFlags(cmd, runFlagRanges)
 	return cmd
 }
 
@@ -156,29 +164,32 @@ func collect(dir string) (int, error) {
 	sort.Strings(sums)
 	var runs []search.RunRow
 	var eps []search.EpisodeRow
+	seen := taskSeen{}
 	for _, f := range sums {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return 0, err
 		}
-		var s summary
-		if err := json.Unmarshal(b, &s); err != nil {
-			return 0, fmt.Errorf("%s: %w", f, err)
-		}
-		var trained struct {
-			Command string `json:"command"`
-		}
-		if json.Unmarshal(b, &trained) == nil && trained.Command != "" {
+		if isTrainSummary(b) {
 			// A trained or fine-tuned model's summary (amc train/finetune
 			// --out, a spec's <run>/finetuned), not a search run.
 			continue
+		}
+		sp, err := readSummary(f, b)
+		if err != nil {
+			return 0, err
+		}
+		s := *sp
+		if err := seen.check(sp, filepath.Dir(f)); err != nil {
+			return 0, err
 		}
 		rows, err := search.ReadEpisodes(filepath.Join(filepath.Dir(f), "episodes.parquet"))
 		if err != nil {
 			return 0, err
 		}
 		eps = append(eps, rows...)
-		r := search.RunRow{Spec: s.Spec, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
+		r := search.RunRow{Spec: s.Spec, Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, DataFingerprint: s.DataFingerprint,
+			HeldoutRule: s.HeldoutRule, TaskFingerprint: s.TaskFingerprint, RunFingerprint: s.Fingerprint, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
 			RunDir:    filepath.Dir(f),
@@ -221,6 +232,14 @@ func newReportCmd() *cobra.Command {
 		Short: "Write DIR/report.md and its plots from the runs under DIR (amc run or amc search outputs)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
+				return fmt.Errorf("report: %s is not a folder of amc run or amc search outputs", args[0])
+			}
+			lock, err := lockOut(args[0], cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			if _, err := collect(args[0]); err != nil {
 				return err
 			}
@@ -255,6 +274,11 @@ func newMergeCmd() *cobra.Command {
 			if outDir == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
+			lock, err := lockOut(outDir, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			copied, err := mergeRuns(args, outDir, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -274,15 +298,37 @@ func newMergeCmd() *cobra.Command {
 // mergeRuns copies every finished run folder (DIR/<spec>/<run>/ with a
 // summary.json) of the sources into out, with the spec's latency table.
 // A run already in out is kept if it is the same run and refused otherwise;
-// unfinished runs are reported and left out.
+// unfinished runs are reported and left out. Everything is checked before
+// anything is copied, so a refused merge leaves out as it was: one spec name
+// must be one task across the sources and out, one run folder one run, and
+// a spec's latency tables identical.
 func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
-	copied := 0
+	type job struct{ runDir, dst, table, dstTable string }
+	var jobs []job
+	seen := taskSeen{}
+	if have, err := filepath.Glob(filepath.Join(out, "*", "*", "summary.json")); err == nil {
+		for _, f := range have {
+			b, err := os.ReadFile(f)
+			if err != nil || isTrainSummary(b) {
+				continue
+			}
+			s, err := readSummary(f, b)
+			if err != nil {
+				return 0, fmt.Errorf("merge: %w", err)
+			}
+			if err := seen.check(s, filepath.Dir(f)); err != nil {
+				return 0, fmt.Errorf("merge: %w", err)
+			}
+		}
+	}
+	planned := map[string]string{} // destination run folder -> run fingerprint
+	tables := map[string][]byte{}  // destination latency table -> contents
 	for _, src := range srcs {
 		if st, err := os.Stat(src); err != nil || !st.IsDir() {
-			return copied, fmt.Errorf("merge: %s is not a folder of amc run outputs", src)
+			return 0, fmt.Errorf("merge: %s is not a folder of amc run outputs", src)
 		}
 		if same, _ := filepath.Abs(src); same == mustAbs(out) {
-			return copied, fmt.Errorf("merge: %s is also the --out folder", src)
+			return 0, fmt.Errorf("merge: %s is also the --out folder", src)
 		}
 		cps, _ := filepath.Glob(filepath.Join(src, "*", "*", checkpointFile))
 		for _, c := range cps {
@@ -292,39 +338,76 @@ func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
 		}
 		sums, err := filepath.Glob(filepath.Join(src, "*", "*", "summary.json"))
 		if err != nil {
-			return copied, err
+			return 0, err
 		}
 		if len(sums) == 0 {
-			return copied, fmt.Errorf("merge: no finished runs (DIR/<spec>/<run>/summary.json) under %s", src)
+			return 0, fmt.Errorf("merge: no finished runs (DIR/<spec>/<run>/summary.json) under %s", src)
 		}
 		for _, f := range sums {
 			runDir := filepath.Dir(f)
 			rel, _ := filepath.Rel(src, runDir)
 			dst := filepath.Join(out, rel)
-			if b, err := os.ReadFile(filepath.Join(dst, "summary.json")); err == nil {
-				a, _ := os.ReadFile(f)
-				var x, y summary
-				if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil || x.Fingerprint != y.Fingerprint || x.Fingerprint == "" {
-					return copied, fmt.Errorf("merge: %s and %s hold different runs under the same name; merge them into separate folders", runDir, dst)
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return 0, fmt.Errorf("merge: %w", err)
+			}
+			s, err := readSummary(f, b)
+			if err != nil {
+				return 0, fmt.Errorf("merge: %w", err)
+			}
+			if err := seen.check(s, runDir); err != nil {
+				return 0, fmt.Errorf("merge: %w", err)
+			}
+			other, ok := planned[dst]
+			if !ok {
+				if b, err := os.ReadFile(filepath.Join(dst, "summary.json")); err == nil {
+					var y summary
+					if json.Unmarshal(b, &y) == nil {
+						other, ok = y.Fingerprint, true
+					} else {
+						other, ok = "", true
+					}
+				}
+			}
+			if ok {
+				if other != s.Fingerprint {
+					return 0, fmt.Errorf("merge: %s and %s hold different runs under the same name; merge them into separate folders", runDir, dst)
 				}
 				continue // the same run twice
 			}
-			if err := copyTree(runDir, dst); err != nil {
-				return copied, fmt.Errorf("merge: %w", err)
-			}
-			copied++
+			planned[dst] = s.Fingerprint
+			j := job{runDir: runDir, dst: dst}
 			lt := filepath.Join(filepath.Dir(runDir), "latency-table.json")
-			if _, err := os.Stat(lt); err == nil {
+			if cur, err := os.ReadFile(lt); err == nil {
 				dlt := filepath.Join(filepath.Dir(dst), "latency-table.json")
-				if old, err := os.ReadFile(dlt); errors.Is(err, os.ErrNotExist) {
-					if err := copyFile(lt, dlt); err != nil {
-						return copied, fmt.Errorf("merge: %w", err)
+				old, known := tables[dlt]
+				if !known {
+					if b, err := os.ReadFile(dlt); err == nil {
+						old, known = b, true
 					}
-				} else if cur, err2 := os.ReadFile(lt); err != nil || err2 != nil || !bytes.Equal(old, cur) {
-					return copied, fmt.Errorf("merge: %s and %s differ: the shards measured their own latency tables, so their runs are not comparable; measure the table once and copy it into every shard's folder before the sweep", lt, dlt)
+				}
+				if known && !bytes.Equal(old, cur) {
+					return 0, fmt.Errorf("merge: %s and %s differ: the shards measured their own latency tables, so their runs are not comparable; measure the table once and copy it into every shard's folder before the sweep", lt, dlt)
+				}
+				if !known {
+					tables[dlt] = cur
+					j.table, j.dstTable = lt, dlt
 				}
 			}
+			jobs = append(jobs, j)
 		}
+	}
+	copied := 0
+	for _, j := range jobs {
+		if j.table != "" {
+			if err := copyFile(j.table, j.dstTable); err != nil {
+				return copied, fmt.Errorf("merge: %w", err)
+			}
+		}
+		if err := copyTree(j.runDir, j.dst); err != nil {
+			return copied, fmt.Errorf("merge: %w", err)
+		}
+		copied++
 	}
 	return copied, nil
 }

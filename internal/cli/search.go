@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/amcbench/amc/env"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/spf13/cobra"
 )
 
@@ -53,6 +56,35 @@ type summary struct {
 	LatencyFit       *latencyFit `json:"latency_fit,omitempty"`
 	Fingerprint      string      `json:"run_fingerprint,omitempty"`
 	Run              string      `json:"run,omitempty"`
+	// The inputs by content, the task's fingerprint and the run's fields.
+	WeightsSHA256   string `json:"weights_sha256,omitempty"`
+	DataFingerprint string `json:"data_fingerprint,omitempty"`
+	HeldoutRule     string `json:"heldout_rule,omitempty"`
+	TaskFingerprint string `json:"task_fingerprint,omitempty"`
+	RunID           *runID `json:"run_id,omitempty"`
+}
+
+// readSummary parses a search run's summary.json. Valid JSON is not enough:
+// a summary names its spec, model, strategy and run fingerprint, or it is
+// not a finished search (an empty object, null, or a training summary).
+func readSummary(path string, b []byte) (*summary, error) {
+	var s summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s is damaged (%v)", path, err)
+	}
+	if isTrainSummary(b) {
+		return nil, fmt.Errorf("%s is the summary of a trained or fine-tuned model, not of a search run", path)
+	}
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"spec", s.Spec}, {"model", s.Model}, {"strategy", s.Strategy}, {"run_fingerprint", s.Fingerprint}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s is not a finished search run's summary (no %s)", path, strings.Join(missing, ", "))
+	}
+	return &s, nil
 }
 
 func newSearchCmd() *cobra.Command {
@@ -78,12 +110,29 @@ func newSearchCmd() *cobra.Command {
 			if err := checkStrategy(strategy); err != nil {
 				return err
 			}
+			if err := checkPositions("--calib-positions", tp.CalPositions, tp.Model.model); err != nil {
+				return err
+			}
+			if tp.Protocol == env.Accuracy {
+				if cmd.Flags().Changed("budget") {
+					return fmt.Errorf("--budget %s: a budget only goes with --protocol constrained; the accuracy protocol has none (drop --budget)", tp.Budget)
+				}
+				tp.Budget = "" // the default budget is not this run's
+			}
 			tp.Spec = "cli"
 			tp.LatencyFile = filepath.Join(outDir, "latency-table.json")
 			if tp.Protocol == env.Constrained {
 				if _, err := env.ParseBudget(tp.Budget); err != nil {
 					return err
 				}
+			}
+			lock, err := lockOut(outDir, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
+			if err := tp.identify(); err != nil {
+				return err
 			}
 			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup), overwrite); err != nil {
 				return err
@@ -131,6 +180,13 @@ func newSearchCmd() *cobra.Command {
 	f.StringVar(&tp.Granularity, "granularity", env.Channel, "channel (remove whole channels) or fine (zero single weights by magnitude: actions are densities per conv/linear layer; MACs and params count nonzero weights)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON line")
 	f.BoolVar(&overwrite, "overwrite", false, "replace a different run already in --out (default: refuse; the same run is resumed or reported)")
+	limitFlags(cmd, map[string]numcheck.Range{
+		"latency-batch": batchRange, "latency-workers": threads, "latency-points": numcheck.AtLeast(2).Ints(),
+		"warmup": countOrZero, "episodes": count, "seed": anyInt,
+		"reward-images": countOrZero.Means("0: all"), "final-images": countOrZero.Means("0: all"),
+		"calib-images": count, "calib-positions": count, "multiple": count,
+		"lbound": numcheck.Fraction(), "ridge": numcheck.AtLeast(0),
+	})
 	return cmd
 }
 

@@ -52,6 +52,9 @@ type taskParams struct {
 	// LatencyFile keeps the measured table: read when it exists, written
 	// otherwise, so that a resumed or repeated run uses the same table.
 	LatencyFile string
+
+	ds    datasets.Dataset // opened by identify, reused by prepareTask
+	ident *identity        // the inputs by content (identify)
 }
 
 // task is a prepared compression task: model, data, calibration statistics
@@ -117,14 +120,14 @@ func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 		}
 		cfg.Budget = b
 	}
+	if err := p.identify(); err != nil {
+		return nil, err
+	}
 	m, err := p.Model.load(false)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := p.Data.open()
-	if err != nil {
-		return nil, err
-	}
+	ds := p.ds
 	held, err := ds.Load(datasets.Heldout)
 	if err != nil {
 		return nil, err
@@ -186,11 +189,18 @@ func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 	return t, nil
 }
 
-// runID identifies one search run: the task, the strategy and its
-// settings. Its fingerprint is stored in the run's checkpoint and summary so
-// that an output folder is only resumed or skipped by the same run.
+// runID identifies one search run: the task (its inputs by content and its
+// settings), the strategy with its parameters, the seed and the episodes.
+// Its fingerprint is the one definition of "the same run": stored in the
+// run's checkpoint and summary, it decides resume and skip; the task part
+// alone (taskFingerprint) is what merge and collect require to be the same
+// for every run under one spec name. Paths are not in it (the weights are
+// named by content), so moving files keeps it.
 type runID struct {
-	Spec, Model, Weights, Data      string
+	Spec, Model                     string
+	WeightsSHA256                   string
+	Data                            string
+	DataFingerprint, HeldoutRule    string
 	Protocol, Budget, Reward        string
 	RewardImages, CalImages, CalPos int
 	Multiple                        int
@@ -206,19 +216,28 @@ type runID struct {
 	Episodes, Warmup                int
 }
 
+// newRunID needs p identified (taskParams.identify).
 func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) runID {
-	w := p.Model.weights
-	if abs, err := filepath.Abs(w); err == nil && w != "" {
-		w = abs
+	var id identity
+	if p.ident != nil {
+		id = *p.ident
 	}
 	if strategy != "ddpg" {
 		warmup = 0
 	}
 	p.LatencyBatch, p.LatencyWorkers = max(1, p.LatencyBatch), max(1, p.LatencyWorkers)
-	return runID{Spec: p.Spec, Model: p.Model.model, Weights: w, Data: p.Data.data, Protocol: p.Protocol, Budget: p.Budget,
+	return runID{Spec: p.Spec, Model: p.Model.model, WeightsSHA256: id.WeightsSHA256, Data: p.Data.data,
+		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, Granularity: granularity(p.Granularity), FinalImages: p.FinalImages,
 		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
+}
+
+// taskFingerprint identifies the task alone: the run without its spec
+// name, strategy, seed and episodes.
+func (r runID) taskFingerprint() string {
+	r.Spec, r.Strategy, r.Seed, r.Episodes, r.Warmup = "", "", 0, 0, 0
+	return r.fingerprint()
 }
 
 // granularity is "" for channel pruning (as before granularities existed,
@@ -273,19 +292,23 @@ func inspectOut(outDir string, id runID, overwrite bool) (outState, error) {
 func inspectRun(outDir string, id runID) (outState, error) {
 	fp := id.fingerprint()
 	sumPath := filepath.Join(outDir, "summary.json")
-	different := func(what, other string) error {
-		return fmt.Errorf("%s holds %s of a different run (%s), not this run (%s); pass --overwrite to replace it, or choose another --out: %w",
-			outDir, what, other, id, errDifferentRun)
+	different := func(what, stored string) error {
+		return fmt.Errorf("%s holds %s of a different run: %s; pass --overwrite to replace it, or choose another --out: %w",
+			outDir, what, diffRuns(stored, id), errDifferentRun)
 	}
 	if b, err := os.ReadFile(sumPath); err == nil {
-		var s summary
-		if err := json.Unmarshal(b, &s); err != nil {
-			return outState{}, fmt.Errorf("%s is damaged (%v): delete it to run again", sumPath, err)
+		s, err := readSummary(sumPath, b)
+		if err != nil {
+			return outState{}, fmt.Errorf("%w: delete it (or pass --overwrite) to run again", err)
 		}
-		if s.Fingerprint != "" && s.Fingerprint != fp {
-			return outState{}, different("the results", s.Run)
+		if s.Fingerprint != fp {
+			stored := s.Run
+			if s.RunID != nil {
+				stored = s.RunID.describe()
+			}
+			return outState{}, different("the results", stored)
 		}
-		return outState{done: &s}, nil
+		return outState{done: s}, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return outState{}, err
 	}
@@ -366,7 +389,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	opt := search.Options{Spec: t.p.Spec, Seed: seed, Episodes: episodes, Log: log.Write, Resume: st.resume,
 		Progress: func(done, total int, _ float64) { pr.update(done, total) },
 		Checkpoint: func(c *search.Checkpoint) error {
-			c.Fingerprint, c.Describe = id.fingerprint(), id.String()
+			c.Fingerprint, c.Describe = id.fingerprint(), id.describe()
 			return search.SaveCheckpoint(cpPath, c)
 		}}
 	var before float64 // search seconds spent before an interruption
@@ -379,7 +402,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	best, err := search.Run(e, ag, opt)
 	pr.finish()
 	if err != nil {
-		log.Close()
+		log.Abort()
 		return nil, err
 	}
 	if err := log.Close(); err != nil {
@@ -439,7 +462,8 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		HeldoutTop1: hres.Top1, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
-		Fingerprint: id.fingerprint(), Run: id.String(),
+		Fingerprint: id.fingerprint(), Run: id.String(), RunID: &id, TaskFingerprint: id.taskFingerprint(),
+		WeightsSHA256: id.WeightsSHA256, DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule,
 		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch, LatencyWorkers: t.p.LatencyWorkers,
 		BareForwardSec: t.bareSec, BaseHeldoutTop1: base[0], BaseTestTop1: base[1], LatencyFit: fit,
 		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}

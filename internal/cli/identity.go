@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+)
+
+// identity names a task's inputs by content: the weights file's SHA-256 and
+// the data set's fingerprint with its held-out rule. A run's fingerprint
+// holds these, not paths, so that replacing the weights file at the same
+// path, or pointing --data-dir at other pixels, is another run, and moving
+// the same file is not.
+type identity struct {
+	WeightsSHA256   string
+	DataFingerprint string
+	HeldoutRule     string
+}
+
+// identify opens the task's data set (kept in p for prepareTask) and hashes
+// its weights file, once.
+func (p *taskParams) identify() error {
+	if p.ident != nil {
+		return nil
+	}
+	id := identity{}
+	if p.Model.weights != "" {
+		sum, err := fileSHA256(p.Model.weights)
+		if err != nil {
+			return fmt.Errorf("weights: %w", err)
+		}
+		id.WeightsSHA256 = sum
+	}
+	if p.ds == nil {
+		ds, err := p.Data.open()
+		if err != nil {
+			return err
+		}
+		p.ds = ds
+	}
+	fp, err := p.ds.Fingerprint()
+	if err != nil {
+		return err
+	}
+	id.DataFingerprint, id.HeldoutRule = fp, p.ds.HeldoutRule()
+	p.ident = &id
+	return nil
+}
+
+// fileSHA256 is the hex SHA-256 of a file's bytes.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// describe is the run's fields as JSON: kept with a checkpoint so that a
+// refusal can name the fields that differ.
+func (r runID) describe() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// diffRuns names the fields in which a stored run (its describe JSON, or an
+// older plain-text description) differs from r.
+func diffRuns(stored string, r runID) string {
+	var other runID
+	if err := json.Unmarshal([]byte(stored), &other); err != nil || !strings.HasPrefix(strings.TrimSpace(stored), "{") {
+		return fmt.Sprintf("it holds %q; this run is %s", stored, r)
+	}
+	var diffs []string
+	a, b := reflect.ValueOf(other), reflect.ValueOf(r)
+	for i := 0; i < a.NumField(); i++ {
+		x, y := a.Field(i).Interface(), b.Field(i).Interface()
+		if !reflect.DeepEqual(x, y) {
+			diffs = append(diffs, fmt.Sprintf("%s %v there, %v here", a.Type().Field(i).Name, show(x), show(y)))
+		}
+	}
+	if len(diffs) == 0 {
+		return "written by another version of amc with the same settings"
+	}
+	return "differs in " + strings.Join(diffs, "; ")
+}
+
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		if s == "" {
+			return `""`
+		}
+		if len(s) == 64 { // a SHA-256
+			return s[:12] + "..."
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// isTrainSummary reports a trained or fine-tuned model's summary.json (amc
+// train/finetune, a spec's <run>/finetuned): it names its command.
+func isTrainSummary(b []byte) bool {
+	var trained struct {
+		Command string `json:"command"`
+	}
+	return json.Unmarshal(b, &trained) == nil && trained.Command != ""
+}
+
+// taskSeen remembers, per spec name, the first run's task.
+type taskSeen map[string]*summaryAt
+
+type summaryAt struct {
+	s   *summary
+	dir string
+}
+
+// check refuses a run whose task differs from that of an earlier run under
+// the same spec name: one spec name is one task, so that a table never
+// compares runs on other weights, data or budgets as equals. Summaries
+// written before task fingerprints existed are not checked.
+func (seen taskSeen) check(s *summary, dir string) error {
+	if s.TaskFingerprint == "" {
+		return nil
+	}
+	first, ok := seen[s.Spec]
+	if !ok {
+		seen[s.Spec] = &summaryAt{s, dir}
+		return nil
+	}
+	if first.s.TaskFingerprint == s.TaskFingerprint {
+		return nil
+	}
+	why := "their task fingerprints differ"
+	if first.s.RunID != nil && s.RunID != nil {
+		a, b := *first.s.RunID, *s.RunID
+		for _, r := range []*runID{&a, &b} {
+			r.Strategy, r.Seed, r.Episodes, r.Warmup = "", 0, 0, 0
+		}
+		why = diffRuns(a.describe(), b)
+	}
+	return fmt.Errorf("spec name %q is used by two different tasks, %s and %s (%s): one spec name must be one task; rename one spec, or keep the runs in separate folders",
+		s.Spec, first.dir, dir, why)
+}
