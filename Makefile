@@ -56,22 +56,27 @@ test: build vet
 # the committed results/ folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed,
 # 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
 # check the pipeline end to end. REPRO_SETS=fine-grained (for example) runs one set.
+# Lossless CIFAR-10 (the default data): paper-cifar. The older JPEG copy: the jpeg-* sets, whose
+# specs live in experiments/jpeg-copy/ and whose committed outputs are under results/jpeg-copy/.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
-SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-adapted-macs50.yaml experiments/plain20-macs50.yaml
-# results/agents is paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds): REPRO_SETS=agents runs it alone.
-SET_agents = experiments/resnet20-adapted-macs50.yaml
-SET_fine-grained = $(wildcard experiments/resnet20-fine-*.yaml)
-SET_latency = experiments/resnet20-latency70.yaml
-SET_accuracy-guaranteed = experiments/resnet20-accuracy.yaml
-SET_search-r20 = experiments/resnet20-macs50.yaml
-REPRO_SETS ?= paper-cifar fine-grained latency accuracy-guaranteed search-r20
+SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
+J = experiments/jpeg-copy
+SET_jpeg-paper-cifar = $(J)/resnet56-macs50.yaml $(J)/resnet20-adapted-macs50.yaml $(J)/plain20-macs50.yaml
+# results/jpeg-copy/agents is jpeg-paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds).
+SET_jpeg-agents = $(J)/resnet20-adapted-macs50.yaml
+SET_jpeg-fine-grained = $(wildcard $(J)/resnet20-fine-*.yaml)
+SET_jpeg-latency = $(J)/resnet20-latency70.yaml
+SET_jpeg-accuracy-guaranteed = $(J)/resnet20-accuracy.yaml
+SET_jpeg-search-r20 = $(J)/resnet20-macs50.yaml
+REPRO_SETS ?= paper-cifar
 reproduce: build
 	@set -e; for s in $(REPRO_SETS); do \
 	  case $$s in \
-	    paper-cifar) specs="$(SET_paper-cifar)";; agents) specs="$(SET_agents)";; \
-	    fine-grained) specs="$(SET_fine-grained)";; latency) specs="$(SET_latency)";; \
-	    accuracy-guaranteed) specs="$(SET_accuracy-guaranteed)";; search-r20) specs="$(SET_search-r20)";; \
-	    *) echo "unknown set $$s"; exit 2;; esac; \
+	    paper-cifar) specs="$(SET_paper-cifar)";; \
+	    jpeg-paper-cifar) specs="$(SET_jpeg-paper-cifar)";; jpeg-agents) specs="$(SET_jpeg-agents)";; \
+	    jpeg-fine-grained) specs="$(SET_jpeg-fine-grained)";; jpeg-latency) specs="$(SET_jpeg-latency)";; \
+	    jpeg-accuracy-guaranteed) specs="$(SET_jpeg-accuracy-guaranteed)";; jpeg-search-r20) specs="$(SET_jpeg-search-r20)";; \
+	    *) echo "unknown set $$s (paper-cifar, jpeg-paper-cifar, jpeg-agents, jpeg-fine-grained, jpeg-latency, jpeg-accuracy-guaranteed, jpeg-search-r20)"; exit 2;; esac; \
 	  echo "== $$s: $$specs"; \
 	  ./bin/amc run $$specs --out $(REPRO_OUT)/$$s $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
 	  ./bin/amc report $(REPRO_OUT)/$$s; echo "report: $(REPRO_OUT)/$$s/report.md"; done
@@ -85,8 +90,9 @@ fuzz:
 	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); done
 
 # The main job on offline defaults: a short AMC experiment (experiments/demo-resnet20.yaml) on the
-# JPEG-adapted ResNet-20 at 50% MACs: DDPG, random search and the hand-crafted policies, the unpruned
-# network as "before", the report with its plots, and the DDPG policy's pruned model measured.
+# lossless CIFAR-10 with the clean ResNet-20 (never saw the held-out split) at 50% MACs: DDPG, random
+# search and the hand-crafted policies, the unpruned network as "before", the report with its plots,
+# and the DDPG policy's pruned model measured.
 DEMO_OUT ?= demo-out
 demo: build
 	./bin/amc info

@@ -182,7 +182,7 @@ func (s *Spec) defaults() error {
 		s.Weights = filepath.Join(filepath.Dir(s.Path), s.Weights)
 	}
 	if s.Data == "" {
-		s.Data = "cifar10-jpeg"
+		s.Data = "cifar10"
 	}
 	if s.Protocol == "" {
 		s.Protocol = "constrained"

@@ -13,9 +13,17 @@ func TestShippedSpecsLoad(t *testing.T) {
 	files, err := filepath.Glob("*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	for _, f := range files {
+	jpeg, err := filepath.Glob("jpeg-copy/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, jpeg)
+	for _, f := range append(files, jpeg...) {
 		s, err := Load(f)
 		require.NoError(t, err, f)
+		if filepath.Dir(f) == "jpeg-copy" {
+			assert.Equal(t, "cifar10-jpeg", s.Data, "%s: the JPEG-copy specs say so", f)
+		} else {
+			assert.Equal(t, "cifar10", s.Data, "%s: the lossless data is the default", f)
+		}
 		assert.NotEmpty(t, s.Strategies, f)
 		_, err = os.Stat(s.Weights)
 		assert.NoError(t, err, "%s: weights resolve relative to the spec", f)
@@ -128,7 +136,7 @@ func TestSpecNumbersAndDefaults(t *testing.T) {
 }
 
 func TestApplyOverrides(t *testing.T) {
-	s, err := Load("resnet20-adapted-macs50.yaml")
+	s, err := Load("resnet20-macs50.yaml")
 	require.NoError(t, err)
 	s.ApplyOverrides(12, []int64{1}, 500, 1000)
 	assert.Equal(t, []int64{1}, s.Seeds)
@@ -138,13 +146,13 @@ func TestApplyOverrides(t *testing.T) {
 		assert.Equal(t, 12, st.Episodes, st.Name)
 		assert.LessOrEqual(t, st.Warmup, 4, st.Name)
 	}
-	p, err := Load("resnet20-adapted-macs50.yaml")
+	p, err := Load("jpeg-copy/resnet20-adapted-macs50.yaml")
 	require.NoError(t, err)
 	p.ApplyOverrides(12, nil, 0, 0)
 	assert.Equal(t, 1, p.FineTune.Epochs)
 	assert.Equal(t, 2000, p.FineTune.TrainImages)
 	assert.Equal(t, []int64{1, 2, 3}, p.Seeds, "unset overrides keep the spec's values")
-	g, err := Load("resnet20-fine-params30.yaml")
+	g, err := Load("jpeg-copy/resnet20-fine-params30.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, "fine", g.Granularity)
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Evaluates every shared CIFAR-10 checkpoint with the Go engine on the JPEG
-# copy (test and canonical held-out splits) and writes results/foundation/accuracy.md.
+# copy (test and canonical held-out splits) and writes results/jpeg-copy/foundation/accuracy.md.
 #   bash scripts/accuracy.sh            (after make build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${WEIGHTS:-../shared/weights}
 export AMC_DATA=${AMC_DATA:-../shared/data}
-out=results/foundation/accuracy.md
-mkdir -p results/foundation
+out=results/jpeg-copy/foundation/accuracy.md
+mkdir -p results/jpeg-copy/foundation
 rows=(
   "resnet20|$W/akamaster-cifar10/resnet20-12fca82f.th|81.0|"
   "resnet32|$W/akamaster-cifar10/resnet32-d509ac18.th|82.6|"
@@ -32,8 +32,8 @@ tmp=$(mktemp)
 } > "$tmp"
 for r in "${rows[@]}"; do
   IFS='|' read -r model w ref refho <<<"$r"
-  t=$(./bin/amc eval --model "$model" --weights "$w" --split test --json 2>/dev/null | tail -1)
-  h=$(./bin/amc eval --model "$model" --weights "$w" --split heldout --json 2>/dev/null | tail -1)
+  t=$(./bin/amc eval --model "$model" --weights "$w" --data cifar10-jpeg --split test --json 2>/dev/null | tail -1)
+  h=$(./bin/amc eval --model "$model" --weights "$w" --data cifar10-jpeg --split heldout --json 2>/dev/null | tail -1)
   /usr/bin/python3 - "$model" "$w" "$ref" "$refho" "$t" "$h" >> "$tmp" <<'PY'
 import json, os, sys
 model, w, ref, refho, t, h = sys.argv[1:]

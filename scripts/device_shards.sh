@@ -29,7 +29,7 @@ cd "$ROOT/main"
 export AMC_DATA=$ROOT/shared/data OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 export AMC_CACHE=/tmp/amcdev/cache
 # Decode the data once (all cores) for every shard.
-/tmp/amcdev/amc eval --model resnet20 --weights "$ROOT/shared/weights/cifar10-jpeg-adapted/resnet20.safetensors" --split heldout --limit 100 > "$OUT/warmup.log" 2>&1
+/tmp/amcdev/amc eval --data cifar10-jpeg --model resnet20 --weights "$ROOT/shared/weights/cifar10-jpeg-adapted/resnet20.safetensors" --split heldout --limit 100 > "$OUT/warmup.log" 2>&1
 for k in "$@"; do
   GOMAXPROCS=$THREADS timeout -s INT "$LIMIT" /tmp/amcdev/amc run "$spec" --shard "$k/$n" \
     --out /tmp/amcdev/cells > "$OUT/shard-$k.log" 2>&1 &

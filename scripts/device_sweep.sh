@@ -19,10 +19,10 @@ export AMC_DATA=/tmp/amcdev/data AMC_CACHE=/tmp/amcdev/cache
 amc=/tmp/amcdev/amc
 { nproc; grep -m1 'model name' /proc/cpuinfo; $amc info; date -u; } > "$OUT/machine.txt"
 # Decode the data once for all runs.
-$amc eval --model resnet20 --weights carry/w/r20.safetensors --split heldout --limit 100 --json > "$OUT/warmup.json" 2>&1
+$amc eval --data cifar10-jpeg --model resnet20 --weights carry/w/r20.safetensors --split heldout --limit 100 --json > "$OUT/warmup.json" 2>&1
 run() { # name threads args...
   local name=$1 threads=$2; shift 2
-  GOMAXPROCS=$threads $amc search --reward-images 1000 --out "$OUT/$name" --json "$@" > "$OUT/$name.log" 2>&1 &
+  GOMAXPROCS=$threads $amc search --data cifar10-jpeg --reward-images 1000 --out "$OUT/$name" --json "$@" > "$OUT/$name.log" 2>&1 &
 }
 R20=(--model resnet20 --weights carry/w/r20.safetensors --budget macs=0.5)
 R56=(--model resnet56 --weights carry/w/r56.safetensors --budget macs=0.5)

@@ -3,7 +3,7 @@
 (the best network of every run) under the given results folders, as a
 Markdown table. Reads the runs' summary.json files (standard library only).
 
-    python3 scripts/latency_vs_macs.py results/search-r56 results/search-r20-adapted ...
+    python3 scripts/latency_vs_macs.py results/jpeg-copy/search-r56 results/jpeg-copy/search-r20-adapted ...
 """
 import glob
 import json

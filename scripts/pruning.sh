@@ -2,15 +2,15 @@
 # Pruning engine results: accuracy before fine-tuning with and without
 # least-squares reconstruction, and measured speedups against the MACs ratio,
 # in the Go engine and in PyTorch with the same shapes.
-# Writes results/pruning/README.md.   bash scripts/pruning.sh  (after make build)
+# Writes results/jpeg-copy/pruning/README.md.   bash scripts/pruning.sh  (after make build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${WEIGHTS:-../shared/weights}
 export AMC_DATA=${AMC_DATA:-../shared/data}
 amc=./bin/amc
 work=$(mktemp -d)
-out=results/pruning/README.md
-mkdir -p results/pruning
+out=results/jpeg-copy/pruning/README.md
+mkdir -p results/jpeg-copy/pruning
 py=/usr/bin/python3
 torchbench() { $amc graph "$@" | MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 $py scripts/bench_torch.py --batch "$B" --threads "$(nproc)" --seconds 3 | jq -r .images_per_sec; }
 {
@@ -31,14 +31,14 @@ torchbench() { $amc graph "$@" | MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_T
 for row in "resnet56|$W/cifar10-jpeg-adapted/resnet56.safetensors" "resnet20|$W/cifar10-jpeg-scratch/resnet20.safetensors"; do
   IFS='|' read -r model w <<<"$row"
   rel=${w#$W/}
-  h=$($amc eval --model "$model" --weights "$w" --split heldout --json 2>/dev/null | jq -r .top1)
-  t=$($amc eval --model "$model" --weights "$w" --split test --json 2>/dev/null | jq -r .top1)
+  h=$($amc eval --model "$model" --weights "$w" --data cifar10-jpeg --split heldout --json 2>/dev/null | jq -r .top1)
+  t=$($amc eval --model "$model" --weights "$w" --data cifar10-jpeg --split test --json 2>/dev/null | jq -r .top1)
   echo "| $model | $rel (unpruned) | 1 | 1 | 1 | $h | $t | - | - |" >> "$work/md"
   for mode in selection reconstruction; do
     extra=(--data cifar10-jpeg); [ $mode = selection ] && extra=()
     p=$($amc prune --model "$model" --weights "$w" --policy uniform-macs:0.5 "${extra[@]}" --out "$work/$model-$mode" --json | tail -1)
-    h=$($amc eval --pruned "$work/$model-$mode" --split heldout --json 2>/dev/null | jq -r .top1)
-    t=$($amc eval --pruned "$work/$model-$mode" --split test --json 2>/dev/null | jq -r .top1)
+    h=$($amc eval --pruned "$work/$model-$mode" --data cifar10-jpeg --split heldout --json 2>/dev/null | jq -r .top1)
+    t=$($amc eval --pruned "$work/$model-$mode" --data cifar10-jpeg --split test --json 2>/dev/null | jq -r .top1)
     jq -r --arg m "$model" --arg w "$rel ($mode)" --arg h "$h" --arg t "$t" \
       '"| \($m) | \($w) | \(.macs_ratio*1000|round/1000) | \(.params_ratio*1000|round/1000) | \(.uniform_ratio*1000|round/1000) | \($h) | \($t) | \(if .reconstructed then (.calibration_seconds*10|round/10|tostring) else "-" end) | \(if .reconstructed then (.reconstruction_seconds*1000|round/1000|tostring) else "-" end) |"' <<<"$p" >> "$work/md"
   done

@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-300}; S=${2:-1}
 export AMC_DATA=${AMC_DATA:-../shared/data}
-out=results/search-r20
+out=results/jpeg-copy/search-r20
 mkdir -p $out
 W=../shared/weights/cifar10-jpeg-scratch/resnet20.safetensors
 for st in uniform deep shallow random ddpg; do
-  ./bin/amc search --model resnet20 --weights $W --budget macs=0.5 --strategy $st --episodes $E --seed $S \
+  ./bin/amc search --data cifar10-jpeg --model resnet20 --weights $W --budget macs=0.5 --strategy $st --episodes $E --seed $S \
     --out $out/$st-s$S --json > $out/$st-s$S.json 2> $out/$st-s$S.log
 done
 {
@@ -21,7 +21,7 @@ done
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(./bin/amc info | sed -n 's/^blas: *//p') BLAS"
   echo "- date: $(date -u +%Y-%m-%d)"
   echo "- reward: top-1 on a fixed 2,000-image subset of the canonical held-out split; reconstruction on 3,000 x 10 calibration samples; lower bound 0.2; seed $S (one seed: no spread yet)"
-  echo "- unpruned: held-out 87.24, test 86.64 (results/foundation/accuracy.md)"
+  echo "- unpruned: held-out 87.24, test 86.64 (results/jpeg-copy/foundation/accuracy.md)"
   echo
   echo "| strategy | episodes | best episode | MACs ratio | params ratio | reward-set top-1 | held-out top-1 (5,000) | test top-1 | s/episode |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -6,12 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-300}; S=${2:-1}
 export AMC_DATA=${AMC_DATA:-../shared/data}
-out=results/search-r56
+out=results/jpeg-copy/search-r56
 mkdir -p $out
 W=../shared/weights/cifar10-jpeg-adapted/resnet56.safetensors
 for st in uniform shallow deep ddpg; do
   [ -f $out/$st-s$S/summary.json ] && continue
-  ./bin/amc search --model resnet56 --weights $W --budget macs=0.5 --strategy $st --episodes $E --seed $S \
+  ./bin/amc search --data cifar10-jpeg --model resnet56 --weights $W --budget macs=0.5 --strategy $st --episodes $E --seed $S \
     --out $out/$st-s$S --json > $out/$st-s$S.json 2> $out/$st-s$S.log
 done
 ./bin/amc report $out

@@ -6,6 +6,7 @@ import (
 
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/evaluate"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/nn"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +17,7 @@ type dataFlags struct {
 }
 
 func (d *dataFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&d.data, "data", "cifar10-jpeg", "data set: cifar10-jpeg (the JPEG copy) or cifar10 (standard binary distribution)")
+	cmd.Flags().StringVar(&d.data, "data", "cifar10", "data set: cifar10 (the lossless standard binary distribution; held-out = per class the 500 images with the smallest pixel SHA-256) or cifar10-jpeg (the older lossy JPEG copy; held-out = 4500-4999.jpg of each class)")
 	cmd.Flags().StringVar(&d.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
 	cmd.Flags().StringVar(&d.cacheDir, "cache-dir", "", "decoded-data cache (default $AMC_CACHE, else the user cache dir)")
 }
@@ -103,5 +104,6 @@ func newEvalCmd() *cobra.Command {
 	f.IntVar(&batch, "batch", 100, "images per forward pass")
 	f.IntVar(&work, "workers", 0, "worker goroutines (0: GOMAXPROCS)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
+	limitFlags(cmd, map[string]numcheck.Range{"limit": countOrZero.Means("0: all"), "batch": batchRange, "workers": workerRange})
 	return cmd
 }
