@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 )
@@ -78,7 +79,8 @@ func (r runID) describe() string {
 func diffRuns(stored string, r runID) string {
 	var other runID
 	if err := json.Unmarshal([]byte(stored), &other); err != nil || !strings.HasPrefix(strings.TrimSpace(stored), "{") {
-		return fmt.Sprintf("it holds %q; this run is %s", stored, r)
+		return fmt.Sprintf("it was written by an older amc, whose fingerprints did not name the weights and data by content (%q), so its settings cannot be compared with this run's; "+
+			"keep it and choose another --out (--overwrite deletes it)", stored)
 	}
 	var diffs []string
 	a, b := reflect.ValueOf(other), reflect.ValueOf(r)
@@ -147,6 +149,43 @@ func (seen taskSeen) check(s *summary, dir string) error {
 		}
 		why = diffRuns(a.describe(), b)
 	}
+	if s.Spec == "cli" {
+		return fmt.Errorf("%s and %s are amc search runs of two different tasks (%s): a folder's runs are reported together as one task; keep searches of different tasks in separate folders (or describe them as specs for amc run)",
+			first.dir, dir, why)
+	}
 	return fmt.Errorf("spec name %q is used by two different tasks, %s and %s (%s): one spec name must be one task; rename one spec, or keep the runs in separate folders",
 		s.Spec, first.dir, dir, why)
+}
+
+// checkSpecFolder refuses a spec folder (DIR/<spec>) holding finished runs
+// of another task than id's: the spec was edited (other budget, weights,
+// data ...) since they ran. Runs from before task fingerprints existed are
+// not checked.
+func checkSpecFolder(dir string, id runID) error {
+	sums, _ := filepath.Glob(filepath.Join(dir, "*", "summary.json"))
+	want := id.taskFingerprint()
+	for _, f := range sums {
+		b, err := os.ReadFile(f)
+		if err != nil || isTrainSummary(b) {
+			continue
+		}
+		s, err := readSummary(f, b)
+		if err != nil {
+			return err
+		}
+		if s.TaskFingerprint == "" || s.TaskFingerprint == want {
+			continue
+		}
+		why := "their task fingerprints differ"
+		if s.RunID != nil {
+			a, b := *s.RunID, id
+			for _, r := range []*runID{&a, &b} {
+				r.Strategy, r.Seed, r.Episodes, r.Warmup = "", 0, 0, 0
+			}
+			why = diffRuns(a.describe(), b)
+		}
+		return fmt.Errorf("%s holds a run of another task than the spec's (%s): the spec changed since it ran; move that folder away or choose another --out",
+			filepath.Dir(f), why)
+	}
+	return nil
 }

@@ -125,7 +125,56 @@ func TestSummaryMustBeASearchRun(t *testing.T) {
 		_, _, err = run("report", dir)
 		require.Error(t, err, body)
 		assert.ErrorContains(t, err, filepath.Join(out, "summary.json"), body)
+		if body == `{}` {
+			_, _, err = run(quickSearch(adapted20, out, "--overwrite")...)
+			assert.NoError(t, err, "--overwrite replaces what is not a search run's summary")
+		}
 	}
+}
+
+// Results folders written by older amc versions (no spec or fingerprint in
+// their summaries) still report, with the committed rows (the committed
+// report.md predates some columns).
+func TestShippedOldResultsStillReport(t *testing.T) {
+	needShared(t)
+	src := filepath.Join("..", "..", "results", "jpeg-copy", "search-r20")
+	dir := filepath.Join(t.TempDir(), "r")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(src)))
+	_, _, err := run("report", dir)
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	for _, row := range []string{"| ddpg | 1 | 300 | 76.22 | 74.73 | 75.65 | 0.50 | 0.58 |", "| deep | 1 | 1 | 66.14 | 66.19 | 65.90 | 0.49 | 0.41 |"} {
+		assert.Contains(t, string(got), row)
+	}
+	// Such a run is never taken for today's run: refused, saying why.
+	_, _, err = run(quickSearch(adapted20, filepath.Join(dir, "uniform-s1"))...)
+	assert.ErrorContains(t, err, "different run")
+}
+
+func TestDiffRunsNamesFields(t *testing.T) {
+	a := runID{Model: "resnet20", Budget: "macs=0.5", FinalImages: 50}
+	b := a
+	b.FinalImages = 60
+	assert.Equal(t, "differs in FinalImages 50 there, 60 here", diffRuns(a.describe(), b))
+	assert.Contains(t, diffRuns("ddpg seed 1, 300 episodes", b), "older amc")
+}
+
+// amc run checks every cell before running any: an edited spec whose
+// folder holds runs of the old task is refused before the new cells run.
+func TestRunRefusesEditedSpecBeforeRunning(t *testing.T) {
+	needShared(t)
+	body := func(budget, strategies string) string {
+		return "budget: " + budget + "\nreward_images: 50\nfinal_images: 50\ncalibration: {images: 50, positions: 5}\nseeds: [1]\nstrategies: [" + strategies + "]\n"
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	_, _, err := run("run", writeSpec(t, "edited", body("macs=0.5", "{name: uniform}")), "--data-dir", dataDir, "--out", out)
+	require.NoError(t, err)
+	_, _, err = run("run", writeSpec(t, "edited", body("macs=0.4", "{name: deep}, {name: uniform}")), "--data-dir", dataDir, "--out", out)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "holds a run of another task")
+	assert.ErrorContains(t, err, "Budget macs=0.5 there, macs=0.4 here")
+	assert.NoDirExists(t, filepath.Join(out, "edited", "deep-s1"), "nothing ran")
 }
 
 // One spec name is one task: merging runs of two versions of a spec is
@@ -152,7 +201,17 @@ strategies:
 	assert.ErrorContains(t, err, "Budget macs=0.5 there, macs=0.3 here")
 	assert.NoDirExists(t, merged, "a refused merge writes nothing")
 
+	// A source still being written is refused; training outputs in a
+	// source are not search runs and are left out.
+	held, err := outlock.Acquire(filepath.Join(base, "0"))
+	require.NoError(t, err)
 	_, _, err = run("merge", filepath.Join(base, "0"), "--out", merged)
+	assert.ErrorIs(t, err, outlock.ErrBusy)
+	require.NoError(t, held.Release())
+	trained := filepath.Join(base, "0", "models", "plain20")
+	require.NoError(t, os.MkdirAll(trained, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(trained, "summary.json"), []byte(`{"command":"train"}`), 0o644))
+	_, _, err = run("merge", filepath.Join(base, "0"), filepath.Join(base, "0"), "--out", merged)
 	require.NoError(t, err)
 	before := listFiles(t, merged)
 	_, _, err = run("merge", filepath.Join(base, "1"), "--out", merged)
@@ -185,8 +244,16 @@ func TestLeftoversOfKilledWritersRemoved(t *testing.T) {
 		require.NoError(t, os.WriteFile(f, nil, 0o644))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, outlock.Name), []byte(`{"pid":999999,"host":"h","command":"amc report"}`), 0o644))
+	// A sub-folder another live process writes keeps its temporaries.
+	busy := filepath.Join(dir, "busy")
+	held, err := outlock.Acquire(busy)
+	require.NoError(t, err)
+	inFlight := filepath.Join(busy, ".tmp-summary.json-42")
+	require.NoError(t, os.WriteFile(inFlight, nil, 0o644))
 	_, log, err := run("report", dir)
 	require.NoError(t, err)
+	assert.FileExists(t, inFlight, "a live writer's temporary is not removed")
+	require.NoError(t, held.Release())
 	assert.Contains(t, log, "last locked by pid 999999")
 	for _, f := range leftovers {
 		assert.NoFileExists(t, f)

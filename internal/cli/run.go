@@ -3,16 +3,19 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/internal/outlock"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
 	"github.com/amcbench/amc/report"
@@ -69,16 +72,27 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer lock.Release()
+			// Every cell of this shard is checked before any runs: a folder
+			// of another run, or runs of another task under a spec's name,
+			// are refused now, not after hours of searching.
+			type cellRun struct {
+				spec *experiments.Spec
+				p    *taskParams
+				st   experiments.Strategy
+				seed int64
+				dir  string
+			}
+			var todo []cellRun
 			cell := -1
 			for _, s := range specs {
-				var t *task
-				p := taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
+				p := &taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
 					Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
 					Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
 					CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
 					Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, Granularity: s.Granularity, FinalImages: s.FinalImages,
 					LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
 					LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
+				checked := false
 				for _, st := range s.Strategies {
 					for _, seed := range s.Seeds {
 						if cell++; cell%n != k {
@@ -88,7 +102,14 @@ func newRunCmd() *cobra.Command {
 						if err := p.identify(); err != nil {
 							return fmt.Errorf("spec %s: %w", s.Path, err)
 						}
-						out, err := inspectOut(dir, newRunID(p, st.Name, seed, st.Episodes, st.Warmup), overwrite)
+						id := newRunID(*p, st.Name, seed, st.Episodes, st.Warmup)
+						if !checked {
+							if err := checkSpecFolder(filepath.Join(outDir, s.Name), id); err != nil {
+								return fmt.Errorf("spec %s: %w", s.Path, err)
+							}
+							checked = true
+						}
+						out, err := inspectOut(dir, id, overwrite)
 						if err != nil {
 							return fmt.Errorf("spec %s: %w", s.Path, err)
 						}
@@ -96,15 +117,21 @@ func newRunCmd() *cobra.Command {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%s: done, skipped\n", dir)
 							continue
 						}
-						if t == nil {
-							if t, err = prepareTask(p, cmd.ErrOrStderr()); err != nil {
-								return fmt.Errorf("spec %s: %w", s.Path, err)
-							}
-						}
-						if _, err := t.run(st.Name, seed, st.Episodes, st.Warmup, dir, cmd.ErrOrStderr()); err != nil {
-							return fmt.Errorf("spec %s, %s seed %d: %w", s.Path, st.Name, seed, err)
-						}
+						todo = append(todo, cellRun{s, p, st, seed, dir})
 					}
+				}
+			}
+			tasks := map[*taskParams]*task{}
+			for _, c := range todo {
+				t := tasks[c.p]
+				if t == nil {
+					if t, err = prepareTask(*c.p, cmd.ErrOrStderr()); err != nil {
+						return fmt.Errorf("spec %s: %w", c.spec.Path, err)
+					}
+					tasks[c.p] = t
+				}
+				if _, err := t.run(c.st.Name, c.seed, c.st.Episodes, c.st.Warmup, c.dir, cmd.ErrOrStderr()); err != nil {
+					return fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.st.Name, c.seed, err)
 				}
 			}
 			for _, s := range specs {
@@ -321,6 +348,12 @@ func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
 			}
 		}
 	}
+	seenSrc := map[string]bool{}
+	srcs = slices.DeleteFunc(slices.Clone(srcs), func(p string) bool { // each source once
+		dup := seenSrc[mustAbs(p)]
+		seenSrc[mustAbs(p)] = true
+		return dup
+	})
 	planned := map[string]string{} // destination run folder -> run fingerprint
 	tables := map[string][]byte{}  // destination latency table -> contents
 	for _, src := range srcs {
@@ -329,6 +362,14 @@ func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
 		}
 		if same, _ := filepath.Abs(src); same == mustAbs(out) {
 			return 0, fmt.Errorf("merge: %s is also the --out folder", src)
+		}
+		// A source still being written (a shard's amc run) is refused: its
+		// finished runs may be fine-tuned or collected right now.
+		// (A source amc cannot lock, read-only for example, is read as it is.)
+		if l, err := outlock.Acquire(src); errors.Is(err, outlock.ErrBusy) {
+			return 0, fmt.Errorf("merge: source %w", err)
+		} else if err == nil {
+			defer l.Release()
 		}
 		cps, _ := filepath.Glob(filepath.Join(src, "*", "*", checkpointFile))
 		for _, c := range cps {
@@ -351,6 +392,9 @@ func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
 			if err != nil {
 				return 0, fmt.Errorf("merge: %w", err)
 			}
+			if isTrainSummary(b) {
+				continue // amc train/finetune output, not a search run
+			}
 			s, err := readSummary(f, b)
 			if err != nil {
 				return 0, fmt.Errorf("merge: %w", err)
@@ -370,7 +414,7 @@ func mergeRuns(srcs []string, out string, warn io.Writer) (int, error) {
 				}
 			}
 			if ok {
-				if other != s.Fingerprint {
+				if other != s.Fingerprint || other == "" { // runs without fingerprints cannot be matched
 					return 0, fmt.Errorf("merge: %s and %s hold different runs under the same name; merge them into separate folders", runDir, dst)
 				}
 				continue // the same run twice

@@ -65,8 +65,8 @@ type summary struct {
 }
 
 // readSummary parses a search run's summary.json. Valid JSON is not enough:
-// a summary names its spec, model, strategy and run fingerprint, or it is
-// not a finished search (an empty object, null, or a training summary).
+// a summary names its model and strategy, or it is not a finished search
+// (an empty object, null, or a training summary).
 func readSummary(path string, b []byte) (*summary, error) {
 	var s summary
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -75,8 +75,11 @@ func readSummary(path string, b []byte) (*summary, error) {
 	if isTrainSummary(b) {
 		return nil, fmt.Errorf("%s is the summary of a trained or fine-tuned model, not of a search run", path)
 	}
+	// Summaries written before specs and fingerprints existed have neither
+	// (their spec is taken from the episodes; they are never resumed or
+	// skipped: inspectRun compares fingerprints).
 	var missing []string
-	for _, f := range []struct{ name, v string }{{"spec", s.Spec}, {"model", s.Model}, {"strategy", s.Strategy}, {"run_fingerprint", s.Fingerprint}} {
+	for _, f := range []struct{ name, v string }{{"model", s.Model}, {"strategy", s.Strategy}} {
 		if f.v == "" {
 			missing = append(missing, f.name)
 		}

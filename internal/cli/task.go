@@ -299,7 +299,7 @@ func inspectRun(outDir string, id runID) (outState, error) {
 	if b, err := os.ReadFile(sumPath); err == nil {
 		s, err := readSummary(sumPath, b)
 		if err != nil {
-			return outState{}, fmt.Errorf("%w: delete it (or pass --overwrite) to run again", err)
+			return outState{}, fmt.Errorf("%w; pass --overwrite to replace it, or choose another --out: %w", err, errDifferentRun)
 		}
 		if s.Fingerprint != fp {
 			stored := s.Run

@@ -12,3 +12,12 @@ import (
 var errWouldBlock = errors.New("locked")
 
 func tryLock(*os.File) error { return nil }
+
+func unsupported(error) bool { return false }
+
+// releaseFile closes before removing: an open file cannot be removed here.
+func releaseFile(f *os.File, path string) error {
+	err := f.Close()
+	os.Remove(path)
+	return err
+}

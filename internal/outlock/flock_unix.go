@@ -18,3 +18,15 @@ func tryLock(f *os.File) error {
 		}
 	}
 }
+
+// unsupported reports a file system without flock (some NFS and FUSE mounts).
+func unsupported(err error) bool {
+	return errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS)
+}
+
+// releaseFile removes the lock file while it is still held, so that no
+// other process can lock it just before it disappears, then closes it.
+func releaseFile(f *os.File, path string) error {
+	os.Remove(path)
+	return f.Close()
+}

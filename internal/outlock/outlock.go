@@ -35,6 +35,10 @@ type Lock struct {
 	// Stale is the holder recorded by a previous process that ended
 	// without releasing the folder (nil when there was none).
 	Stale *Holder
+	// Unsupported is set when the file system refuses locks (some NFS and
+	// FUSE mounts): the folder is used without one, and the caller should
+	// say so.
+	Unsupported error
 }
 
 // ErrBusy marks a folder locked by another running process.
@@ -45,11 +49,11 @@ var ErrBusy = errors.New("output folder in use")
 func Acquire(dir string) (*Lock, error) {
 	_, statErr := os.Stat(dir)
 	created := errors.Is(statErr, os.ErrNotExist)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	path := filepath.Join(dir, Name)
 	for range 10 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
 		l, again, err := acquire(dir, path)
 		if !again {
 			if l != nil {
@@ -63,14 +67,33 @@ func Acquire(dir string) (*Lock, error) {
 	return nil, fmt.Errorf("lock %s: the lock file kept being replaced; retry", dir)
 }
 
+// Busy reports whether another live process holds dir's lock. It creates
+// nothing: a folder without a lock file is not busy.
+func Busy(dir string) bool {
+	f, err := os.OpenFile(filepath.Join(dir, Name), os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close() // closing drops a lock taken here
+	return errors.Is(tryLock(f), errWouldBlock)
+}
+
 // acquire makes one attempt; again reports a lock file removed by its
 // holder between this process's open and flock (the attempt is repeated).
 func acquire(dir, path string) (l *Lock, again bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, true, nil // the folder was removed by a releasing holder: again
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	if err := tryLock(f); err != nil {
+	lockErr := tryLock(f)
+	if lockErr != nil && unsupported(lockErr) {
+		// The file system has no locks: go on without one, and say so.
+		return &Lock{f: f, path: path, Unsupported: lockErr}, false, nil
+	}
+	if err := lockErr; err != nil {
 		prev := readHolder(f)
 		f.Close()
 		if errors.Is(err, errWouldBlock) {
@@ -78,7 +101,7 @@ func acquire(dir, path string) (l *Lock, again bool, err error) {
 			if prev != nil {
 				who = fmt.Sprintf("pid %d on %s (%s, since %s)", prev.PID, prev.Host, prev.Command, prev.Since.Format(time.RFC3339))
 			}
-			return nil, false, fmt.Errorf("%s is being written by %s: wait for it to finish or stop it, or choose another --out: %w", dir, who, ErrBusy)
+			return nil, false, fmt.Errorf("%s is being written by %s: wait for it to finish or stop it, or use another folder: %w", dir, who, ErrBusy)
 		}
 		return nil, false, fmt.Errorf("lock %s: %w", dir, err)
 	}
@@ -105,10 +128,7 @@ func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	// Removed while still held, so that no other process can lock the
-	// file just before it disappears.
-	os.Remove(l.path)
-	err := l.f.Close()
+	err := releaseFile(l.f, l.path)
 	l.f = nil
 	if l.created {
 		os.Remove(filepath.Dir(l.path)) // fails, as it should, unless empty
