@@ -1,11 +1,16 @@
 package report
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/search"
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestInputsSayWhichImagesTheWeightsSaw(t *testing.T) {
@@ -38,4 +43,41 @@ func TestInputsSayWhichImagesTheWeightsSaw(t *testing.T) {
 		}
 		assert.Equal(t, c.memorised, strings.Contains(b.String(), "memorisation"), c.name)
 	}
+}
+
+// The table ranks strategies on the held-out images the search never saw,
+// not on the reward set that selected their policies, and gives intervals
+// and verdicts from the compare package.
+func TestReportRanksOnUnseenImages(t *testing.T) {
+	dir := t.TempDir()
+	var runs []Run
+	var eps []search.EpisodeRow
+	add := func(strategy string, seed int64, reward, unseen, test float64) {
+		runs = append(runs, Run{Spec: "s", Strategy: strategy, Seed: seed, Episodes: 2, RewardTop1: reward, UnseenTop1: unseen,
+			UnseenImages: 3000, TestTop1: test, MACsRatio: 0.5, ParamsRatio: 0.5, BaseUnseenTop1: 90, BaseTestTop1: 89,
+			Groups: []string{"g"}, Ratios: []float64{0.5}})
+		for e := int64(0); e < 2; e++ {
+			eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: strategy, Seed: seed, Episode: e, Groups: []string{"g"},
+				Ratios: []float64{0.5}, RewardTop1: reward - float64(e), Reward: -1, MACsRatio: 0.5})
+		}
+	}
+	for seed, d := range []float64{0, 0.4, -0.3, 0.2, -0.1} {
+		add("overfit", int64(seed+1), 80+d, 70+d, 69+d) // best on the reward set, worse unseen
+		add("steady", int64(seed+1), 75+d, 74+d, 73+d)
+	}
+	add("uniform", 1, 60, 60, 60)
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
+	require.NoError(t, Write(dir))
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	md := string(b)
+	assert.Contains(t, md, "held-out unseen by the search (3000 images)")
+	steady, overfit := strings.Index(md, "| steady | 5 |"), strings.Index(md, "| overfit | 5 |")
+	require.Positive(t, steady)
+	require.Positive(t, overfit)
+	assert.Less(t, steady, overfit, "ranked on unseen images, not on the reward set")
+	assert.Contains(t, md, "| overfit | 5 | 2 | 70.03 [")
+	assert.Contains(t, md, "0.00 [0.00, 0.00]: worse")
+	assert.Contains(t, md, "| uniform | 1 | 2 | 60.00 | 60.00 |", "one run: one value, no interval")
 }

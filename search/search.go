@@ -13,7 +13,10 @@ import (
 
 // EpisodeRow is one episode as logged to episodes.parquet.
 type EpisodeRow struct {
-	Spec       string    `parquet:"spec"`
+	Spec string `parquet:"spec"`
+	// Run is the run's fingerprint: rows of different runs never pass for
+	// one run's seeds (empty in logs written before it existed).
+	Run        string    `parquet:"run"`
 	Strategy   string    `parquet:"strategy"`
 	Seed       int64     `parquet:"seed"`
 	Episode    int64     `parquet:"episode"`
@@ -45,29 +48,35 @@ type RunRow struct {
 	// weights file's SHA-256, the data set's fingerprint and held-out rule;
 	// the task's and the run's fingerprints (amc's definition of the same
 	// task and the same run).
-	Model           string    `parquet:"model"`
-	Data            string    `parquet:"data"`
-	WeightsSHA256   string    `parquet:"weights_sha256"`
-	DataFingerprint string    `parquet:"data_fingerprint"`
-	HeldoutRule     string    `parquet:"heldout_rule"`
-	TaskFingerprint string    `parquet:"task_fingerprint"`
-	RunFingerprint  string    `parquet:"run_fingerprint"`
-	Strategy        string    `parquet:"strategy"`
-	Granularity     string    `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
-	Seed            int64     `parquet:"seed"`
-	Episodes        int64     `parquet:"episodes"`
-	BestEpisode     int64     `parquet:"best_episode"`
-	BestReward      float64   `parquet:"best_reward"`
-	RewardTop1      float64   `parquet:"reward_top1"`
-	HeldoutTop1     float64   `parquet:"heldout_top1"`
-	TestTop1        float64   `parquet:"test_top1"`
-	MACs            int64     `parquet:"macs"`
-	Params          int64     `parquet:"params"`
-	MACsRatio       float64   `parquet:"macs_ratio"`
-	ParamsRatio     float64   `parquet:"params_ratio"`
-	Groups          []string  `parquet:"groups,list"`
-	Ratios          []float64 `parquet:"best_ratios,list"`
-	SearchSec       float64   `parquet:"search_seconds"`
+	Model           string  `parquet:"model"`
+	Data            string  `parquet:"data"`
+	WeightsSHA256   string  `parquet:"weights_sha256"`
+	DataFingerprint string  `parquet:"data_fingerprint"`
+	HeldoutRule     string  `parquet:"heldout_rule"`
+	TaskFingerprint string  `parquet:"task_fingerprint"`
+	RunFingerprint  string  `parquet:"run_fingerprint"`
+	Strategy        string  `parquet:"strategy"`
+	Granularity     string  `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
+	Seed            int64   `parquet:"seed"`
+	Episodes        int64   `parquet:"episodes"`
+	BestEpisode     int64   `parquet:"best_episode"`
+	BestReward      float64 `parquet:"best_reward"`
+	// Data roles: the reward set picked the best policy; the unseen
+	// held-out images and test were never seen by the search.
+	RewardTop1   float64 `parquet:"reward_top1"`
+	UnseenTop1   float64 `parquet:"unseen_heldout_top1"`
+	UnseenImages int64   `parquet:"unseen_heldout_images"`
+	// HeldoutTop1: runs from before data roles only (all held-out images,
+	// the reward set included); 0 otherwise.
+	HeldoutTop1 float64   `parquet:"heldout_top1"`
+	TestTop1    float64   `parquet:"test_top1"`
+	MACs        int64     `parquet:"macs"`
+	Params      int64     `parquet:"params"`
+	MACsRatio   float64   `parquet:"macs_ratio"`
+	ParamsRatio float64   `parquet:"params_ratio"`
+	Groups      []string  `parquet:"groups,list"`
+	Ratios      []float64 `parquet:"best_ratios,list"`
+	SearchSec   float64   `parquet:"search_seconds"`
 	// Measured Go-engine latency of the best network and the unpruned one.
 	LatencyMS        float64 `parquet:"latency_ms"`
 	BaseLatencyMS    float64 `parquet:"base_latency_ms"`
@@ -77,7 +86,8 @@ type RunRow struct {
 	// reward set, what an episode's cost is compared with.
 	BareForwardSec float64 `parquet:"bare_forward_seconds"`
 	// The unpruned network's accuracy on the same final images.
-	BaseHeldoutTop1 float64 `parquet:"base_heldout_top1"`
+	BaseUnseenTop1  float64 `parquet:"base_unseen_heldout_top1"`
+	BaseHeldoutTop1 float64 `parquet:"base_heldout_top1"` // runs from before data roles
 	BaseTestTop1    float64 `parquet:"base_test_top1"`
 	// After fine-tuning (the spec's recipe; the best seed of each strategy
 	// only, 0 elsewhere).
@@ -103,6 +113,7 @@ type Best struct {
 // Options control a run.
 type Options struct {
 	Spec     string
+	Run      string // the run's fingerprint, logged with every episode
 	Seed     int64
 	Episodes int
 	// Log receives every episode's row; an error stops the run.
@@ -177,7 +188,7 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 			best = Best{Episode: ep, Reward: r.Reward, Result: r}
 			bestRatios = nil
 		}
-		row := EpisodeRow{Spec: opt.Spec, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(ep), Groups: names,
+		row := EpisodeRow{Spec: opt.Spec, Run: opt.Run, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(ep), Groups: names,
 			Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
 			MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), Explore: true,
 			ActSec: actSec, PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec}

@@ -195,7 +195,8 @@ func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 	assert.Equal(t, "ddpg", s["strategy"])
 	assert.Equal(t, 4.0, s["episodes"])
 	assert.LessOrEqual(t, s["macs_ratio"].(float64), 0.5)
-	assert.Greater(t, s["heldout_top1"].(float64), 10.0)
+	assert.Greater(t, s["unseen_heldout_top1"].(float64), 10.0)
+	assert.Equal(t, 500.0, s["unseen_heldout_images"], "--final-images of the 4,900 held-out images outside the 100-image reward set")
 	assert.Len(t, s["best_policy"], 9)
 	for _, f := range []string{"summary.json", "episodes.parquet", "best/prune.json", "best/model.safetensors"} {
 		_, err := os.Stat(filepath.Join(dir, f))
@@ -265,7 +266,7 @@ finetune: {epochs: 1, train_images: 128, batch: 64}
 	md, err := os.ReadFile(filepath.Join(a, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| random | 2 | 3 |")
-	assert.Contains(t, string(md), "(1 epochs, best seed)", "the fine-tuned accuracy is in the table")
+	assert.Contains(t, string(md), "(1 epoch, the seed best on the reward set)", "the fine-tuned accuracy is in the table")
 	runs, err := parquet.ReadFile[search.RunRow](filepath.Join(a, "runs.parquet"))
 	require.NoError(t, err)
 	tuned := 0

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/internal/outlock"
 	"github.com/amcbench/amc/search"
 	"github.com/stretchr/testify/assert"
@@ -268,4 +270,32 @@ func TestLeftoversOfKilledWritersRemoved(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(report), "weights sha256 21a253be6d91153f (cifar10-jpeg-adapted/resnet20.safetensors")
 	assert.Contains(t, string(report), "These weights saw the held-out images")
+}
+
+// Data roles never overlap: the reward set and the unseen held-out images
+// split the held-out split between them, with no image in both.
+func TestRewardSetAndUnseenHeldoutAreDisjoint(t *testing.T) {
+	needShared(t)
+	p := taskParams{Spec: "roles", Model: modelFlags{model: "resnet20", weights: clean20}, Data: dataFlags{data: "cifar10", dataDir: dataDir},
+		Protocol: "constrained", Budget: "macs=0.5", RewardImages: 300, CalImages: 50, CalPositions: 5, LowerBound: 0.2, Ridge: 1e-6, Multiple: 1}
+	tk, err := prepareTask(p, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 300, tk.rewardSet.N)
+	require.Equal(t, tk.held.N-300, tk.unseen.N)
+	px := func(im *datasets.Images, i int) string {
+		n := im.H * im.W * im.C
+		return string(im.Pixels[i*n : (i+1)*n])
+	}
+	reward := map[string]bool{}
+	for i := 0; i < tk.rewardSet.N; i++ {
+		reward[px(tk.rewardSet, i)] = true
+	}
+	for i := 0; i < tk.unseen.N; i++ {
+		require.False(t, reward[px(tk.unseen, i)], "unseen image %d is in the reward set", i)
+	}
+	all := map[string]bool{}
+	for i := 0; i < tk.held.N; i++ {
+		all[px(tk.held, i)] = true
+	}
+	assert.Len(t, all, len(reward)+tk.unseen.N, "together they are the held-out split")
 }

@@ -192,6 +192,7 @@ func collect(dir string) (int, error) {
 	var runs []search.RunRow
 	var eps []search.EpisodeRow
 	seen := taskSeen{}
+	runOf := map[string]string{} // spec, strategy, seed -> run folder
 	for _, f := range sums {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -217,11 +218,11 @@ func collect(dir string) (int, error) {
 		eps = append(eps, rows...)
 		r := search.RunRow{Spec: s.Spec, Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, DataFingerprint: s.DataFingerprint,
 			HeldoutRule: s.HeldoutRule, TaskFingerprint: s.TaskFingerprint, RunFingerprint: s.Fingerprint, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
-			BestReward: s.BestReward, RewardTop1: s.RewardTop1, HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
+			BestReward: s.BestReward, RewardTop1: s.RewardTop1, UnseenTop1: s.UnseenTop1, UnseenImages: int64(s.UnseenImages), HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
 			RunDir:    filepath.Dir(f),
 			LatencyMS: s.LatencyMS, BaseLatencyMS: s.BaseLatencyMS, LatencyRatio: s.LatencyRatio, PredLatencyRatio: s.PredLatencyRatio,
-			BareForwardSec: s.BareForwardSec, BaseHeldoutTop1: s.BaseHeldoutTop1, BaseTestTop1: s.BaseTestTop1}
+			BareForwardSec: s.BareForwardSec, BaseUnseenTop1: s.BaseUnseenTop1, BaseHeldoutTop1: s.BaseHeldoutTop1, BaseTestTop1: s.BaseTestTop1}
 		if len(rows) > 0 {
 			if r.Spec == "" { // summaries written before specs existed
 				r.Spec = rows[0].Spec
@@ -241,6 +242,14 @@ func collect(dir string) (int, error) {
 		if rel, err := filepath.Rel(dir, filepath.Dir(f)); err == nil {
 			r.RunDir = rel
 		}
+		// Two runs of one strategy and seed under one spec (say 300 and
+		// 800 episodes) are different runs, not two seeds.
+		key := fmt.Sprintf("%s\x00%s\x00%d", r.Spec, r.Strategy, r.Seed)
+		if prev, dup := runOf[key]; dup {
+			return 0, fmt.Errorf("%s and %s are two runs of %s seed %d under spec %q (other episodes or parameters); a report would count them as one strategy's seeds: keep them in separate folders",
+				prev, r.RunDir, r.Strategy, r.Seed, r.Spec)
+		}
+		runOf[key] = r.RunDir
 		runs = append(runs, r)
 	}
 	if err := writeParquet(filepath.Join(dir, "runs.parquet"), runs); err != nil {
@@ -522,8 +531,10 @@ func fineTuneBest(s *experiments.Spec, outDir string, df dataFlags, log io.Write
 			if err := json.Unmarshal(b, &sum); err != nil {
 				return fmt.Errorf("%s: %w", dir, err)
 			}
-			if sum.HeldoutTop1 > best {
-				bestDir, best = dir, sum.HeldoutTop1
+			// The best seed is picked on the reward set, the only images
+			// whose role is selection.
+			if sum.RewardTop1 > best {
+				bestDir, best = dir, sum.RewardTop1
 			}
 		}
 		if bestDir == "" {
@@ -551,7 +562,7 @@ func fineTuneBest(s *experiments.Spec, outDir string, df dataFlags, log io.Write
 			continue
 		}
 		m := &loadedModel{Name: spec.BaseModel + " (" + filepath.Base(bestDir) + ")", Graph: g, Params: p, Norm: spec.Normalization, Pruned: spec}
-		fmt.Fprintf(log, "fine-tuning %s (best seed of %s, held-out %.2f%%)\n", bestDir, st.Name, best)
+		fmt.Fprintf(log, "fine-tuning %s (the seed of %s best on the reward set: %.2f%%)\n", bestDir, st.Name, best)
 		sum, err := fitTo(log, "finetune", m, dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, cfg, ftDir,
 			func(dir string, p nn.Params) error { return prune.Save(dir, spec, p) })
 		if err != nil {

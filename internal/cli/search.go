@@ -13,33 +13,40 @@ import (
 
 // summary is DIR/summary.json.
 type summary struct {
-	Spec           string             `json:"spec"`
-	Model          string             `json:"model"`
-	Weights        string             `json:"weights"`
-	Data           string             `json:"data"`
-	Strategy       string             `json:"strategy"`
-	Seed           int64              `json:"seed"`
-	Protocol       string             `json:"protocol"`
-	Budget         env.Budget         `json:"budget"`
-	Reward         string             `json:"reward"`
-	Granularity    string             `json:"granularity,omitempty"` // fine; empty for channel pruning
-	Episodes       int                `json:"episodes"`
-	BestEpisode    int                `json:"best_episode"`
-	BestPolicy     map[string]float64 `json:"best_policy"`
-	BestKept       map[string]int     `json:"best_kept_channels"`
-	BestReward     float64            `json:"best_reward"`
-	RewardTop1     float64            `json:"reward_top1"`
-	RewardImages   int                `json:"reward_images"`
-	HeldoutTop1    float64            `json:"heldout_top1"`
-	TestTop1       float64            `json:"test_top1"`
-	MACs           int64              `json:"macs"`
-	Params         int64              `json:"params"`
-	MACsRatio      float64            `json:"macs_ratio"`
-	ParamsRatio    float64            `json:"params_ratio"`
-	CalibSeconds   float64            `json:"calibration_seconds"`
-	SearchSeconds  float64            `json:"search_seconds"`
-	EpisodeSeconds float64            `json:"seconds_per_episode"`
-	BLAS           string             `json:"blas"`
+	Spec        string             `json:"spec"`
+	Model       string             `json:"model"`
+	Weights     string             `json:"weights"`
+	Data        string             `json:"data"`
+	Strategy    string             `json:"strategy"`
+	Seed        int64              `json:"seed"`
+	Protocol    string             `json:"protocol"`
+	Budget      env.Budget         `json:"budget"`
+	Reward      string             `json:"reward"`
+	Granularity string             `json:"granularity,omitempty"` // fine; empty for channel pruning
+	Episodes    int                `json:"episodes"`
+	BestEpisode int                `json:"best_episode"`
+	BestPolicy  map[string]float64 `json:"best_policy"`
+	BestKept    map[string]int     `json:"best_kept_channels"`
+	BestReward  float64            `json:"best_reward"`
+	// Data roles: the reward set scored every episode and picked the best
+	// policy; the unseen held-out images (the rest of the held-out split)
+	// and the test split were never seen by the search.
+	RewardTop1   float64 `json:"reward_top1"`
+	RewardImages int     `json:"reward_images"`
+	UnseenTop1   float64 `json:"unseen_heldout_top1"`
+	UnseenImages int     `json:"unseen_heldout_images"`
+	// HeldoutTop1 is what summaries before data roles held: all held-out
+	// images, the reward set included. Read only.
+	HeldoutTop1    float64 `json:"heldout_top1,omitempty"`
+	TestTop1       float64 `json:"test_top1"`
+	MACs           int64   `json:"macs"`
+	Params         int64   `json:"params"`
+	MACsRatio      float64 `json:"macs_ratio"`
+	ParamsRatio    float64 `json:"params_ratio"`
+	CalibSeconds   float64 `json:"calibration_seconds"`
+	SearchSeconds  float64 `json:"search_seconds"`
+	EpisodeSeconds float64 `json:"seconds_per_episode"`
+	BLAS           string  `json:"blas"`
 	// Go-engine latency of the best network and of the unpruned one,
 	// measured at the end (fastest of repeats, batch LatencyBatch, on
 	// LatencyWorkers threads).
@@ -50,8 +57,9 @@ type summary struct {
 	LatencyWorkers   int         `json:"latency_workers"`
 	PredLatencyRatio float64     `json:"predicted_latency_ratio,omitempty"` // from the latency table
 	LatencyTableSec  float64     `json:"latency_table_seconds,omitempty"`
-	BareForwardSec   float64     `json:"bare_forward_seconds"` // unpruned network over the reward set
-	BaseHeldoutTop1  float64     `json:"base_heldout_top1"`    // the unpruned network, same images
+	BareForwardSec   float64     `json:"bare_forward_seconds"`        // unpruned network over the reward set
+	BaseUnseenTop1   float64     `json:"base_unseen_heldout_top1"`    // the unpruned network, same images
+	BaseHeldoutTop1  float64     `json:"base_heldout_top1,omitempty"` // before data roles: all held-out images
 	BaseTestTop1     float64     `json:"base_test_top1"`
 	LatencyFit       *latencyFit `json:"latency_fit,omitempty"`
 	Fingerprint      string      `json:"run_fingerprint,omitempty"`
@@ -151,8 +159,8 @@ func newSearchCmd() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), s)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: best of %d episodes: MACs %.3f, params %.3f, reward-set top-1 %.2f%%, held-out %.2f%%, test %.2f%% (%s)\n",
-				strategy, s.Episodes, s.MACsRatio, s.ParamsRatio, s.RewardTop1, s.HeldoutTop1, s.TestTop1, outDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: best of %d episodes: MACs %.3f, params %.3f; top-1 on the reward set (selection) %.2f%%, held-out unseen by the search %s, test %.2f%% (%s)\n",
+				strategy, s.Episodes, s.MACsRatio, s.ParamsRatio, s.RewardTop1, unseenText(s.UnseenTop1, s.UnseenImages), s.TestTop1, outDir)
 			return nil
 		},
 	}
@@ -171,8 +179,8 @@ func newSearchCmd() *cobra.Command {
 	f.IntVar(&episodes, "episodes", 300, "episodes (fixed policies run once)")
 	f.Int64Var(&seed, "seed", 1, "random seed of the strategy")
 	f.StringVar(&outDir, "out", "", "output folder: summary.json, episodes.parquet, best/")
-	f.IntVar(&tp.RewardImages, "reward-images", 2000, "held-out images in the reward set (a fixed seeded subset; 0: all 5,000)")
-	f.IntVar(&tp.FinalImages, "final-images", 0, "images of the final held-out and test evaluations of the best policy (0: all)")
+	f.IntVar(&tp.RewardImages, "reward-images", 2000, "held-out images in the reward set, which scores episodes and picks the best policy (a fixed seeded subset; 0: all 5,000, leaving no unseen held-out images)")
+	f.IntVar(&tp.FinalImages, "final-images", 0, "images of the final evaluations of the best policy on the unseen held-out images and on test (0: all)")
 	f.IntVar(&tp.CalImages, "calib-images", 3000, "calibration images from the training split")
 	f.IntVar(&tp.CalPositions, "calib-positions", 10, "random positions per image and layer")
 	f.IntVar(&tp.Multiple, "multiple", 1, "round kept channel counts to this multiple")
@@ -191,6 +199,14 @@ func newSearchCmd() *cobra.Command {
 		"lbound": numcheck.Fraction(), "ridge": numcheck.AtLeast(0),
 	})
 	return cmd
+}
+
+// unseenText shows the unseen held-out accuracy, or why there is none.
+func unseenText(top1 float64, n int) string {
+	if n == 0 {
+		return "- (the reward set is the whole held-out split)"
+	}
+	return fmt.Sprintf("%.2f%% (%d images)", top1, n)
 }
 
 func contains(list []string, s string) bool {

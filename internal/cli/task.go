@@ -65,7 +65,8 @@ type task struct {
 	m         *loadedModel
 	ds        datasets.Dataset
 	held      *datasets.Images
-	rewardSet *datasets.Images
+	rewardSet *datasets.Images // scores episodes, picks the best policy and seed: nothing else
+	unseen    *datasets.Images // the other held-out images, for reporting only (nil: none left)
 	a         *prune.Analysis
 	cal       *prune.Calibration
 	bareSec   float64     // compile + forward of the unpruned network over the reward set
@@ -82,7 +83,7 @@ func (t *task) baseAccuracy() ([2]float64, error) {
 	if err != nil {
 		return [2]float64{}, err
 	}
-	h, err := evaluate.Run(pl, t.held, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
+	h, err := t.evalUnseen(pl)
 	if err != nil {
 		return [2]float64{}, err
 	}
@@ -96,6 +97,15 @@ func (t *task) baseAccuracy() ([2]float64, error) {
 	}
 	t.base = &[2]float64{h.Top1, r.Top1}
 	return *t.base, nil
+}
+
+// evalUnseen evaluates on the held-out images the search never saw (at most
+// FinalImages of them); N is 0 when the reward set is the whole split.
+func (t *task) evalUnseen(pl *nn.Plan) (evaluate.Result, error) {
+	if t.unseen == nil {
+		return evaluate.Result{}, nil
+	}
+	return evaluate.Run(pl, t.unseen, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
 }
 
 // strategies lists the valid strategy names.
@@ -134,8 +144,11 @@ func prepareTask(p taskParams, progress io.Writer) (*task, error) {
 	}
 	t := &task{p: p, cfg: cfg, m: m, ds: ds, held: held, rewardSet: held}
 	if p.RewardImages > 0 && p.RewardImages < held.N {
-		// The same subset for every strategy and seed.
-		t.rewardSet = held.Subset(rand.New(rand.NewPCG(1, 1)).Perm(held.N)[:p.RewardImages])
+		// The same subset for every strategy and seed; the rest of the
+		// held-out split is never seen by the search (held-out order).
+		perm := rand.New(rand.NewPCG(1, 1)).Perm(held.N)
+		t.rewardSet = held.Subset(perm[:p.RewardImages])
+		t.unseen = held.Subset(slices.Sorted(slices.Values(perm[p.RewardImages:])))
 	}
 	if t.a, err = prune.Analyze(m.Graph, prune.Options{Residual: p.Residual}); err != nil {
 		return nil, err
@@ -386,7 +399,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	pr := newProgressUnit(progress, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
 	start := time.Now()
 	cpPath := filepath.Join(outDir, checkpointFile)
-	opt := search.Options{Spec: t.p.Spec, Seed: seed, Episodes: episodes, Log: log.Write, Resume: st.resume,
+	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Log: log.Write, Resume: st.resume,
 		Progress: func(done, total int, _ float64) { pr.update(done, total) },
 		Checkpoint: func(c *search.Checkpoint) error {
 			c.Fingerprint, c.Describe = id.fingerprint(), id.describe()
@@ -423,7 +436,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	if err != nil {
 		return nil, err
 	}
-	hres, err := evaluate.Run(pl, t.held, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
+	hres, err := t.evalUnseen(pl)
 	if err != nil {
 		return nil, err
 	}
@@ -459,13 +472,13 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
 		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Granularity: granularity(t.p.Granularity), Episodes: episodes,
 		BestEpisode: best.Episode, BestReward: best.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
-		HeldoutTop1: hres.Top1, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
+		UnseenTop1: hres.Top1, UnseenImages: hres.N, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
 		Fingerprint: id.fingerprint(), Run: id.String(), RunID: &id, TaskFingerprint: id.taskFingerprint(),
 		WeightsSHA256: id.WeightsSHA256, DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule,
 		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch, LatencyWorkers: t.p.LatencyWorkers,
-		BareForwardSec: t.bareSec, BaseHeldoutTop1: base[0], BaseTestTop1: base[1], LatencyFit: fit,
+		BareForwardSec: t.bareSec, BaseUnseenTop1: base[0], BaseTestTop1: base[1], LatencyFit: fit,
 		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
 	if t.cal != nil {
 		s.CalibSeconds = t.cal.Seconds
