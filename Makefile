@@ -106,7 +106,7 @@ demo: build
 	./bin/amc info
 	./bin/amc run experiments/demo-resnet20.yaml --out $(DEMO_OUT)
 	./bin/amc report $(DEMO_OUT)
-	@echo; sed -n '/^## demo-resnet20/,/^Latency ratio/p' $(DEMO_OUT)/report.md | head -n -1
+	@echo; sed -n '/^## demo-resnet20/,/^On /p' $(DEMO_OUT)/report.md | head -n -1
 	@best=$$(ls -d $(DEMO_OUT)/demo-resnet20/ddpg-s1/best); ./bin/amc measure --pruned $$best
 	@echo "report with plots: $(DEMO_OUT)/report.md; the DDPG policy's pruned model: $(DEMO_OUT)/demo-resnet20/ddpg-s1/best"
 

@@ -322,16 +322,14 @@ func (e *Env) BaseParams() int64 { return e.baseParams }
 
 // staticFeatures are the per-unit features that do not change within an
 // episode, each min-max normalised over the units: index, out channels,
-// in channels, h, w, stride, kernel, MACs, MACs of the units after it.
+// in channels, h, w, stride, kernel, MACs. (The MACs still to come are a
+// state feature too, but as a fraction of the original network's MACs:
+// state computes it.)
 func staticFeatures(units []unit) [][]float64 {
-	T := len(units)
-	raw := make([][]float64, T)
-	var rest int64
-	for i := T - 1; i >= 0; i-- {
-		u := units[i]
+	raw := make([][]float64, len(units))
+	for i, u := range units {
 		raw[i] = []float64{float64(i), float64(u.outC), float64(u.inC), float64(u.h), float64(u.w),
-			float64(u.stride), float64(u.kern), float64(u.macs), float64(rest)}
-		rest += u.macs
+			float64(u.stride), float64(u.kern), float64(u.macs)}
 	}
 	for f := range raw[0] {
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -358,7 +356,7 @@ const StateSize = 11
 func (e *Env) state(t int) []float64 {
 	s := make([]float64, 0, StateSize)
 	st := e.static[t]
-	s = append(s, st[:8]...)
+	s = append(s, st...)
 	counts := make([]int, len(e.counts))
 	copy(counts, e.counts)
 	for i := t; i < len(counts); i++ {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -304,6 +305,12 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		return err
 	}
 	fmt.Fprintf(b, "\n![accuracy vs MACs](%s)\n\n![reward per episode](%s)\n\n![best policies](%s)\n", pareto, rewards, policy)
+	if eff, err := plotEfficiency(dir, spec, order, eps); err != nil {
+		return err
+	} else if eff != "" {
+		fmt.Fprintf(b, "\nSample efficiency: the best reward-set top-1 found so far against episodes, per strategy the IQM over seeds "+
+			"(solid) with its 95%% bootstrap interval (dashed; 1,000 resamples per episode).\n\n![sample efficiency](%s)\n", eff)
+	}
 	latPlot, err := plotParetoLatency(dir, spec, order, eps)
 	if err != nil {
 		return err
@@ -318,6 +325,41 @@ var palette = []color.Color{
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+}
+
+// strategyOrder fixes each known strategy's colour and marker, the same in
+// every plot and report; other strategies take the next free ones by name.
+var strategyOrder = []string{"ddpg", "reinforce", "random", "uniform", "shallow", "deep"}
+
+var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
+
+// style is a strategy's colour and marker.
+func style(strategy string) (color.Color, draw.GlyphDrawer) {
+	i := slices.Index(strategyOrder, strategy)
+	if i < 0 {
+		h := 0
+		for _, c := range strategy {
+			h = h*31 + int(c)
+		}
+		i = len(strategyOrder) + (h&0x7fffffff)%8
+	}
+	return palette[i%len(palette)], glyphs[i%len(glyphs)]
+}
+
+// integerTicks labels an axis of counts (episodes, groups) without decimals.
+type integerTicks struct{}
+
+func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.DefaultTicks{}).Ticks(min, max) {
+		if t.Label != "" && t.Value == math.Trunc(t.Value) {
+			t.Label = fmt.Sprintf("%d", int64(t.Value))
+		} else if t.Value != math.Trunc(t.Value) {
+			t.Label = ""
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func save(p *plot.Plot, dir, name string) (string, error) {
@@ -359,7 +401,7 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 	p.Title.Text = spec + ": every episode"
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = "reward-set top-1 (%)"
-	for k, s := range order {
+	for _, s := range order {
 		var pts plotter.XYs
 		for _, e := range eps {
 			if e.Spec == spec && e.Strategy == s && x(e) > 0 {
@@ -373,9 +415,10 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 		if err != nil {
 			return "", err
 		}
-		sc.GlyphStyle.Color = palette[k%len(palette)]
+		col, glyph := style(s)
+		sc.GlyphStyle.Color = col
 		sc.GlyphStyle.Radius = vg.Points(2)
-		sc.GlyphStyle.Shape = draw.CircleGlyph{}
+		sc.GlyphStyle.Shape = glyph
 		p.Add(sc)
 		p.Legend.Add(s, sc)
 		front := paretoFront(pts)
@@ -384,7 +427,7 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 			if err != nil {
 				return "", err
 			}
-			l.Color = palette[k%len(palette)]
+			l.Color = col
 			p.Add(l)
 		}
 	}
@@ -413,15 +456,17 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 	p.Title.Text = spec + ": reward per episode"
 	p.X.Label.Text = "episode"
 	p.Y.Label.Text = "reward"
-	for k, s := range order {
+	for _, s := range order {
 		seeds := map[int64]plotter.XYs{}
 		for _, e := range eps {
 			if e.Spec == spec && e.Strategy == s {
 				seeds[e.Seed] = append(seeds[e.Seed], plotter.XY{X: float64(e.Episode), Y: e.Reward})
 			}
 		}
-		first := true
-		for _, pts := range seeds {
+		first, seedIdx := true, 0
+		keys := slices.Sorted(maps.Keys(seeds))
+		for _, seed := range keys {
+			pts := seeds[seed]
 			if len(pts) < 2 {
 				continue
 			}
@@ -429,7 +474,11 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 			if err != nil {
 				return "", err
 			}
-			l.Color = palette[k%len(palette)]
+			l.Color, _ = style(s)
+			if seedIdx > 0 { // seeds told apart by dashes
+				l.Dashes = []vg.Length{vg.Points(float64(2 + 2*seedIdx)), vg.Points(2)}
+			}
+			seedIdx++
 			p.Add(l)
 			if first {
 				p.Legend.Add(s, l)
@@ -437,8 +486,82 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 			}
 		}
 	}
+	p.X.Tick.Marker = integerTicks{}
 	p.Legend.Top = false
 	return save(p, dir, spec+"-rewards.png")
+}
+
+// plotEfficiency draws, for each searching strategy (more than one
+// episode), the best reward-set top-1 found so far after each search
+// episode: the IQM over seeds and its bootstrap interval. The greedy
+// episode after the search is not a search episode and is left out.
+func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (string, error) {
+	p := plot.New()
+	p.Title.Text = spec + ": best reward-set top-1 so far (IQM over seeds, 95% interval)"
+	p.X.Label.Text = "episode"
+	p.Y.Label.Text = "best reward-set top-1 so far (%)"
+	drawn := false
+	opt := compare.Options{Resamples: 1000, Confidence: 0.95, Seed: 1}
+	for _, s := range order {
+		seeds := map[int64][]float64{} // seed -> best so far, by episode
+		for _, e := range eps {
+			if e.Spec == spec && e.Strategy == s && e.Explore {
+				seeds[e.Seed] = append(seeds[e.Seed], e.RewardTop1)
+			}
+		}
+		n := math.MaxInt
+		for _, v := range seeds {
+			n = min(n, len(v))
+		}
+		if len(seeds) == 0 || n < 2 {
+			continue
+		}
+		var mid, lo, hi plotter.XYs
+		best := map[int64]float64{}
+		for ep := 0; ep < n; ep++ {
+			var x []float64
+			for seed, v := range seeds {
+				best[seed] = math.Max(best[seed], v[ep])
+				x = append(x, best[seed])
+			}
+			slices.Sort(x) // map order must not reach the resampling
+			iv, err := compare.Bootstrap(x, compare.IQM, opt)
+			if err != nil {
+				return "", err
+			}
+			mid = append(mid, plotter.XY{X: float64(ep), Y: iv.Point})
+			if iv.HasInterval() {
+				lo = append(lo, plotter.XY{X: float64(ep), Y: iv.Lo})
+				hi = append(hi, plotter.XY{X: float64(ep), Y: iv.Hi})
+			}
+		}
+		col, _ := style(s)
+		l, err := plotter.NewLine(mid)
+		if err != nil {
+			return "", err
+		}
+		l.Color, l.Width = col, vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s (%d seeds)", s, len(seeds)), l)
+		for _, band := range []plotter.XYs{lo, hi} {
+			if len(band) < 2 {
+				continue
+			}
+			bl, err := plotter.NewLine(band)
+			if err != nil {
+				return "", err
+			}
+			bl.Color, bl.Dashes = col, []vg.Length{vg.Points(3), vg.Points(2)}
+			p.Add(bl)
+		}
+		drawn = true
+	}
+	if !drawn {
+		return "", nil
+	}
+	p.X.Tick.Marker = integerTicks{}
+	p.Legend.Top = false
+	return save(p, dir, spec+"-efficiency.png")
 }
 
 func plotPolicy(dir, spec string, order []string, by map[string]*agg) (string, error) {
@@ -447,7 +570,7 @@ func plotPolicy(dir, spec string, order []string, by map[string]*agg) (string, e
 	p.X.Label.Text = "group (episode order)"
 	p.Y.Label.Text = "preserve ratio"
 	p.Y.Min, p.Y.Max = 0, 1.05
-	for k, s := range order {
+	for _, s := range order {
 		r := by[s].best.Ratios
 		pts := make(plotter.XYs, len(r))
 		for i, v := range r {
@@ -457,10 +580,12 @@ func plotPolicy(dir, spec string, order []string, by map[string]*agg) (string, e
 		if err != nil {
 			return "", err
 		}
-		l.Color, sc.Color = palette[k%len(palette)], palette[k%len(palette)]
+		col, glyph := style(s)
+		l.Color, sc.Color, sc.Shape = col, col, glyph
 		p.Add(l, sc)
 		p.Legend.Add(s, l, sc)
 	}
+	p.X.Tick.Marker = integerTicks{}
 	p.Legend.Top = false
 	return save(p, dir, spec+"-policy.png")
 }

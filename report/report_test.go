@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,7 @@ func TestReportRanksOnUnseenImages(t *testing.T) {
 			Groups: []string{"g"}, Ratios: []float64{0.5}})
 		for e := int64(0); e < 2; e++ {
 			eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: strategy, Seed: seed, Episode: e, Groups: []string{"g"},
-				Ratios: []float64{0.5}, RewardTop1: reward - float64(e), Reward: -1, MACsRatio: 0.5})
+				Ratios: []float64{0.5}, RewardTop1: reward - float64(e), Reward: -1, MACsRatio: 0.5, Explore: true})
 		}
 	}
 	for seed, d := range []float64{0, 0.4, -0.3, 0.2, -0.1} {
@@ -80,4 +81,29 @@ func TestReportRanksOnUnseenImages(t *testing.T) {
 	assert.Contains(t, md, "| overfit | 5 | 2 | 70.03 [")
 	assert.Contains(t, md, "0.00 [0.00, 0.00]: worse")
 	assert.Contains(t, md, "| uniform | 1 | 2 | 60.00 | 60.00 |", "one run: one value, no interval")
+	assert.Contains(t, md, "![sample efficiency](s-efficiency.png)")
+	assert.FileExists(t, filepath.Join(dir, "s-efficiency.png"))
+}
+
+// Every known strategy has its own colour and marker, the same in every plot.
+func TestStrategyStylesAreFixedAndDistinct(t *testing.T) {
+	seen := map[string]string{}
+	for _, s := range strategyOrder {
+		c, g := style(s)
+		key := fmt.Sprintf("%v %T", c, g)
+		_, dup := seen[key]
+		assert.False(t, dup, "%s shares its style with %s", s, seen[key])
+		seen[key] = s
+		c2, g2 := style(s)
+		assert.Equal(t, c, c2)
+		assert.Equal(t, g, g2)
+	}
+	c1, g1 := style("my-agent")
+	c2, g2 := style("my-agent")
+	assert.Equal(t, c1, c2, "an unknown strategy's style depends on its name only")
+	assert.Equal(t, g1, g2)
+	tk := integerTicks{}.Ticks(0, 299)
+	for _, x := range tk {
+		assert.NotContains(t, x.Label, ".", "episode ticks are integers")
+	}
 }

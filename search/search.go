@@ -112,8 +112,14 @@ type Best struct {
 
 // Options control a run.
 type Options struct {
-	Spec     string
-	Run      string // the run's fingerprint, logged with every episode
+	Spec string
+	Run  string // the run's fingerprint, logged with every episode
+	// Greedy plays one more episode after the last, with the agent's
+	// noise-free policy (Act with explore false), not learned from, and
+	// logged with explore false and episode index Episodes: a candidate
+	// for the best policy like every other episode. The final policy is
+	// always the best episode on the reward set.
+	Greedy   bool
 	Seed     int64
 	Episodes int
 	// Log receives every episode's row; an error stops the run.
@@ -164,6 +170,12 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 	}
 	for ep := len(cp.Rows); ep < opt.Episodes; ep++ {
 		start := time.Now()
+		// The noise this episode explores with, read before the agent's
+		// Observe decays it (or ends its warm-up).
+		sigma, hasSigma := 0.0, false
+		if sg, ok := ag.(Sigma); ok {
+			sigma, hasSigma = sg.Sigma(), true
+		}
 		s := e.Reset()
 		var trs []agent.Transition
 		var actSec float64
@@ -198,8 +210,8 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		if bl := e.BaseLatency(); bl > 0 {
 			row.LatencyRatio = r.Latency / bl
 		}
-		if sg, ok := ag.(Sigma); ok {
-			row.Sigma = sg.Sigma()
+		if hasSigma {
+			row.Sigma = sigma
 		}
 		row.WallSec = time.Since(start).Seconds()
 		if opt.Log != nil {
@@ -220,6 +232,35 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		}
 		if opt.Progress != nil {
 			opt.Progress(ep+1, opt.Episodes, best.Reward)
+		}
+	}
+	if opt.Greedy {
+		s := e.Reset()
+		start := time.Now()
+		for t := 0; s != nil; t++ {
+			var err error
+			if _, s, err = e.Step(ag.Act(s, t, false)); err != nil {
+				return best, fmt.Errorf("greedy episode: %w", err)
+			}
+		}
+		r := e.Result()
+		row := EpisodeRow{Spec: opt.Spec, Run: opt.Run, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(opt.Episodes), Groups: names,
+			Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
+			MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), Sigma: 0, Explore: false,
+			PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec, WallSec: time.Since(start).Seconds()}
+		for _, c := range r.Counts {
+			row.Kept = append(row.Kept, int64(c))
+		}
+		if bl := e.BaseLatency(); bl > 0 {
+			row.LatencyRatio = r.Latency / bl
+		}
+		if opt.Log != nil {
+			if err := opt.Log(row); err != nil {
+				return best, err
+			}
+		}
+		if r.Reward > best.Reward {
+			best, bestRatios = Best{Episode: opt.Episodes, Reward: r.Reward, Result: r}, nil
 		}
 	}
 	if bestRatios != nil { // rebuild the restored best episode's network

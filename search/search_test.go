@@ -1,9 +1,11 @@
 package search
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 
+	"github.com/amcbench/amc/agent"
 	"github.com/amcbench/amc/baselines"
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/env"
@@ -101,4 +103,53 @@ func TestBudgetErrors(t *testing.T) {
 	b, err := env.ParseBudget("params=0.3")
 	require.NoError(t, err)
 	assert.Equal(t, env.Budget{Kind: "params", Fraction: 0.3}, b)
+}
+
+// The sigma logged with an episode is the noise that episode explored with:
+// NaN through the warm-up (uniform random actions), then the agent's noise.
+func TestSigmaLoggedWithItsEpisode(t *testing.T) {
+	cfg := env.Config{Protocol: env.Constrained, Budget: env.Budget{Kind: "macs", Fraction: 0.5}, LowerBound: 0.2, Multiple: 1, Batch: 20}
+	e := newEnv(t, cfg)
+	c := agent.DefaultDDPG()
+	c.Warmup, c.Hidden = 2, 16
+	ag, err := agent.NewDDPG(c, env.StateSize)
+	require.NoError(t, err)
+	var rows []EpisodeRow
+	_, err = Run(e, ag, Options{Spec: "t", Seed: 1, Episodes: 4, Log: func(r EpisodeRow) error { rows = append(rows, r); return nil }})
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	assert.True(t, math.IsNaN(rows[0].Sigma))
+	assert.True(t, math.IsNaN(rows[1].Sigma), "the last warm-up episode was random too")
+	assert.Equal(t, c.Sigma, rows[2].Sigma, "the first noisy episode")
+}
+
+// A learning agent's final, noise-free policy is played once after the
+// search (explore false, not learned from) and competes for the best.
+func TestGreedyEpisodeAfterTheSearch(t *testing.T) {
+	cfg := env.Config{Protocol: env.Constrained, Budget: env.Budget{Kind: "macs", Fraction: 0.5}, LowerBound: 0.2, Multiple: 1, Batch: 20}
+	c := agent.DefaultDDPG()
+	c.Warmup, c.Hidden = 2, 16
+	play := func(greedy bool) ([]EpisodeRow, Best) {
+		ag, err := agent.NewDDPG(c, env.StateSize)
+		require.NoError(t, err)
+		var rows []EpisodeRow
+		best, err := Run(newEnv(t, cfg), ag, Options{Spec: "t", Seed: 1, Episodes: 3, Greedy: greedy,
+			Log: func(r EpisodeRow) error { rows = append(rows, r); return nil }})
+		require.NoError(t, err)
+		return rows, best
+	}
+	rows, best := play(true)
+	require.Len(t, rows, 4)
+	for _, r := range rows[:3] {
+		assert.True(t, r.Explore)
+	}
+	g := rows[3]
+	assert.False(t, g.Explore)
+	assert.Equal(t, int64(3), g.Episode)
+	assert.LessOrEqual(t, g.MACsRatio, 0.5, "the greedy policy meets the budget too")
+	for _, r := range rows {
+		assert.LessOrEqual(t, r.Reward, best.Reward)
+	}
+	plain, _ := play(false)
+	assert.Equal(t, withoutClock(plain), withoutClock(rows[:3]), "the greedy episode changes nothing before it")
 }

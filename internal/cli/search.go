@@ -13,17 +13,20 @@ import (
 
 // summary is DIR/summary.json.
 type summary struct {
-	Spec        string             `json:"spec"`
-	Model       string             `json:"model"`
-	Weights     string             `json:"weights"`
-	Data        string             `json:"data"`
-	Strategy    string             `json:"strategy"`
-	Seed        int64              `json:"seed"`
-	Protocol    string             `json:"protocol"`
-	Budget      env.Budget         `json:"budget"`
-	Reward      string             `json:"reward"`
-	Granularity string             `json:"granularity,omitempty"` // fine; empty for channel pruning
-	Episodes    int                `json:"episodes"`
+	Spec        string     `json:"spec"`
+	Model       string     `json:"model"`
+	Weights     string     `json:"weights"`
+	Data        string     `json:"data"`
+	Strategy    string     `json:"strategy"`
+	Seed        int64      `json:"seed"`
+	Protocol    string     `json:"protocol"`
+	Budget      env.Budget `json:"budget"`
+	Reward      string     `json:"reward"`
+	Granularity string     `json:"granularity,omitempty"` // fine; empty for channel pruning
+	Episodes    int        `json:"episodes"`
+	// BestEpisode is the episode whose policy was chosen; after a latency
+	// fit (latency_fit) the policy was scaled from it, and best_policy,
+	// best_reward and the accuracies describe the fitted network.
 	BestEpisode int                `json:"best_episode"`
 	BestPolicy  map[string]float64 `json:"best_policy"`
 	BestKept    map[string]int     `json:"best_kept_channels"`

@@ -399,7 +399,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	pr := newProgressUnit(progress, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
 	start := time.Now()
 	cpPath := filepath.Join(outDir, checkpointFile)
-	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Log: log.Write, Resume: st.resume,
+	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Greedy: strategy == "ddpg" || strategy == "reinforce", Log: log.Write, Resume: st.resume,
 		Progress: func(done, total int, _ float64) { pr.update(done, total) },
 		Checkpoint: func(c *search.Checkpoint) error {
 			c.Fingerprint, c.Describe = id.fingerprint(), id.describe()
@@ -471,7 +471,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	}
 	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
 		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Granularity: granularity(t.p.Granularity), Episodes: episodes,
-		BestEpisode: best.Episode, BestReward: best.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
+		BestEpisode: best.Episode, BestReward: r.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
 		UnseenTop1: hres.Top1, UnseenImages: hres.N, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
