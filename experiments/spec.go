@@ -23,12 +23,17 @@ import (
 
 // Spec is one experiment.
 type Spec struct {
-	Name         string     `yaml:"name"`
-	Model        string     `yaml:"model"`
-	Weights      string     `yaml:"weights"` // relative paths are relative to the spec file
-	Data         string     `yaml:"data"`
-	Protocol     string     `yaml:"protocol"`
-	Budget       string     `yaml:"budget"`
+	Name     string `yaml:"name"`
+	Model    string `yaml:"model"`
+	Weights  string `yaml:"weights"` // relative paths are relative to the spec file
+	Data     string `yaml:"data"`
+	Protocol string `yaml:"protocol"`
+	Budget   string `yaml:"budget"`
+	// Budgets runs the spec once per budget (a Pareto front over budgets):
+	// Expand turns it into one spec per budget, named NAME-BUDGET, each its
+	// own task; Family keeps NAME so the report can draw the front.
+	Budgets      []string   `yaml:"budgets"`
+	Family       string     `yaml:"-"`
 	Reward       string     `yaml:"reward"`
 	RewardImages int        `yaml:"reward_images"`
 	Calibration  Calib      `yaml:"calibration"`
@@ -194,6 +199,12 @@ func (s *Spec) defaults() error {
 	}
 	switch s.Protocol {
 	case env.Constrained:
+		if len(s.Budgets) > 0 {
+			if err := s.checkBudgets(); err != nil {
+				return err
+			}
+			break
+		}
 		if s.Budget == "" {
 			return fmt.Errorf("budget is required for the constrained protocol (macs=F, params=F or latency=F)")
 		}
@@ -201,6 +212,9 @@ func (s *Spec) defaults() error {
 			return s.at("budget", err)
 		}
 	case env.Accuracy:
+		if len(s.Budgets) > 0 {
+			return s.at("budgets", fmt.Errorf("budgets: a budget only goes with the constrained protocol"))
+		}
 		if s.Budget != "" {
 			return s.at("budget", fmt.Errorf("budget %q: a budget only goes with the constrained protocol; the accuracy protocol has none (remove the budget, or set protocol: constrained)", s.Budget))
 		}
@@ -282,6 +296,49 @@ func (s *Spec) defaults() error {
 // the final evaluation's image count. Fine-tuning, if any, is cut to one
 // epoch on at most 2,000 images. The runs' fingerprints change with them, so
 // quick and full runs never mix in one folder.
+// checkBudgets checks a budgets: list: given instead of budget, two or
+// more distinct budgets of one resource.
+func (s *Spec) checkBudgets() error {
+	if s.Budget != "" {
+		return s.at("budgets", fmt.Errorf("give budget (one) or budgets (a list), not both"))
+	}
+	if len(s.Budgets) < 2 {
+		return s.at("budgets", fmt.Errorf("budgets: list two or more (for one budget, write budget: %s)", s.Budgets[0]))
+	}
+	kind, seen := "", map[float64]bool{}
+	for i, b := range s.Budgets {
+		pb, err := env.ParseBudget(b)
+		if err != nil {
+			return s.at("budgets", fmt.Errorf("budgets[%d]: %w", i, err))
+		}
+		if kind != "" && pb.Kind != kind {
+			return s.at("budgets", fmt.Errorf("budgets: %s and %s: a front is over one resource; use one spec per resource", s.Budgets[0], b))
+		}
+		if seen[pb.Fraction] {
+			return s.at("budgets", fmt.Errorf("budgets: %s twice", b))
+		}
+		kind, seen[pb.Fraction] = pb.Kind, true
+	}
+	return nil
+}
+
+// Expand returns one spec per budget of a budgets: list (named
+// NAME-RESOURCEF, e.g. sweep-macs0.25, with Family NAME), or the spec
+// itself.
+func (s *Spec) Expand() []*Spec {
+	if len(s.Budgets) == 0 {
+		return []*Spec{s}
+	}
+	var out []*Spec
+	for _, b := range s.Budgets {
+		c := *s
+		c.Budgets, c.Budget, c.Family = nil, b, s.Name
+		c.Name = s.Name + "-" + strings.ReplaceAll(b, "=", "")
+		out = append(out, &c)
+	}
+	return out
+}
+
 func (s *Spec) ApplyOverrides(episodes int, seeds []int64, rewardImages, finalImages int) {
 	if episodes > 0 {
 		s.Episodes = episodes

@@ -98,6 +98,12 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"negative train images", base + "finetune: {epochs: 1, train_images: -5}\n", "line 6: finetune.train_images -5: want an integer >= 0"},
 		{"negative fine-tune epochs", base + "finetune: {epochs: -1}\n", "line 6: finetune.epochs -1"},
 		{"accuracy with a budget", "name: x\nmodel: resnet20\nweights: w\nprotocol: accuracy\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 5: budget \"macs=0.5\": a budget only goes with the constrained protocol"},
+		{"budget and budgets", base + "budgets: [macs=0.3, macs=0.6]\n", "give budget (one) or budgets (a list), not both"},
+		{"one budget in a list", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5]\nstrategies: [{name: ddpg}]\n", "line 4: budgets: list two or more"},
+		{"mixed resources", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5, params=0.5]\nstrategies: [{name: ddpg}]\n", "a front is over one resource"},
+		{"budget twice", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5, macs=0.50]\nstrategies: [{name: ddpg}]\n", "macs=0.50 twice"},
+		{"bad budget in a list", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5, macs=2]\nstrategies: [{name: ddpg}]\n", "budgets[1]"},
+		{"budgets with the accuracy protocol", "name: x\nmodel: resnet20\nweights: w\nprotocol: accuracy\nbudgets: [macs=0.5, macs=0.3]\nstrategies: [{name: ddpg}]\n", "only goes with the constrained protocol"},
 		{"budget not a fraction", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=NaN\nstrategies: [{name: ddpg}]\n", "line 4: budget \"macs=NaN\": want RESOURCE=F with F in (0, 1]"},
 		{"unknown protocol", base + "protocol: constraint\n", "line 6: unknown protocol \"constraint\" (did you mean \"constrained\"?)"},
 		{"NaN width", "name: x\nmodel: resnet20@NaN\nweights: w\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 2: model \"resnet20@NaN\": width \"NaN\" must be a number in (0, 4]"},
@@ -155,4 +161,23 @@ func TestApplyOverrides(t *testing.T) {
 	g, err := Load("jpeg-copy/resnet20-fine-params30.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, "fine", g.Granularity)
+}
+
+func TestBudgetsExpand(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "front.yaml")
+	require.NoError(t, os.WriteFile(p, []byte("name: front\nmodel: resnet20\nweights: w\nbudgets: [macs=0.25, macs=0.5, macs=0.75]\nstrategies: [{name: uniform}]\n"), 0o644))
+	s, err := Load(p)
+	require.NoError(t, err)
+	ex := s.Expand()
+	require.Len(t, ex, 3)
+	for i, want := range []string{"macs=0.25", "macs=0.5", "macs=0.75"} {
+		assert.Equal(t, want, ex[i].Budget)
+		assert.Equal(t, "front", ex[i].Family)
+		assert.Empty(t, ex[i].Budgets)
+	}
+	assert.Equal(t, []string{"front-macs0.25", "front-macs0.5", "front-macs0.75"}, []string{ex[0].Name, ex[1].Name, ex[2].Name})
+	one, err := Load(filepath.Join("..", "experiments", "resnet20-macs50.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, []*Spec{one}, one.Expand(), "a spec with one budget is itself")
 }

@@ -58,6 +58,9 @@ func Write(dir string) error {
 			return err
 		}
 	}
+	if err := writeFronts(&b, dir, runs); err != nil {
+		return err
+	}
 	return atomicfile.WriteBytes(filepath.Join(dir, "report.md"), []byte(b.String()))
 }
 

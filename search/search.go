@@ -44,6 +44,9 @@ type EpisodeRow struct {
 // best policy and its final metrics.
 type RunRow struct {
 	Spec string `parquet:"spec"`
+	// Family is the name of a spec with a budgets: list (Spec is then
+	// NAME-BUDGET); empty otherwise.
+	Family string `parquet:"family"`
 	// What was compressed, by content: the model, the data set, the
 	// weights file's SHA-256, the data set's fingerprint and held-out rule;
 	// the task's and the run's fingerprints (amc's definition of the same

@@ -61,7 +61,13 @@ func newRunCmd() *cobra.Command {
 				if quick.episodes > 0 || len(quick.seeds) > 0 || quick.finalImages > 0 || quick.rewardImages > 0 {
 					s.ApplyOverrides(quick.episodes, quick.seeds, quick.rewardImages, quick.finalImages)
 				}
-				specs = append(specs, s)
+				for _, e := range s.Expand()[1:] { // a budgets: list's other specs
+					if prev, dup := names[e.Name]; dup {
+						return fmt.Errorf("specs %s and %s share the name %q", prev, a, e.Name)
+					}
+					names[e.Name] = a
+				}
+				specs = append(specs, s.Expand()...)
 			}
 			k, n, err := parseShard(shard)
 			if err != nil {
@@ -85,7 +91,7 @@ func newRunCmd() *cobra.Command {
 			var todo []cellRun
 			cell := -1
 			for _, s := range specs {
-				p := &taskParams{Spec: s.Name, Model: modelFlags{model: s.Model, weights: s.Weights},
+				p := &taskParams{Spec: s.Name, Family: s.Family, Model: modelFlags{model: s.Model, weights: s.Weights},
 					Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
 					Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
 					CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
@@ -216,7 +222,7 @@ func collect(dir string) (int, error) {
 			return 0, err
 		}
 		eps = append(eps, rows...)
-		r := search.RunRow{Spec: s.Spec, Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, DataFingerprint: s.DataFingerprint,
+		r := search.RunRow{Spec: s.Spec, Family: s.Family, Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, DataFingerprint: s.DataFingerprint,
 			HeldoutRule: s.HeldoutRule, TaskFingerprint: s.TaskFingerprint, RunFingerprint: s.Fingerprint, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, UnseenTop1: s.UnseenTop1, UnseenImages: int64(s.UnseenImages), HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,

@@ -14,6 +14,7 @@ import (
 // summary is DIR/summary.json.
 type summary struct {
 	Spec        string     `json:"spec"`
+	Family      string     `json:"family,omitempty"` // a budgets: list's spec name
 	Model       string     `json:"model"`
 	Weights     string     `json:"weights"`
 	Data        string     `json:"data"`

@@ -30,6 +30,7 @@ import (
 // taskParams describe a compression task: everything but the strategy.
 type taskParams struct {
 	Spec           string
+	Family         string // a budgets: list's spec name (the report's Pareto front over budgets)
 	Model          modelFlags
 	Data           dataFlags
 	Protocol       string
@@ -469,7 +470,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	if err != nil {
 		return nil, err
 	}
-	s := &summary{Spec: t.p.Spec, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
+	s := &summary{Spec: t.p.Spec, Family: t.p.Family, Model: t.p.Model.model, Weights: t.p.Model.weights, Data: t.p.Data.data, Strategy: strategy,
 		Seed: seed, Protocol: t.cfg.Protocol, Budget: t.cfg.Budget, Reward: t.cfg.Reward, Granularity: granularity(t.p.Granularity), Episodes: episodes,
 		BestEpisode: best.Episode, BestReward: r.Reward, RewardTop1: r.Top1, RewardImages: t.rewardSet.N,
 		UnseenTop1: hres.Top1, UnseenImages: hres.N, TestTop1: tres.Top1, MACs: r.MACs, Params: r.Params,
