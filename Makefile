@@ -64,10 +64,11 @@ test: build vet
 # the committed results/ folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed,
 # 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
 # check the pipeline end to end. REPRO_SETS=fine-grained (for example) runs one set.
-# Lossless CIFAR-10 (the default data): paper-cifar. The older JPEG copy: the jpeg-* sets, whose
+# Lossless CIFAR-10 (the default data): paper-cifar, resnet20-front (results/resnet20-front). The older JPEG copy: the jpeg-* sets, whose
 # specs live in experiments/jpeg-copy/ and whose committed outputs are under results/jpeg-copy/.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
 SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
+SET_resnet20-front = experiments/resnet20-front.yaml
 J = experiments/jpeg-copy
 SET_jpeg-paper-cifar = $(J)/resnet56-macs50.yaml $(J)/resnet20-adapted-macs50.yaml $(J)/plain20-macs50.yaml
 # results/jpeg-copy/agents is jpeg-paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds).
@@ -80,11 +81,11 @@ REPRO_SETS ?= paper-cifar
 reproduce: build
 	@set -e; for s in $(REPRO_SETS); do \
 	  case $$s in \
-	    paper-cifar) specs="$(SET_paper-cifar)";; \
+	    paper-cifar) specs="$(SET_paper-cifar)";; resnet20-front) specs="$(SET_resnet20-front)";; \
 	    jpeg-paper-cifar) specs="$(SET_jpeg-paper-cifar)";; jpeg-agents) specs="$(SET_jpeg-agents)";; \
 	    jpeg-fine-grained) specs="$(SET_jpeg-fine-grained)";; jpeg-latency) specs="$(SET_jpeg-latency)";; \
 	    jpeg-accuracy-guaranteed) specs="$(SET_jpeg-accuracy-guaranteed)";; jpeg-search-r20) specs="$(SET_jpeg-search-r20)";; \
-	    *) echo "unknown set $$s (paper-cifar, jpeg-paper-cifar, jpeg-agents, jpeg-fine-grained, jpeg-latency, jpeg-accuracy-guaranteed, jpeg-search-r20)"; exit 2;; esac; \
+	    *) echo "unknown set $$s (paper-cifar, resnet20-front, jpeg-paper-cifar, jpeg-agents, jpeg-fine-grained, jpeg-latency, jpeg-accuracy-guaranteed, jpeg-search-r20)"; exit 2;; esac; \
 	  echo "== $$s: $$specs"; \
 	  ./bin/amc run $$specs --out $(REPRO_OUT)/$$s $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
 	  ./bin/amc report $(REPRO_OUT)/$$s; echo "report: $(REPRO_OUT)/$$s/report.md"; done

@@ -299,3 +299,30 @@ func TestRewardSetAndUnseenHeldoutAreDisjoint(t *testing.T) {
 	}
 	assert.Len(t, all, len(reward)+tk.unseen.N, "together they are the held-out split")
 }
+
+// A spec with a budgets: list runs once per budget, each its own task, and
+// the report draws the front over them.
+func TestRunBudgetsFront(t *testing.T) {
+	needShared(t)
+	spec := writeSpec(t, "front", `budgets: [macs=0.4, macs=0.7]
+reward_images: 50
+final_images: 50
+calibration: {images: 50, positions: 5}
+seeds: [1]
+strategies: [{name: uniform}, {name: deep}]
+`)
+	out := filepath.Join(t.TempDir(), "out")
+	res, _, err := run("run", spec, "--data-dir", dataDir, "--out", out)
+	require.NoError(t, err)
+	assert.Contains(t, res, "4 runs")
+	for _, d := range []string{"front-macs0.4/uniform-s1", "front-macs0.7/deep-s1"} {
+		assert.FileExists(t, filepath.Join(out, d, "summary.json"))
+	}
+	_, _, err = run("report", out)
+	require.NoError(t, err)
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "## front: Pareto front over 2 macs budgets")
+	assert.Contains(t, string(md), "| strategy | macs0.4 | macs0.7 |")
+	assert.FileExists(t, filepath.Join(out, "front-front.png"))
+}
