@@ -294,6 +294,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		}
 		fmt.Fprintf(b, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %s |\n", s, n, act/k, prune/k, recon/k, eval/k, wall/k, ratio)
 	}
+	writeChance(b, spec, order, eps)
 	// Plots.
 	pareto, err := plotPareto(dir, spec, order, eps)
 	if err != nil {
@@ -492,6 +493,41 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 	p.X.Tick.Marker = integerTicks{}
 	p.Legend.Top = false
 	return save(p, dir, spec+"-rewards.png")
+}
+
+// chanceTop1 is the reward-set top-1 (%) under which an episode counts as
+// at chance level: 1.2 x chance for CIFAR-10's 10 classes.
+const chanceTop1 = 12.0
+
+// writeChance counts, per searching strategy, the search episodes after
+// its warm-up (DDPG's random episodes log a NaN sigma) whose network scored
+// at chance level on the reward set: a collapsed agent shows here.
+func writeChance(b *strings.Builder, spec string, order []string, eps []search.EpisodeRow) {
+	var rows []string
+	for _, s := range order {
+		var all, after, chance int
+		for _, e := range eps {
+			if e.Spec != spec || e.Strategy != s || !e.Explore {
+				continue
+			}
+			all++
+			if math.IsNaN(e.Sigma) {
+				continue // warm-up
+			}
+			after++
+			if e.RewardTop1 < chanceTop1 {
+				chance++
+			}
+		}
+		if all > 1 {
+			rows = append(rows, fmt.Sprintf("| %s | %d | %d | %d |", s, all, after, chance))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nSearch episodes at chance level (reward-set top-1 below %.0f%%, CIFAR-10), after each strategy's warm-up:\n\n"+
+		"| strategy | search episodes | after warm-up | at chance after warm-up |\n|---|---:|---:|---:|\n%s\n", chanceTop1, strings.Join(rows, "\n"))
 }
 
 // plotEfficiency draws, for each searching strategy (more than one

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,7 @@ func TestReportRanksOnUnseenImages(t *testing.T) {
 	assert.Contains(t, md, "0.00 [0.00, 0.00]: worse")
 	assert.Contains(t, md, "| uniform | 1 | 2 | 60.00 | 60.00 |", "one run: one value, no interval")
 	assert.Contains(t, md, "![sample efficiency](s-efficiency.png)")
+	assert.Contains(t, md, "| overfit | 10 | 10 | 0 |", "episodes at chance level after warm-up")
 	assert.FileExists(t, filepath.Join(dir, "s-efficiency.png"))
 }
 
@@ -106,4 +108,18 @@ func TestStrategyStylesAreFixedAndDistinct(t *testing.T) {
 	for _, x := range tk {
 		assert.NotContains(t, x.Label, ".", "episode ticks are integers")
 	}
+}
+
+func TestChanceLevelEpisodesCountedAfterWarmup(t *testing.T) {
+	nan := math.NaN()
+	var eps []search.EpisodeRow
+	for i, c := range []struct {
+		sigma, top1 float64
+		explore     bool
+	}{{nan, 9, true}, {nan, 50, true}, {0.5, 10, true}, {0.5, 60, true}, {0.4, 11.9, true}, {0, 5, false}} {
+		eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: "ddpg", Episode: int64(i), Sigma: c.sigma, RewardTop1: c.top1, Explore: c.explore})
+	}
+	var b strings.Builder
+	writeChance(&b, "s", []string{"ddpg"}, eps)
+	assert.Contains(t, b.String(), "| ddpg | 5 | 3 | 2 |", "warm-up and the greedy episode are not counted")
 }
