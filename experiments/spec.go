@@ -86,7 +86,18 @@ type Strategy struct {
 	Name     string `yaml:"name"`
 	Episodes int    `yaml:"episodes"` // default: the spec's
 	Warmup   int    `yaml:"warmup"`   // ddpg
+	// Schedule names a preset of episodes and warm-up: "official" is the
+	// official AMC code's, 800 episodes of which the first 100 random
+	// (DDPG only).
+	Schedule string `yaml:"schedule"`
 }
+
+// OfficialEpisodes and OfficialWarmup are the official AMC code's DDPG
+// schedule (amc_search.py: 800 episodes, warm-up 100).
+const (
+	OfficialEpisodes = 800
+	OfficialWarmup   = 100
+)
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
@@ -276,6 +287,19 @@ func (s *Spec) defaults() error {
 			return fmt.Errorf("strategy %q listed twice", st.Name)
 		}
 		seen[st.Name] = true
+		switch st.Schedule {
+		case "":
+		case "official":
+			if st.Name != "ddpg" {
+				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official is DDPG's (800 episodes, the first 100 random)", st.Name))
+			}
+			if st.Episodes != 0 || st.Warmup != 0 {
+				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official sets episodes (800) and warmup (100); drop them", st.Name))
+			}
+			st.Episodes, st.Warmup = OfficialEpisodes, OfficialWarmup
+		default:
+			return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: unknown schedule %q; valid: official (800 episodes, warm-up 100)", st.Name, st.Schedule))
+		}
 		if st.Episodes == 0 {
 			st.Episodes = s.Episodes
 		}
@@ -289,13 +313,6 @@ func (s *Spec) defaults() error {
 	return nil
 }
 
-// ApplyOverrides replaces the spec's sizes for a quick run (zero or empty
-// values keep the spec's own; negative ones are the caller's to refuse, as
-// amc run's flag checks do): every strategy's episodes (the DDPG warm-up
-// is cut to a third of them if longer), the seeds, the reward-set size and
-// the final evaluation's image count. Fine-tuning, if any, is cut to one
-// epoch on at most 2,000 images. The runs' fingerprints change with them, so
-// quick and full runs never mix in one folder.
 // checkBudgets checks a budgets: list: given instead of budget, two or
 // more distinct budgets of one resource.
 func (s *Spec) checkBudgets() error {
@@ -339,6 +356,13 @@ func (s *Spec) Expand() []*Spec {
 	return out
 }
 
+// ApplyOverrides replaces the spec's sizes for a quick run (zero or empty
+// values keep the spec's own; negative ones are the caller's to refuse, as
+// amc run's flag checks do): every strategy's episodes (the DDPG warm-up
+// is cut to a third of them if longer), the seeds, the reward-set size and
+// the final evaluation's image count. Fine-tuning, if any, is cut to one
+// epoch on at most 2,000 images. The runs' fingerprints change with them, so
+// quick and full runs never mix in one folder.
 func (s *Spec) ApplyOverrides(episodes int, seeds []int64, rewardImages, finalImages int) {
 	if episodes > 0 {
 		s.Episodes = episodes

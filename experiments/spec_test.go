@@ -98,6 +98,9 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"negative train images", base + "finetune: {epochs: 1, train_images: -5}\n", "line 6: finetune.train_images -5: want an integer >= 0"},
 		{"negative fine-tune epochs", base + "finetune: {epochs: -1}\n", "line 6: finetune.epochs -1"},
 		{"accuracy with a budget", "name: x\nmodel: resnet20\nweights: w\nprotocol: accuracy\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 5: budget \"macs=0.5\": a budget only goes with the constrained protocol"},
+		{"official schedule of another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, schedule: official}\n", "line 6: strategy random: schedule official is DDPG's"},
+		{"official schedule with episodes", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: official, episodes: 300}\n", "schedule official sets episodes (800) and warmup (100)"},
+		{"unknown schedule", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: offical}\n", `unknown schedule "offical"`},
 		{"budget and budgets", base + "budgets: [macs=0.3, macs=0.6]\n", "give budget (one) or budgets (a list), not both"},
 		{"one budget in a list", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5]\nstrategies: [{name: ddpg}]\n", "line 4: budgets: list two or more"},
 		{"mixed resources", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5, params=0.5]\nstrategies: [{name: ddpg}]\n", "a front is over one resource"},
@@ -180,4 +183,14 @@ func TestBudgetsExpand(t *testing.T) {
 	one, err := Load(filepath.Join("..", "experiments", "resnet20-macs50.yaml"))
 	require.NoError(t, err)
 	assert.Equal(t, []*Spec{one}, one.Expand(), "a spec with one budget is itself")
+}
+
+func TestOfficialSchedule(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	require.NoError(t, os.WriteFile(p, []byte("name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nepisodes: 300\nstrategies:\n  - {name: ddpg, schedule: official}\n  - {name: random}\n"), 0o644))
+	s, err := Load(p)
+	require.NoError(t, err)
+	assert.Equal(t, 800, s.Strategies[0].Episodes)
+	assert.Equal(t, 100, s.Strategies[0].Warmup)
+	assert.Equal(t, 300, s.Strategies[1].Episodes, "other strategies keep the spec's episodes")
 }
