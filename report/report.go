@@ -296,7 +296,8 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	}
 	writeChance(b, spec, order, eps)
 	// Plots.
-	pareto, err := plotPareto(dir, spec, order, eps)
+	budget := top.best.Budget
+	pareto, err := plotPareto(dir, spec, order, eps, budget)
 	if err != nil {
 		return err
 	}
@@ -315,7 +316,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		fmt.Fprintf(b, "\nSample efficiency: the best reward-set top-1 found so far against episodes, per strategy the IQM over seeds "+
 			"(solid) with its 95%% bootstrap interval (dashed; 1,000 resamples per episode).\n\n![sample efficiency](%s)\n", eff)
 	}
-	latPlot, err := plotParetoLatency(dir, spec, order, eps)
+	latPlot, err := plotParetoLatency(dir, spec, order, eps, budget)
 	if err != nil {
 		return err
 	}
@@ -384,25 +385,42 @@ func save(p *plot.Plot, dir, name string) (string, error) {
 
 // plotPareto scatters every episode's reward-set accuracy against its MACs
 // ratio, with each strategy's Pareto front.
-func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow) (string, error) {
-	return scatterFront(dir, spec, order, eps, "MACs / original", "-pareto.png", func(e search.EpisodeRow) float64 { return e.MACsRatio })
+func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow, budget string) (string, error) {
+	return scatterFront(dir, spec, order, eps, "MACs / original", "-pareto.png", func(e search.EpisodeRow) float64 { return e.MACsRatio }, budgetLine(budget, "macs"))
+}
+
+// budgetLine is the budget's fraction when it limits the plotted resource
+// (kind), else NaN (no line).
+func budgetLine(budget, kind string) float64 {
+	k, f, ok := strings.Cut(budget, "=")
+	var x float64
+	if !ok || k != kind {
+		return math.NaN()
+	}
+	if _, err := fmt.Sscanf(f, "%g", &x); err != nil {
+		return math.NaN()
+	}
+	return x
 }
 
 // plotParetoLatency is plotPareto against the predicted latency ratio, when
 // the episodes have one (a latency table was measured); "" otherwise.
-func plotParetoLatency(dir, spec string, order []string, eps []search.EpisodeRow) (string, error) {
+func plotParetoLatency(dir, spec string, order []string, eps []search.EpisodeRow, budget string) (string, error) {
 	for _, e := range eps {
 		if e.Spec == spec && e.LatencyRatio > 0 {
 			return scatterFront(dir, spec, order, eps, "predicted Go-engine latency / original", "-pareto-latency.png",
-				func(e search.EpisodeRow) float64 { return e.LatencyRatio })
+				func(e search.EpisodeRow) float64 { return e.LatencyRatio }, budgetLine(budget, "latency"))
 		}
 	}
 	return "", nil
 }
 
-func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xlabel, suffix string, x func(search.EpisodeRow) float64) (string, error) {
+func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xlabel, suffix string, x func(search.EpisodeRow) float64, budget float64) (string, error) {
 	p := plot.New()
-	p.Title.Text = spec + ": every episode"
+	p.Title.Text = spec + ": every episode (reward-set accuracy)"
+	if !math.IsNaN(budget) {
+		p.Title.Text = fmt.Sprintf("%s: every episode (reward-set accuracy; budget %.2f dashed)", spec, budget)
+	}
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = "reward-set top-1 (%)"
 	for _, s := range order {
@@ -434,6 +452,15 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 			l.Color = col
 			p.Add(l)
 		}
+	}
+	if !math.IsNaN(budget) {
+		l, err := plotter.NewLine(plotter.XYs{{X: budget, Y: p.Y.Min}, {X: budget, Y: p.Y.Max}})
+		if err != nil {
+			return "", err
+		}
+		l.Color, l.Dashes = color.Gray{Y: 0x60}, []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		p.X.Max = math.Max(p.X.Max, budget+0.02*(budget-p.X.Min)) // the line off the frame
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	return save(p, dir, spec+suffix)

@@ -123,3 +123,10 @@ func TestChanceLevelEpisodesCountedAfterWarmup(t *testing.T) {
 	writeChance(&b, "s", []string{"ddpg"}, eps)
 	assert.Contains(t, b.String(), "| ddpg | 5 | 3 | 2 |", "warm-up and the greedy episode are not counted")
 }
+
+func TestBudgetLine(t *testing.T) {
+	assert.Equal(t, 0.5, budgetLine("macs=0.5", "macs"))
+	assert.True(t, math.IsNaN(budgetLine("params=0.5", "macs")), "a params budget draws no line on a MACs axis")
+	assert.True(t, math.IsNaN(budgetLine("", "macs")), "the accuracy protocol has no budget")
+	assert.Equal(t, 0.7, budgetLine("latency=0.7", "latency"))
+}

@@ -51,19 +51,22 @@ type RunRow struct {
 	// weights file's SHA-256, the data set's fingerprint and held-out rule;
 	// the task's and the run's fingerprints (amc's definition of the same
 	// task and the same run).
-	Model           string  `parquet:"model"`
-	Data            string  `parquet:"data"`
-	WeightsSHA256   string  `parquet:"weights_sha256"`
-	DataFingerprint string  `parquet:"data_fingerprint"`
-	HeldoutRule     string  `parquet:"heldout_rule"`
-	TaskFingerprint string  `parquet:"task_fingerprint"`
-	RunFingerprint  string  `parquet:"run_fingerprint"`
-	Strategy        string  `parquet:"strategy"`
-	Granularity     string  `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
-	Seed            int64   `parquet:"seed"`
-	Episodes        int64   `parquet:"episodes"`
-	BestEpisode     int64   `parquet:"best_episode"`
-	BestReward      float64 `parquet:"best_reward"`
+	Model           string `parquet:"model"`
+	Data            string `parquet:"data"`
+	WeightsSHA256   string `parquet:"weights_sha256"`
+	DataFingerprint string `parquet:"data_fingerprint"`
+	HeldoutRule     string `parquet:"heldout_rule"`
+	TaskFingerprint string `parquet:"task_fingerprint"`
+	RunFingerprint  string `parquet:"run_fingerprint"`
+	// Budget is the constrained protocol's budget, RESOURCE=F ("" for
+	// the accuracy protocol).
+	Budget      string  `parquet:"budget"`
+	Strategy    string  `parquet:"strategy"`
+	Granularity string  `parquet:"granularity"` // "fine" for weight sparsity; "" for channel pruning
+	Seed        int64   `parquet:"seed"`
+	Episodes    int64   `parquet:"episodes"`
+	BestEpisode int64   `parquet:"best_episode"`
+	BestReward  float64 `parquet:"best_reward"`
 	// Data roles: the reward set picked the best policy; the unseen
 	// held-out images and test were never seen by the search.
 	RewardTop1   float64 `parquet:"reward_top1"`

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
 	"github.com/amcbench/amc/internal/outlock"
@@ -222,7 +223,7 @@ func collect(dir string) (int, error) {
 			return 0, err
 		}
 		eps = append(eps, rows...)
-		r := search.RunRow{Spec: s.Spec, Family: s.Family, Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, DataFingerprint: s.DataFingerprint,
+		r := search.RunRow{Spec: s.Spec, Family: s.Family, Budget: budgetText(s.Budget), Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, DataFingerprint: s.DataFingerprint,
 			HeldoutRule: s.HeldoutRule, TaskFingerprint: s.TaskFingerprint, RunFingerprint: s.Fingerprint, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, UnseenTop1: s.UnseenTop1, UnseenImages: int64(s.UnseenImages), HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,
@@ -577,4 +578,12 @@ func fineTuneBest(s *experiments.Spec, outDir string, df dataFlags, log io.Write
 		fmt.Fprintf(log, "%s: after fine-tuning: held-out %.2f%%, test %.2f%% (before %.2f%%, %.2f%%)\n", ftDir, sum.HeldoutTop1, sum.TestTop1, sum.BeforeHeldout, sum.BeforeTest)
 	}
 	return nil
+}
+
+// budgetText writes a budget as RESOURCE=F ("" for none).
+func budgetText(b env.Budget) string {
+	if b.Kind == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s=%g", b.Kind, b.Fraction)
 }
