@@ -90,6 +90,14 @@ type Strategy struct {
 	// official AMC code's, 800 episodes of which the first 100 random
 	// (DDPG only).
 	Schedule string `yaml:"schedule"`
+	// Command runs an agent written in any language as a child process
+	// speaking the external-agent protocol (docs/external-agents.md);
+	// Params are passed to it in its hello message.
+	Command []string       `yaml:"command"`
+	Params  map[string]any `yaml:"params"`
+	// Timeout bounds each request to an external agent, in seconds
+	// (default 60).
+	Timeout float64 `yaml:"timeout"`
 }
 
 // OfficialEpisodes and OfficialWarmup are the official AMC code's DDPG
@@ -287,6 +295,12 @@ func (s *Spec) defaults() error {
 			return fmt.Errorf("strategy %q listed twice", st.Name)
 		}
 		seen[st.Name] = true
+		if len(st.Command) == 0 && (len(st.Params) > 0 || st.Timeout != 0) {
+			return s.at(fmt.Sprintf("strategies[%d]", i), fmt.Errorf("strategy %s: params and timeout go with command (an external agent); DDPG's warm-up is warmup:", st.Name))
+		}
+		if !(st.Timeout >= 0) || st.Timeout > 86400 {
+			return s.at(fmt.Sprintf("strategies[%d].timeout", i), fmt.Errorf("strategy %s: timeout %v: want seconds in [0, 86400] (0: 60)", st.Name, st.Timeout))
+		}
 		switch st.Schedule {
 		case "":
 		case "official":

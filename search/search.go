@@ -189,6 +189,9 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 			t0 := time.Now()
 			req := ag.Act(s, t, true)
 			actSec += time.Since(t0).Seconds()
+			if f, ok := ag.(agent.Failer); ok && f.Err() != nil {
+				return best, fmt.Errorf("episode %d: %w", ep, f.Err())
+			}
 			applied, next, err := e.Step(req)
 			if err != nil {
 				return best, fmt.Errorf("episode %d: %w", ep, err)
@@ -245,7 +248,11 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		start := time.Now()
 		for t := 0; s != nil; t++ {
 			var err error
-			if _, s, err = e.Step(ag.Act(s, t, false)); err != nil {
+			a := ag.Act(s, t, false)
+			if f, ok := ag.(agent.Failer); ok && f.Err() != nil {
+				return best, fmt.Errorf("greedy episode: %w", f.Err())
+			}
+			if _, s, err = e.Step(a); err != nil {
 				return best, fmt.Errorf("greedy episode: %w", err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/experiments"
@@ -55,6 +56,12 @@ func newRunCmd() *cobra.Command {
 				}
 				names[s.Name] = a
 				for _, st := range s.Strategies {
+					if len(st.Command) > 0 {
+						if contains(strategies(), st.Name) {
+							return fmt.Errorf("spec %s: strategy %s has a command: an external agent needs a name of its own (the built-in %s runs without one)", a, st.Name, st.Name)
+						}
+						continue
+					}
 					if err := checkStrategy(st.Name); err != nil {
 						return fmt.Errorf("spec %s: %w", a, err)
 					}
@@ -88,6 +95,7 @@ func newRunCmd() *cobra.Command {
 				st   experiments.Strategy
 				seed int64
 				dir  string
+				ext  *extAgent
 			}
 			var todo []cellRun
 			cell := -1
@@ -109,7 +117,8 @@ func newRunCmd() *cobra.Command {
 						if err := p.identify(); err != nil {
 							return fmt.Errorf("spec %s: %w", s.Path, err)
 						}
-						id := newRunID(*p, st.Name, seed, st.Episodes, st.Warmup)
+						ext := externalOf(s, st)
+						id := newRunID(*p, st.Name, seed, st.Episodes, st.Warmup, ext)
 						if !checked {
 							if err := checkSpecFolder(filepath.Join(outDir, s.Name), id); err != nil {
 								return fmt.Errorf("spec %s: %w", s.Path, err)
@@ -124,7 +133,7 @@ func newRunCmd() *cobra.Command {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%s: done, skipped\n", dir)
 							continue
 						}
-						todo = append(todo, cellRun{s, p, st, seed, dir})
+						todo = append(todo, cellRun{s, p, st, seed, dir, ext})
 					}
 				}
 			}
@@ -137,7 +146,7 @@ func newRunCmd() *cobra.Command {
 					}
 					tasks[c.p] = t
 				}
-				if _, err := t.run(c.st.Name, c.seed, c.st.Episodes, c.st.Warmup, c.dir, cmd.ErrOrStderr()); err != nil {
+				if _, err := t.run(c.st.Name, c.seed, c.st.Episodes, c.st.Warmup, c.ext, c.dir, cmd.ErrOrStderr()); err != nil {
 					return fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.st.Name, c.seed, err)
 				}
 			}
@@ -586,4 +595,14 @@ func budgetText(b env.Budget) string {
 		return ""
 	}
 	return fmt.Sprintf("%s=%g", b.Kind, b.Fraction)
+}
+
+// externalOf is a strategy entry's external agent (nil for a built-in
+// strategy); the command runs in the spec's folder.
+func externalOf(s *experiments.Spec, st experiments.Strategy) *extAgent {
+	if len(st.Command) == 0 {
+		return nil
+	}
+	dir, _ := filepath.Abs(filepath.Dir(s.Path))
+	return &extAgent{Command: st.Command, Params: st.Params, Timeout: time.Duration(st.Timeout * float64(time.Second)), Dir: dir}
 }

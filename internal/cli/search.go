@@ -149,14 +149,14 @@ func newSearchCmd() *cobra.Command {
 			if err := tp.identify(); err != nil {
 				return err
 			}
-			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup), overwrite); err != nil {
+			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup, nil), overwrite); err != nil {
 				return err
 			}
 			t, err := prepareTask(tp, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			s, err := t.run(strategy, seed, episodes, warmup, outDir, cmd.ErrOrStderr())
+			s, err := t.run(strategy, seed, episodes, warmup, nil, outDir, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

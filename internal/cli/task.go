@@ -228,10 +228,22 @@ type runID struct {
 	Strategy                        string
 	Seed                            int64
 	Episodes, Warmup                int
+	// An external agent's command and params (canonical JSON); empty for
+	// built-in strategies, so their fingerprints do not change.
+	Command []string `json:",omitempty"`
+	Params  string   `json:",omitempty"`
+}
+
+// extAgent is a strategy entry run as an external agent.
+type extAgent struct {
+	Command []string
+	Params  map[string]any
+	Timeout time.Duration
+	Dir     string // working directory: the spec's folder
 }
 
 // newRunID needs p identified (taskParams.identify).
-func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) runID {
+func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int, ext *extAgent) runID {
 	var id identity
 	if p.ident != nil {
 		id = *p.ident
@@ -240,17 +252,25 @@ func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int) r
 		warmup = 0
 	}
 	p.LatencyBatch, p.LatencyWorkers = max(1, p.LatencyBatch), max(1, p.LatencyWorkers)
-	return runID{Spec: p.Spec, Model: p.Model.model, WeightsSHA256: id.WeightsSHA256, Data: p.Data.data,
+	r := runID{Spec: p.Spec, Model: p.Model.model, WeightsSHA256: id.WeightsSHA256, Data: p.Data.data,
 		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, Granularity: granularity(p.Granularity), FinalImages: p.FinalImages,
 		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
+	if ext != nil {
+		r.Command = ext.Command
+		if len(ext.Params) > 0 {
+			b, _ := json.Marshal(ext.Params) // map keys sorted: canonical
+			r.Params = string(b)
+		}
+	}
+	return r
 }
 
 // taskFingerprint identifies the task alone: the run without its spec
 // name, strategy, seed and episodes.
 func (r runID) taskFingerprint() string {
-	r.Spec, r.Strategy, r.Seed, r.Episodes, r.Warmup = "", "", 0, 0, 0
+	r.Spec, r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", "", 0, 0, 0, nil, ""
 	return r.fingerprint()
 }
 
@@ -342,14 +362,16 @@ func inspectRun(outDir string, id runID) (outState, error) {
 // run searches with one strategy and seed and writes outDir/summary.json,
 // outDir/episodes.parquet and outDir/best/. An interrupted run in outDir
 // (its checkpoint) is continued.
-func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir string, progress io.Writer) (*summary, error) {
-	if err := checkStrategy(strategy); err != nil {
-		return nil, err
+func (t *task) run(strategy string, seed int64, episodes, warmup int, ext *extAgent, outDir string, progress io.Writer) (*summary, error) {
+	if ext == nil {
+		if err := checkStrategy(strategy); err != nil {
+			return nil, err
+		}
 	}
 	if episodes < 1 {
 		return nil, fmt.Errorf("episodes must be at least 1")
 	}
-	id := newRunID(t.p, strategy, seed, episodes, warmup)
+	id := newRunID(t.p, strategy, seed, episodes, warmup, ext)
 	st, err := inspectOut(outDir, id, false)
 	if err != nil {
 		return nil, err
@@ -363,20 +385,30 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 		return nil, err
 	}
 	var ag agent.Agent
-	switch strategy {
-	case "ddpg":
+	switch {
+	case ext != nil:
+		x, err := agent.NewExternal(agent.ExternalConfig{Name: strategy, Command: ext.Command, Dir: ext.Dir, Params: ext.Params,
+			StateSize: env.StateSize, Steps: len(e.GroupNames()), LowerBound: t.cfg.LowerBound, Seed: uint64(seed), Timeout: ext.Timeout,
+			Task: map[string]any{"spec": t.p.Spec, "model": t.p.Model.model, "data": t.p.Data.data, "protocol": t.cfg.Protocol,
+				"budget": t.p.Budget, "episodes": episodes, "groups": e.GroupNames()}})
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		ag = x
+	case strategy == "ddpg":
 		c := agent.DefaultDDPG()
 		c.LowerBound, c.Seed, c.Warmup = t.cfg.LowerBound, uint64(seed), warmup
 		if ag, err = agent.NewDDPG(c, env.StateSize); err != nil {
 			return nil, err
 		}
-	case "reinforce":
+	case strategy == "reinforce":
 		c := agent.DefaultREINFORCE()
 		c.LowerBound, c.Seed = t.cfg.LowerBound, uint64(seed)
 		if ag, err = agent.NewREINFORCE(c, env.StateSize); err != nil {
 			return nil, err
 		}
-	case "random":
+	case strategy == "random":
 		ag = baselines.NewRandom(t.cfg.LowerBound, uint64(seed))
 	default:
 		shape, err := baselines.Shape(strategy, e.Groups())
@@ -400,7 +432,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, outDir str
 	pr := newProgressUnit(progress, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
 	start := time.Now()
 	cpPath := filepath.Join(outDir, checkpointFile)
-	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Greedy: strategy == "ddpg" || strategy == "reinforce", Log: log.Write, Resume: st.resume,
+	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Greedy: strategy == "ddpg" || strategy == "reinforce" || ext != nil, Log: log.Write, Resume: st.resume,
 		Progress: func(done, total int, _ float64) { pr.update(done, total) },
 		Checkpoint: func(c *search.Checkpoint) error {
 			c.Fingerprint, c.Describe = id.fingerprint(), id.describe()

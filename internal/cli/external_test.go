@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/amcbench/amc/search"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func debianPython(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("python3 is needed for the external-agent tests")
+	}
+	t.Skip("python3 missing: the external-agent tests need it")
+	return ""
+}
+
+// A Python agent runs from a spec through the external-agent protocol; its
+// episodes are logged like any strategy's, and amc run killed with SIGKILL
+// mid-search resumes to the rows of an uninterrupted run (the agent saves
+// and loads its state).
+func TestExternalAgentRunsAndResumes(t *testing.T) {
+	needShared(t)
+	py := debianPython(t)
+	agentPath, err := filepath.Abs(filepath.Join("..", "..", "python", "agents", "random_search.py"))
+	require.NoError(t, err)
+	const episodes = 12
+	spec := writeSpec(t, "ext", `budget: macs=0.5
+reward_images: 200
+final_images: 100
+calibration: {images: 100, positions: 5}
+seeds: [2]
+episodes: 12
+strategies:
+  - {name: py-random, command: [`+py+`, `+agentPath+`]}
+`)
+	straight := filepath.Join(t.TempDir(), "straight")
+	_, _, err = run("run", spec, "--data-dir", dataDir, "--out", straight)
+	require.NoError(t, err)
+	a, err := search.ReadEpisodes(filepath.Join(straight, "episodes.parquet"))
+	require.NoError(t, err)
+	require.Len(t, a, episodes+1, "the search episodes and the greedy one")
+	assert.Equal(t, "py-random", a[0].Strategy)
+
+	killed := filepath.Join(t.TempDir(), "killed")
+	cp := filepath.Join(killed, "ext", "py-random-s2", checkpointFile)
+	var log1 strings.Builder
+	child := amcProcess(t, &log1, "run", spec, "--data-dir", dataDir, "--out", killed)
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	stopAt := 0
+	for deadline := time.Now().Add(2 * time.Minute); stopAt == 0; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("amc exited before it could be killed (%v): %s", err, log1.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "no checkpoint: %s", log1.String())
+		if c, err := search.LoadCheckpoint(cp); err == nil && len(c.Rows) >= 4 {
+			require.NoError(t, child.Process.Signal(syscall.SIGKILL))
+			<-exited
+			stopAt = len(c.Rows)
+		}
+	}
+	require.Less(t, stopAt, episodes, "killed mid-search")
+	var log2 strings.Builder
+	child = amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
+	require.NoError(t, child.Wait(), log2.String())
+	assert.Contains(t, log2.String(), "resuming after episode")
+	b, err := search.ReadEpisodes(filepath.Join(killed, "episodes.parquet"))
+	require.NoError(t, err)
+	assert.Equal(t, clockless(a), clockless(b), "killed after %d episodes", stopAt)
+}
+
+// A broken agent stops the run with its error; the finished episodes stay
+// in the checkpoint, and a built-in name cannot be given a command.
+func TestExternalAgentErrorsStopTheRun(t *testing.T) {
+	needShared(t)
+	py := debianPython(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.py")
+	require.NoError(t, os.WriteFile(bad, []byte(`import sys, json
+sys.stdin.readline(); print(json.dumps({"type": "hello", "protocol": 1}), flush=True)
+n = 0
+for line in sys.stdin:
+    req = json.loads(line)
+    if req["type"] == "act":
+        n += 1
+        if n > 20:
+            sys.stderr.write("RuntimeError: CUDA out of memory\n"); sys.exit(1)
+        print(json.dumps({"action": 0.5}), flush=True)
+    elif req["type"] == "save":
+        print(json.dumps({"saved": False}), flush=True)
+    else:
+        print(json.dumps({"ok": True}), flush=True)
+`), 0o644))
+	body := `budget: macs=0.5
+reward_images: 100
+final_images: 100
+calibration: {images: 100, positions: 5}
+episodes: 5
+strategies:
+  - {name: flaky, command: [` + py + `, ` + bad + `]}
+`
+	out := filepath.Join(dir, "out")
+	_, _, err := run("run", writeSpec(t, "flaky", body), "--data-dir", dataDir, "--out", out)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "agent flaky")
+	assert.ErrorContains(t, err, "CUDA out of memory")
+	c, err := search.LoadCheckpoint(filepath.Join(out, "flaky", "flaky-s1", checkpointFile))
+	require.NoError(t, err)
+	assert.Len(t, c.Rows, 2, "the two finished episodes (9 actions each) are kept")
+	_, _, err = run("run", writeSpec(t, "flaky", body), "--data-dir", dataDir, "--out", out)
+	assert.ErrorContains(t, err, "does not implement save/load", "resuming an agent that does not save is refused")
+
+	_, _, err = run("run", writeSpec(t, "named", strings.Replace(body, "name: flaky", "name: ddpg", 1)), "--data-dir", dataDir, "--out", filepath.Join(dir, "o2"))
+	assert.ErrorContains(t, err, "needs a name of its own")
+}
