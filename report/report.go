@@ -608,7 +608,11 @@ func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (
 		}
 		l.Color, l.Width = col, vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (%d seeds)", s, len(seeds)), l)
+		unit := "seeds"
+		if len(seeds) == 1 {
+			unit = "seed"
+		}
+		p.Legend.Add(fmt.Sprintf("%s (%d %s)", s, len(seeds), unit), l)
 		for _, band := range []plotter.XYs{lo, hi} {
 			if len(band) < 2 {
 				continue

@@ -2,9 +2,10 @@
 # Writes DIR/README.md for a results folder made by `amc run SPEC --out DIR` and `amc report DIR`:
 # the command, commit, machine and date, then the report's tables verbatim (generated from the
 # Parquet files, so prose and tables cannot drift) and the run's raw log.
-#   bash scripts/results_readme.sh DIR "COMMAND" RUN_LOG [TITLE]
+#   bash scripts/results_readme.sh DIR "COMMAND" RUN_LOG [TITLE [READING.md]]
+# READING.md, if given, is a hand-written reading of the tables, inserted before them.
 set -euo pipefail
-dir=$1; cmd=$2; log=$3; title=${4:-$(basename "$dir")}
+dir=$1; cmd=$2; log=$3; title=${4:-$(basename "$dir")}; reading=${5:-}
 cd "$(dirname "$0")/.."
 {
   echo "# $title"
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
   echo "- date: $(date -u +%Y-%m-%d)"
   echo "- files: runs.parquet, episodes.parquet (every episode), <spec>/<run>/summary.json, report.md and its plots"
   echo
+  if [ -n "$reading" ]; then cat "$reading"; echo; fi
   echo "The tables below are report.md's, copied by this script."
   echo
   sed -n '/^## /,$p' "$dir/report.md" | sed 's/^## /### /'
