@@ -50,6 +50,9 @@ type External struct {
 	stderr *tail
 	err    error
 	dir    string // scratch folder for save/load
+
+	readErr  error // the reply reader's error, once lines is closed
+	waitOnce sync.Once
 }
 
 // Failer is implemented by agents whose Act can fail: the harness checks
@@ -95,6 +98,11 @@ func NewExternal(cfg ExternalConfig) (*External, error) {
 	e := &External{cfg: cfg, stderr: &tail{}, lines: make(chan []byte, 1), dir: dir}
 	e.cmd = exec.Command(cfg.Command[0], cfg.Command[1:]...)
 	e.cmd.Dir, e.cmd.Stderr = cfg.Dir, e.stderr
+	// The agent and any process it starts (a shell, a launcher, workers)
+	// form one group, killed together; Wait stops waiting for pipes that
+	// an orphan still holds after 2 s.
+	ownGroup(e.cmd)
+	e.cmd.WaitDelay = 2 * time.Second
 	if e.in, err = e.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -108,10 +116,11 @@ func NewExternal(cfg ExternalConfig) (*External, error) {
 	}
 	go func() {
 		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 64<<20)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
 		for sc.Scan() {
 			e.lines <- append([]byte(nil), sc.Bytes()...)
 		}
+		e.readErr = sc.Err() // read by call after the channel closes
 		close(e.lines)
 	}()
 	params := cfg.Params
@@ -140,20 +149,27 @@ func (e *External) call(req any, out any) error {
 	if e.err != nil {
 		return e.err
 	}
-	b, _ := json.Marshal(req)
+	b, err := json.Marshal(req)
+	if err != nil {
+		return e.fail(fmt.Errorf("request not encodable: %w", err))
+	}
 	if _, err := e.in.Write(append(b, '\n')); err != nil {
-		return e.fail(fmt.Errorf("write request: %w", err))
+		e.stop()
+		return e.fail(fmt.Errorf("cannot send a request (%v): it has exited (%v)", err, e.cmd.ProcessState))
 	}
 	var line []byte
 	select {
 	case l, ok := <-e.lines:
 		if !ok {
-			e.cmd.Wait()
+			e.stop()
+			if errors.Is(e.readErr, bufio.ErrTooLong) {
+				return e.fail(fmt.Errorf("answered with a line longer than %d bytes; stopped it", maxLine))
+			}
 			return e.fail(fmt.Errorf("exited (%v) without answering", e.cmd.ProcessState))
 		}
 		line = l
 	case <-time.After(e.cfg.Timeout):
-		e.cmd.Process.Kill()
+		e.stop()
 		return e.fail(fmt.Errorf("no answer within %v (the timeout); stopped it", e.cfg.Timeout))
 	}
 	var msg struct {
@@ -170,6 +186,16 @@ func (e *External) call(req any, out any) error {
 		return e.fail(fmt.Errorf("answer %.200q: %w", line, err))
 	}
 	return nil
+}
+
+// maxLine bounds one reply line (a variable for tests).
+var maxLine = 64 << 20
+
+// stop kills the agent's process group and waits for it (bounded by
+// WaitDelay), so that its stderr is complete for the error message.
+func (e *External) stop() {
+	killGroup(e.cmd)
+	e.waitOnce.Do(func() { e.cmd.Wait() })
 }
 
 // fail records the first error, with the agent's name and stderr tail.
@@ -274,12 +300,13 @@ func (e *External) Close() error {
 	e.in.Write(append(b, '\n'))
 	e.in.Close()
 	done := make(chan struct{})
-	go func() { e.cmd.Wait(); close(done) }()
+	go func() { e.waitOnce.Do(func() { e.cmd.Wait() }); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		e.cmd.Process.Kill()
-		<-done
+		killGroup(e.cmd)
+		<-done // WaitDelay bounds it
 	}
+	killGroup(e.cmd) // whatever the agent left running
 	return nil
 }

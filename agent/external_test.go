@@ -125,3 +125,40 @@ func mustAbs(t *testing.T, p string) string {
 	require.NoError(t, err)
 	return a
 }
+
+// An agent behind a shell (its own child keeps the pipes) that hangs, and an
+// agent that answers with an endless line: both stopped, neither hangs amc.
+func TestExternalHangsBehindAShellAndLongLines(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	hang := filepath.Join(dir, "hang.py")
+	require.NoError(t, os.WriteFile(hang, []byte(`import sys, json, time
+sys.stdin.readline(); print(json.dumps({"type": "hello", "protocol": 1}), flush=True)
+sys.stdin.readline(); time.sleep(60)
+`), 0o644))
+	conf := cfg("sh", "-c", py+" "+hang+"; true")
+	conf.Timeout = 300 * time.Millisecond
+	e, err := NewExternal(conf)
+	require.NoError(t, err)
+	start := time.Now()
+	e.Act([]float64{0, 0}, 0, true)
+	assert.ErrorContains(t, e.Err(), "no answer within")
+	e.Close()
+	assert.Less(t, time.Since(start), 10*time.Second, "the shell's child is killed with it")
+
+	old := maxLine
+	maxLine = 4096
+	defer func() { maxLine = old }()
+	long := filepath.Join(dir, "long.py")
+	require.NoError(t, os.WriteFile(long, []byte(`import sys, json
+sys.stdin.readline(); print(json.dumps({"type": "hello", "protocol": 1}), flush=True)
+sys.stdin.readline(); sys.stdout.write("x" * 100000); sys.stdout.flush(); sys.stdin.readline()
+`), 0o644))
+	e, err = NewExternal(cfg(py, long))
+	require.NoError(t, err)
+	start = time.Now()
+	e.Act([]float64{0, 0}, 0, true)
+	assert.ErrorContains(t, e.Err(), "longer than 4096 bytes")
+	e.Close()
+	assert.Less(t, time.Since(start), 10*time.Second)
+}

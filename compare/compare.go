@@ -83,7 +83,7 @@ func Bootstrap(x []float64, f Estimator, opt Options) (Interval, error) {
 		return Interval{}, fmt.Errorf("compare: no values")
 	}
 	iv := Interval{Point: f(x), Lo: math.NaN(), Hi: math.NaN()}
-	if len(x) < 2 {
+	if len(x) < 2 || slices.Min(x) == slices.Max(x) {
 		return iv, nil
 	}
 	r := rand.New(rand.NewPCG(opt.Seed, 0x616d63))

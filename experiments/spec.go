@@ -295,6 +295,9 @@ func (s *Spec) defaults() error {
 			return fmt.Errorf("strategy %q listed twice", st.Name)
 		}
 		seen[st.Name] = true
+		if !nameRE.MatchString(st.Name) {
+			return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("strategy name %q: want letters, digits, '.', '_' or '-' (it names the run's folder)", st.Name))
+		}
 		if len(st.Command) == 0 && (len(st.Params) > 0 || st.Timeout != 0) {
 			return s.at(fmt.Sprintf("strategies[%d]", i), fmt.Errorf("strategy %s: params and timeout go with command (an external agent); DDPG's warm-up is warmup:", st.Name))
 		}
@@ -363,8 +366,9 @@ func (s *Spec) Expand() []*Spec {
 	var out []*Spec
 	for _, b := range s.Budgets {
 		c := *s
-		c.Budgets, c.Budget, c.Family = nil, b, s.Name
-		c.Name = s.Name + "-" + strings.ReplaceAll(b, "=", "")
+		pb, _ := env.ParseBudget(b) // checked by Load
+		c.Budgets, c.Budget, c.Family = nil, fmt.Sprintf("%s=%g", pb.Kind, pb.Fraction), s.Name
+		c.Name = fmt.Sprintf("%s-%s%g", s.Name, pb.Kind, pb.Fraction)
 		out = append(out, &c)
 	}
 	return out

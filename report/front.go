@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/amcbench/amc/compare"
@@ -55,7 +56,23 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 	opt := compare.DefaultOptions()
 	for _, fam := range names {
 		specs := fams[fam]
-		kind := strings.TrimRight(strings.TrimPrefix(specs[0], fam+"-"), "0123456789.")
+		// Each member's budget, from its runs (RESOURCE=F).
+		budgets := map[string]float64{}
+		kind := ""
+		for _, r := range runs {
+			if r.Family != fam {
+				continue
+			}
+			k, f, ok := strings.Cut(r.Budget, "=")
+			v, err := strconv.ParseFloat(f, 64)
+			if !ok || err != nil {
+				return fmt.Errorf("report: run %s has budget %q: want RESOURCE=F", r.RunDir, r.Budget)
+			}
+			if kind != "" && k != kind {
+				return fmt.Errorf("report: family %s mixes %s and %s budgets", fam, kind, k)
+			}
+			kind, budgets[r.Spec] = k, v
+		}
 		ratio := func(r Run) float64 {
 			switch kind {
 			case "params":
@@ -75,10 +92,12 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 		if unseen {
 			col, colName = func(r Run) float64 { return r.UnseenTop1 }, "held-out unseen by the search"
 		}
-		sort.Slice(specs, func(i, j int) bool { return specBudget(specs[i]) < specBudget(specs[j]) })
+		sort.Slice(specs, func(i, j int) bool { return budgets[specs[i]] < budgets[specs[j]] })
 		pts := map[string]frontXY{}
+		cell := map[string]map[string]frontPoint{} // strategy -> spec -> point
 		var order []string
 		base, baseSet := 0.0, false
+		fixed := map[string]bool{} // one-episode strategies (fixed policies)
 		for _, spec := range specs {
 			vals, xs := map[string][]float64{}, map[string][]float64{}
 			for _, r := range runs {
@@ -89,6 +108,7 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 					order = append(order, r.Strategy)
 				}
 				vals[r.Strategy] = append(vals[r.Strategy], col(r))
+				fixed[r.Strategy] = r.Episodes == 1
 				xs[r.Strategy] = append(xs[r.Strategy], ratio(r))
 				if !baseSet && r.BaseTestTop1 > 0 {
 					base, baseSet = r.BaseTestTop1, true
@@ -98,29 +118,42 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 				}
 			}
 			for s, v := range vals {
-				if slices.Min(v) == slices.Max(v) {
+				if fixed[s] && slices.Min(v) == slices.Max(v) {
 					v = v[:1] // a fixed policy: one value
 				}
 				iv, err := compare.Bootstrap(v, compare.IQM, opt)
 				if err != nil {
 					return err
 				}
-				pts[s] = append(pts[s], frontPoint{x: compare.Mean(xs[s]), iv: iv})
+				pt := frontPoint{x: compare.Mean(xs[s]), iv: iv}
+				pts[s] = append(pts[s], pt)
+				if cell[s] == nil {
+					cell[s] = map[string]frontPoint{}
+				}
+				cell[s][spec] = pt
 			}
 		}
-		sort.SliceStable(order, func(i, j int) bool {
-			return slices.Index(strategyOrder, order[i]) < slices.Index(strategyOrder, order[j])
-		})
+		rank := func(s string) int { // known strategies first, in their fixed order
+			if i := slices.Index(strategyOrder, s); i >= 0 {
+				return i
+			}
+			return len(strategyOrder)
+		}
+		sort.SliceStable(order, func(i, j int) bool { return rank(order[i]) < rank(order[j]) })
 		fmt.Fprintf(b, "\n## %s: Pareto front over %d %s budgets\n\n%s top-1 before fine-tuning, IQM over seeds [95%% interval], at the %s ratio reached (mean over seeds).\n\n| strategy |",
 			fam, len(specs), kind, colName, kind)
 		for _, spec := range specs {
-			fmt.Fprintf(b, " %s |", strings.TrimPrefix(spec, fam+"-"))
+			fmt.Fprintf(b, " %s=%g |", kind, budgets[spec])
 		}
 		b.WriteString("\n|---|" + strings.Repeat("---:|", len(specs)) + "\n")
 		for _, s := range order {
 			fmt.Fprintf(b, "| %s |", s)
-			for _, p := range pts[s] {
-				fmt.Fprintf(b, " %s at %.3f |", p.iv, p.x)
+			for _, spec := range specs {
+				if p, ok := cell[s][spec]; ok {
+					fmt.Fprintf(b, " %s at %.3f |", p.iv, p.x)
+				} else {
+					b.WriteString(" - |") // no finished run at this budget
+				}
 			}
 			b.WriteString("\n")
 		}
@@ -131,14 +164,6 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 		fmt.Fprintf(b, "\n![Pareto front over budgets](%s)\n", png)
 	}
 	return nil
-}
-
-// specBudget is the fraction at the end of a family member's name.
-func specBudget(spec string) float64 {
-	i := strings.LastIndexFunc(spec, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
-	var f float64
-	fmt.Sscanf(spec[i+1:], "%g", &f)
-	return f
 }
 
 func plotFront(dir, fam, kind, colName string, order []string, pts map[string]frontXY, base float64, baseSet bool) (string, error) {

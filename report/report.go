@@ -114,10 +114,14 @@ func pm(x []float64) string {
 func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.EpisodeRow) error {
 	by := map[string]*agg{}
 	var order []string
-	unseen := true // every run has unseen held-out images (runs since data roles)
+	// Which held-out column the runs have: unseen images (runs since data
+	// roles), all held-out images (runs from before), or none (a reward set
+	// as large as the held-out split, or a mix of both kinds).
+	unseen, old := true, true
 	for _, r := range runs {
-		if r.Spec == spec && r.UnseenImages == 0 {
-			unseen = false
+		if r.Spec == spec {
+			unseen = unseen && r.UnseenImages > 0
+			old = old && r.UnseenImages == 0 && r.HeldoutTop1 > 0
 		}
 	}
 	for _, r := range runs {
@@ -150,9 +154,12 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			a.best = r
 		}
 	}
-	// A strategy whose runs all score the same (a fixed policy: every seed
-	// gives the same network) is one value, with no interval.
+	// A fixed policy (one episode: every seed gives the same network) is
+	// one value, with no interval.
 	for _, a := range by {
+		if a.episodes != 1 {
+			continue
+		}
 		for _, x := range []*[]float64{&a.held, &a.unseen, &a.test} {
 			if len(*x) > 1 && slices.Min(*x) == slices.Max(*x) {
 				*x = (*x)[:1]
@@ -178,9 +185,12 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	}
 	fmt.Fprintf(b, "\n## %s\n\n", spec)
 	writeInputs(b, top.best)
-	heldName := "held-out top-1 (all held-out images, the reward set included: runs from before data roles)"
-	if unseen {
+	heldName := "held-out (no images the search did not see)"
+	switch {
+	case unseen:
 		heldName = fmt.Sprintf("held-out unseen by the search (%d images)", top.best.UnseenImages)
+	case old:
+		heldName = "held-out top-1 (all held-out images, the reward set included: runs from before data roles)"
 	}
 	fmt.Fprintf(b, "Top-1 (%%) before fine-tuning: IQM over seeds [95%% stratified-bootstrap interval, %d resamples]; a strategy with one run "+
 		"(a fixed policy, or one seed) is one value with no interval. The reward set scored every episode and picked each run's best policy "+
@@ -189,11 +199,14 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	fmt.Fprintf(b, "| strategy | seeds | episodes | %s | test | reward set (selection) | MACs ratio | params ratio | latency ratio | test after fine-tuning | P(better than %s) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
 		heldName, top.strategy)
 	if base.BaseTestTop1 > 0 {
-		bh := base.BaseHeldoutTop1
-		if unseen {
-			bh = base.BaseUnseenTop1
+		bh := "-"
+		switch {
+		case unseen:
+			bh = fmt.Sprintf("%.2f", base.BaseUnseenTop1)
+		case old:
+			bh = fmt.Sprintf("%.2f", base.BaseHeldoutTop1)
 		}
-		fmt.Fprintf(b, "| unpruned (before) | - | - | %.2f | %.2f | - | 1.00 | 1.00 | 1.00 | - | - |\n", bh, base.BaseTestTop1)
+		fmt.Fprintf(b, "| unpruned (before) | - | - | %s | %.2f | - | 1.00 | 1.00 | 1.00 | - | - |\n", bh, base.BaseTestTop1)
 	}
 	for _, s := range order {
 		a := by[s]
@@ -211,9 +224,9 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		}
 		ft := "-"
 		if a.ftEpochs > 0 {
-			which := "one seed, picked on held-out accuracy" // runs from before data roles
-			if unseen {
-				which = "the seed best on the reward set"
+			which := "the seed best on the reward set"
+			if old {
+				which = "one seed, picked on held-out accuracy" // runs from before data roles
 			}
 			unit := "epochs"
 			if a.ftEpochs == 1 {
@@ -221,19 +234,23 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			}
 			ft = fmt.Sprintf("%.2f (%d %s, %s)", a.ftTest, a.ftEpochs, unit, which)
 		}
-		held := a.held
-		if unseen {
-			held = a.unseen
-		}
-		hi, err := compare.Bootstrap(held, compare.IQM, opt)
-		if err != nil {
-			return err
+		held := "-"
+		if unseen || old {
+			x := a.held
+			if unseen {
+				x = a.unseen
+			}
+			hi, err := compare.Bootstrap(x, compare.IQM, opt)
+			if err != nil {
+				return err
+			}
+			held = hi.String()
 		}
 		ti, err := compare.Bootstrap(a.test, compare.IQM, opt)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.rset), a.episodes, hi, ti, pm(a.rset),
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.rset), a.episodes, held, ti, pm(a.rset),
 			pm(a.macs), pm(a.params), lat, ft, verdict)
 	}
 	// Mean, median and IQM with intervals, on the ranking column.

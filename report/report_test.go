@@ -130,3 +130,28 @@ func TestBudgetLine(t *testing.T) {
 	assert.True(t, math.IsNaN(budgetLine("", "macs")), "the accuracy protocol has no budget")
 	assert.Equal(t, 0.7, budgetLine("latency=0.7", "latency"))
 }
+
+// The front's table puts each value under its own budget, "-" where a
+// strategy has no run; reward sets as large as the held-out split leave
+// no unseen column ("-"), never zeros.
+func TestFrontColumnsAndMissingUnseen(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(spec, budget, strategy string, top1 float64) Run {
+		return Run{Spec: spec, Family: "f", Budget: budget, Strategy: strategy, Seed: 1, Episodes: 1, RewardTop1: top1,
+			TestTop1: top1, MACsRatio: 0.5, ParamsRatio: 0.5, BaseTestTop1: 90, Groups: []string{"g"}, Ratios: []float64{0.5}}
+	}
+	runs := []Run{mk("f-macs0.3", "macs=0.3", "uniform", 30), mk("f-macs0.5", "macs=0.5", "uniform", 70), mk("f-macs0.5", "macs=0.5", "deep", 60)}
+	eps := []search.EpisodeRow{{Spec: "f-macs0.3", Strategy: "uniform", Groups: []string{"g"}, Ratios: []float64{0.5}, MACsRatio: 0.3, RewardTop1: 30, Explore: true},
+		{Spec: "f-macs0.5", Strategy: "uniform", Groups: []string{"g"}, Ratios: []float64{0.5}, MACsRatio: 0.5, RewardTop1: 70, Explore: true}}
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
+	require.NoError(t, Write(dir))
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	md := string(b)
+	assert.Contains(t, md, "| strategy | macs=0.3 | macs=0.5 |")
+	assert.Contains(t, md, "| deep | - | 60.00 at 0.500 |", "deep has no run at 0.3")
+	assert.Contains(t, md, "| uniform | 1 | 1 | - | 30.00 |", "no unseen images: the column says -, not 0")
+	assert.Contains(t, md, "| unpruned (before) | - | - | - | 90.00 |")
+	assert.FileExists(t, filepath.Join(dir, "f-front.png"))
+}

@@ -145,7 +145,7 @@ func (seen taskSeen) check(s *summary, dir string) error {
 	if first.s.RunID != nil && s.RunID != nil {
 		a, b := *first.s.RunID, *s.RunID
 		for _, r := range []*runID{&a, &b} {
-			r.Strategy, r.Seed, r.Episodes, r.Warmup = "", 0, 0, 0
+			r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", 0, 0, 0, nil, ""
 		}
 		why = diffRuns(a.describe(), b)
 	}
@@ -180,7 +180,7 @@ func checkSpecFolder(dir string, id runID) error {
 		if s.RunID != nil {
 			a, b := *s.RunID, id
 			for _, r := range []*runID{&a, &b} {
-				r.Strategy, r.Seed, r.Episodes, r.Warmup = "", 0, 0, 0
+				r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", 0, 0, 0, nil, ""
 			}
 			why = diffRuns(a.describe(), b)
 		}

@@ -323,6 +323,6 @@ strategies: [{name: uniform}, {name: deep}]
 	md, err := os.ReadFile(filepath.Join(out, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "## front: Pareto front over 2 macs budgets")
-	assert.Contains(t, string(md), "| strategy | macs0.4 | macs0.7 |")
+	assert.Contains(t, string(md), "| strategy | macs=0.4 | macs=0.7 |")
 	assert.FileExists(t, filepath.Join(out, "front-front.png"))
 }

@@ -69,11 +69,13 @@ func newRunCmd() *cobra.Command {
 				if quick.episodes > 0 || len(quick.seeds) > 0 || quick.finalImages > 0 || quick.rewardImages > 0 {
 					s.ApplyOverrides(quick.episodes, quick.seeds, quick.rewardImages, quick.finalImages)
 				}
-				for _, e := range s.Expand()[1:] { // a budgets: list's other specs
-					if prev, dup := names[e.Name]; dup {
-						return fmt.Errorf("specs %s and %s share the name %q", prev, a, e.Name)
+				if len(s.Budgets) > 0 { // a budgets: list's specs have names of their own
+					for _, e := range s.Expand() {
+						if prev, dup := names[e.Name]; dup {
+							return fmt.Errorf("specs %s and %s share the name %q", prev, a, e.Name)
+						}
+						names[e.Name] = a
 					}
-					names[e.Name] = a
 				}
 				specs = append(specs, s.Expand()...)
 			}
