@@ -98,6 +98,7 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"negative train images", base + "finetune: {epochs: 1, train_images: -5}\n", "line 6: finetune.train_images -5: want an integer >= 0"},
 		{"negative fine-tune epochs", base + "finetune: {epochs: -1}\n", "line 6: finetune.epochs -1"},
 		{"accuracy with a budget", "name: x\nmodel: resnet20\nweights: w\nprotocol: accuracy\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 5: budget \"macs=0.5\": a budget only goes with the constrained protocol"},
+		{"strategy name escaping the folder", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ../x, command: [python3, a.py]}\n", `strategy name "../x"`},
 		{"params without a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, params: {warmup: 5}}\n", "line 6: strategy ddpg: params and timeout go with command"},
 		{"negative agent timeout", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], timeout: -1}\n", "timeout -1"},
 		{"official schedule of another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, schedule: official}\n", "line 6: strategy random: schedule official is DDPG's"},
