@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/amcbench/amc/internal/filesum"
 )
 
 // binSet is the standard CIFAR-10 binary distribution: data_batch_1..5.bin
@@ -120,7 +122,7 @@ func (d *binSet) readAll() error {
 	if d.archive == "" || d.cache == "" {
 		return d.decodeAll()
 	}
-	sum, err := fileSHA256(d.archive)
+	sum, err := filesum.SHA256(d.archive)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"image"
 	"image/color"
@@ -18,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/amcbench/amc/internal/filesum"
 )
 
 // CIFAR10Classes are CIFAR-10's class names in label order.
@@ -54,7 +54,7 @@ func (d *jpegSet) HeldoutRule() string { return HeldoutLastTenth }
 
 // Fingerprint is the archive's SHA-256.
 func (d *jpegSet) Fingerprint() (string, error) {
-	sum, err := fileSHA256(d.archive)
+	sum, err := filesum.SHA256(d.archive)
 	if err != nil {
 		return "", err
 	}
@@ -67,7 +67,7 @@ func (d *jpegSet) Load(split Split) (*Images, error) {
 	if _, err := ParseSplit(string(split)); err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(d.archive)
+	sum, err := filesum.SHA256(d.archive)
 	if err != nil {
 		return nil, err
 	}
@@ -106,19 +106,6 @@ func (d *jpegSet) Load(split Split) (*Images, error) {
 		return im, nil
 	}
 	return splitTrain(im, split), nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 type jpegEntry struct {

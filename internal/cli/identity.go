@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+
+	"github.com/amcbench/amc/internal/filesum"
 )
 
 // identity names a task's inputs by content: the weights file's SHA-256 and
@@ -31,7 +30,7 @@ func (p *taskParams) identify() error {
 	}
 	id := identity{}
 	if p.Model.weights != "" {
-		sum, err := fileSHA256(p.Model.weights)
+		sum, err := filesum.SHA256(p.Model.weights)
 		if err != nil {
 			return fmt.Errorf("weights: %w", err)
 		}
@@ -51,20 +50,6 @@ func (p *taskParams) identify() error {
 	id.DataFingerprint, id.HeldoutRule = fp, p.ds.HeldoutRule()
 	p.ident = &id
 	return nil
-}
-
-// fileSHA256 is the hex SHA-256 of a file's bytes.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // describe is the run's fields as JSON: kept with a checkpoint so that a

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/amcbench/amc/internal/filesum"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +90,7 @@ func TestRunFingerprintFollowsContent(t *testing.T) {
 	res, _, err := run(quickSearch(w, out)...)
 	require.NoError(t, err)
 	s := lastJSON(t, res)
-	sum, err := fileSHA256(adapted20)
+	sum, err := filesum.SHA256(adapted20)
 	require.NoError(t, err)
 	assert.Equal(t, sum, s["weights_sha256"])
 	assert.Equal(t, "cifar10", s["data"])
