@@ -28,6 +28,9 @@ const jpegDecoder = "go-image/jpeg-v1 interleaved"
 type jpegSet struct {
 	archive string
 	cache   string
+	// sum is the archive's SHA-256, hashed once per set: the fingerprint
+	// and every split's cache key need it.
+	sum func() (string, error)
 }
 
 func openJPEG(roots []string, cacheDir string) (Dataset, error) {
@@ -36,7 +39,7 @@ func openJPEG(roots []string, cacheDir string) (Dataset, error) {
 		p := filepath.Join(r, "cifar10-jpeg", "cifar10-jpeg.tar.gz")
 		looked = append(looked, p)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return &jpegSet{archive: p, cache: cacheDir}, nil
+			return &jpegSet{archive: p, cache: cacheDir, sum: sync.OnceValues(func() (string, error) { return filesum.SHA256(p) })}, nil
 		}
 	}
 	return nil, missingDataError("CIFAR-10 (JPEG copy) archive cifar10-jpeg/cifar10-jpeg.tar.gz", looked,
@@ -54,7 +57,7 @@ func (d *jpegSet) HeldoutRule() string { return HeldoutLastTenth }
 
 // Fingerprint is the archive's SHA-256.
 func (d *jpegSet) Fingerprint() (string, error) {
-	sum, err := filesum.SHA256(d.archive)
+	sum, err := d.sum()
 	if err != nil {
 		return "", err
 	}
@@ -67,7 +70,7 @@ func (d *jpegSet) Load(split Split) (*Images, error) {
 	if _, err := ParseSplit(string(split)); err != nil {
 		return nil, err
 	}
-	sum, err := filesum.SHA256(d.archive)
+	sum, err := d.sum()
 	if err != nil {
 		return nil, err
 	}
