@@ -182,22 +182,9 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		if sg, ok := ag.(Sigma); ok {
 			sigma, hasSigma = sg.Sigma(), true
 		}
-		s := e.Reset()
-		var trs []agent.Transition
-		var actSec float64
-		for t := 0; s != nil; t++ {
-			t0 := time.Now()
-			req := ag.Act(s, t, true)
-			actSec += time.Since(t0).Seconds()
-			if f, ok := ag.(agent.Failer); ok && f.Err() != nil {
-				return best, fmt.Errorf("episode %d: %w", ep, f.Err())
-			}
-			applied, next, err := e.Step(req)
-			if err != nil {
-				return best, fmt.Errorf("episode %d: %w", ep, err)
-			}
-			trs = append(trs, agent.Transition{State: s, Requested: req, Action: applied, Next: next})
-			s = next
+		trs, actSec, err := play(e, ag, true)
+		if err != nil {
+			return best, fmt.Errorf("episode %d: %w", ep, err)
 		}
 		r := e.Result()
 		t0 := time.Now()
@@ -209,16 +196,8 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 			best = Best{Episode: ep, Reward: r.Reward, Result: r}
 			bestRatios = nil
 		}
-		row := EpisodeRow{Spec: opt.Spec, Run: opt.Run, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(ep), Groups: names,
-			Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
-			MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), Explore: true,
-			ActSec: actSec, PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec}
-		for _, c := range r.Counts {
-			row.Kept = append(row.Kept, int64(c))
-		}
-		if bl := e.BaseLatency(); bl > 0 {
-			row.LatencyRatio = r.Latency / bl
-		}
+		row := newRow(opt, ag.Name(), e, names, ep, r, true)
+		row.ActSec = actSec
 		if hasSigma {
 			row.Sigma = sigma
 		}
@@ -244,29 +223,13 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		}
 	}
 	if opt.Greedy {
-		s := e.Reset()
 		start := time.Now()
-		for t := 0; s != nil; t++ {
-			var err error
-			a := ag.Act(s, t, false)
-			if f, ok := ag.(agent.Failer); ok && f.Err() != nil {
-				return best, fmt.Errorf("greedy episode: %w", f.Err())
-			}
-			if _, s, err = e.Step(a); err != nil {
-				return best, fmt.Errorf("greedy episode: %w", err)
-			}
+		if _, _, err := play(e, ag, false); err != nil {
+			return best, fmt.Errorf("greedy episode: %w", err)
 		}
 		r := e.Result()
-		row := EpisodeRow{Spec: opt.Spec, Run: opt.Run, Strategy: ag.Name(), Seed: opt.Seed, Episode: int64(opt.Episodes), Groups: names,
-			Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
-			MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), Sigma: 0, Explore: false,
-			PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec, WallSec: time.Since(start).Seconds()}
-		for _, c := range r.Counts {
-			row.Kept = append(row.Kept, int64(c))
-		}
-		if bl := e.BaseLatency(); bl > 0 {
-			row.LatencyRatio = r.Latency / bl
-		}
+		row := newRow(opt, ag.Name(), e, names, opt.Episodes, r, false)
+		row.WallSec = time.Since(start).Seconds()
 		if opt.Log != nil {
 			if err := opt.Log(row); err != nil {
 				return best, err
@@ -287,6 +250,46 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 		best.Result = r
 	}
 	return best, nil
+}
+
+// play runs one episode of ag on e (explore as given) and returns its
+// transitions and the seconds spent in Act; an agent that reports a failure
+// (agent.Failer) stops it.
+func play(e *env.Env, ag agent.Agent, explore bool) ([]agent.Transition, float64, error) {
+	s := e.Reset()
+	var trs []agent.Transition
+	var actSec float64
+	for t := 0; s != nil; t++ {
+		t0 := time.Now()
+		req := ag.Act(s, t, explore)
+		actSec += time.Since(t0).Seconds()
+		if f, ok := ag.(agent.Failer); ok && f.Err() != nil {
+			return nil, actSec, f.Err()
+		}
+		applied, next, err := e.Step(req)
+		if err != nil {
+			return nil, actSec, err
+		}
+		trs = append(trs, agent.Transition{State: s, Requested: req, Action: applied, Next: next})
+		s = next
+	}
+	return trs, actSec, nil
+}
+
+// newRow is episode ep's log row from its result; the caller adds the
+// timings and the exploration noise it knows.
+func newRow(opt Options, strategy string, e *env.Env, names []string, ep int, r env.Result, explore bool) EpisodeRow {
+	row := EpisodeRow{Spec: opt.Spec, Run: opt.Run, Strategy: strategy, Seed: opt.Seed, Episode: int64(ep), Groups: names,
+		Ratios: r.Ratios, Reward: r.Reward, RewardTop1: r.Top1, MACs: r.MACs, Params: r.Params,
+		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), Explore: explore,
+		PruneSec: r.PruneSec, ReconSec: r.ReconSec, EvalSec: r.EvalSec}
+	for _, c := range r.Counts {
+		row.Kept = append(row.Kept, int64(c))
+	}
+	if bl := e.BaseLatency(); bl > 0 {
+		row.LatencyRatio = r.Latency / bl
+	}
+	return row
 }
 
 // Replay plays one episode with the given preserve ratios (as applied by
