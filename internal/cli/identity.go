@@ -128,11 +128,7 @@ func (seen taskSeen) check(s *summary, dir string) error {
 	}
 	why := "their task fingerprints differ"
 	if first.s.RunID != nil && s.RunID != nil {
-		a, b := *first.s.RunID, *s.RunID
-		for _, r := range []*runID{&a, &b} {
-			r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", 0, 0, 0, nil, ""
-		}
-		why = diffRuns(a.describe(), b)
+		why = diffRuns(first.s.RunID.task().describe(), s.RunID.task())
 	}
 	if s.Spec == "cli" {
 		return fmt.Errorf("%s and %s are amc search runs of two different tasks (%s): a folder's runs are reported together as one task; keep searches of different tasks in separate folders (or describe them as specs for amc run)",
@@ -163,11 +159,7 @@ func checkSpecFolder(dir string, id runID) error {
 		}
 		why := "their task fingerprints differ"
 		if s.RunID != nil {
-			a, b := *s.RunID, id
-			for _, r := range []*runID{&a, &b} {
-				r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", 0, 0, 0, nil, ""
-			}
-			why = diffRuns(a.describe(), b)
+			why = diffRuns(s.RunID.task().describe(), id.task())
 		}
 		return fmt.Errorf("%s holds a run of another task than the spec's (%s): the spec changed since it ran; move that folder away or choose another --out",
 			filepath.Dir(f), why)

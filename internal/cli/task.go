@@ -267,12 +267,15 @@ func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int, e
 	return r
 }
 
-// taskFingerprint identifies the task alone: the run without its spec
-// name, strategy, seed and episodes.
-func (r runID) taskFingerprint() string {
+// task is the run's task alone: the run without its spec name, strategy
+// (with its parameters or command), seed and episodes.
+func (r runID) task() runID {
 	r.Spec, r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", "", 0, 0, 0, nil, ""
-	return r.fingerprint()
+	return r
 }
+
+// taskFingerprint identifies the task alone.
+func (r runID) taskFingerprint() string { return r.task().fingerprint() }
 
 // granularity is "" for channel pruning (as before granularities existed,
 // so that earlier runs keep their fingerprints) and "fine" otherwise.
