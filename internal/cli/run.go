@@ -69,15 +69,16 @@ func newRunCmd() *cobra.Command {
 				if quick.episodes > 0 || len(quick.seeds) > 0 || quick.finalImages > 0 || quick.rewardImages > 0 {
 					s.ApplyOverrides(quick.episodes, quick.seeds, quick.rewardImages, quick.finalImages)
 				}
+				expanded := s.Expand()
 				if len(s.Budgets) > 0 { // a budgets: list's specs have names of their own
-					for _, e := range s.Expand() {
+					for _, e := range expanded {
 						if prev, dup := names[e.Name]; dup {
 							return fmt.Errorf("specs %s and %s share the name %q", prev, a, e.Name)
 						}
 						names[e.Name] = a
 					}
 				}
-				specs = append(specs, s.Expand()...)
+				specs = append(specs, expanded...)
 			}
 			k, n, err := parseShard(shard)
 			if err != nil {
