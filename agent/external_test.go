@@ -3,28 +3,18 @@ package agent
 import (
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/amcbench/amc/internal/testpython"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// python3 is Debian's where present (the one make test installs packages for).
 func python(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("python3 is needed for the external-agent tests")
-	}
-	t.Skip("python3 missing: the external-agent tests need it")
-	return ""
+	return testpython.Find(t, "the external-agent tests")
 }
 
 func cfg(cmd ...string) ExternalConfig {

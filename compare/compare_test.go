@@ -3,9 +3,10 @@ package compare
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/amcbench/amc/internal/testpython"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,21 +131,7 @@ func TestProbImprovement(t *testing.T) {
 // interval's width (the median's bootstrap distribution has atoms, where
 // the estimates differ most: 0.10 of a 1.8-point interval when measured).
 func TestBootstrapAgreesWithSciPy(t *testing.T) {
-	py := "/usr/bin/python3" // Debian's, with Debian's scipy
-	_, err := os.Stat(py)
-	if err != nil {
-		py, err = exec.LookPath("python3")
-	}
-	if err == nil {
-		err = exec.Command(py, "-c", "import scipy.stats, numpy").Run()
-	}
-	if err != nil {
-		msg := "python3 with scipy and numpy is needed (Debian: python3-scipy python3-numpy; make test installs them as root)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	py := testpython.Find(t, "the scipy cross-check (Debian: python3-scipy python3-numpy; make test installs them as root)", "scipy.stats", "numpy")
 	x := []float64{71.2, 70.8, 72.5, 69.9, 71.7, 70.3, 72.0, 71.1, 68.4, 73.0}
 	script := `
 import json, sys, numpy as np, scipy.stats as st

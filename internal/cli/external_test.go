@@ -2,12 +2,13 @@ package cli
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/amcbench/amc/internal/testpython"
 
 	"github.com/amcbench/amc/search"
 	"github.com/stretchr/testify/assert"
@@ -15,17 +16,7 @@ import (
 )
 
 func debianPython(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("python3 is needed for the external-agent tests")
-	}
-	t.Skip("python3 missing: the external-agent tests need it")
-	return ""
+	return testpython.Find(t, "the external-agent tests")
 }
 
 // A Python agent runs from a spec through the external-agent protocol; its
