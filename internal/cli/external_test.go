@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,27 +47,10 @@ strategies:
 
 	killed := filepath.Join(t.TempDir(), "killed")
 	cp := filepath.Join(killed, "ext", "py-random-s2", checkpointFile)
-	var log1 strings.Builder
-	child := amcProcess(t, &log1, "run", spec, "--data-dir", dataDir, "--out", killed)
-	exited := make(chan error, 1)
-	go func() { exited <- child.Wait() }()
-	stopAt := 0
-	for deadline := time.Now().Add(2 * time.Minute); stopAt == 0; time.Sleep(5 * time.Millisecond) {
-		select {
-		case err := <-exited:
-			t.Fatalf("amc exited before it could be killed (%v): %s", err, log1.String())
-		default:
-		}
-		require.True(t, time.Now().Before(deadline), "no checkpoint: %s", log1.String())
-		if c, err := search.LoadCheckpoint(cp); err == nil && len(c.Rows) >= 4 {
-			require.NoError(t, child.Process.Signal(syscall.SIGKILL))
-			<-exited
-			stopAt = len(c.Rows)
-		}
-	}
+	stopAt := killAfter(t, cp, 4, 2*time.Minute, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.Less(t, stopAt, episodes, "killed mid-search")
 	var log2 strings.Builder
-	child = amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
+	child := amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.NoError(t, child.Wait(), log2.String())
 	assert.Contains(t, log2.String(), "resuming after episode")
 	b, err := search.ReadEpisodes(filepath.Join(killed, "episodes.parquet"))

@@ -45,6 +45,30 @@ func amcProcess(t *testing.T, stderr *strings.Builder, args ...string) *exec.Cmd
 	return cmd
 }
 
+// killAfter starts amc with args in a child process, kills it with SIGKILL
+// once the run checkpoint cp holds at least rows episodes, and returns how
+// many it held.
+func killAfter(t *testing.T, cp string, rows int, timeout time.Duration, args ...string) int {
+	t.Helper()
+	var log strings.Builder
+	child := amcProcess(t, &log, args...)
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("amc exited before it could be killed (%v): %s", err, log.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "no checkpoint: %s", log.String())
+		if c, err := search.LoadCheckpoint(cp); err == nil && len(c.Rows) >= rows {
+			require.NoError(t, child.Process.Signal(syscall.SIGKILL))
+			<-exited
+			return len(c.Rows)
+		}
+	}
+}
+
 func clockless(rows []search.EpisodeRow) []search.EpisodeRow {
 	out := append([]search.EpisodeRow(nil), rows...)
 	for i := range out {
@@ -77,30 +101,13 @@ strategies:
 
 	killed := filepath.Join(t.TempDir(), "killed")
 	cp := filepath.Join(killed, "kill", "ddpg-s4", checkpointFile)
-	var log1 strings.Builder
-	child := amcProcess(t, &log1, "run", spec, "--data-dir", dataDir, "--out", killed)
-	exited := make(chan error, 1)
-	go func() { exited <- child.Wait() }()
-	stopAt := 0
-	for deadline := time.Now().Add(3 * time.Minute); stopAt == 0; time.Sleep(10 * time.Millisecond) {
-		select {
-		case err := <-exited:
-			t.Fatalf("amc exited before it could be killed (%v): %s", err, log1.String())
-		default:
-		}
-		require.True(t, time.Now().Before(deadline), "no checkpoint: %s", log1.String())
-		if c, err := search.LoadCheckpoint(cp); err == nil && len(c.Rows) >= 10 {
-			require.NoError(t, child.Process.Signal(syscall.SIGKILL))
-			<-exited
-			stopAt = len(c.Rows)
-		}
-	}
+	stopAt := killAfter(t, cp, 10, 3*time.Minute, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.Less(t, stopAt, episodes, "killed mid-search")
 	_, err = os.Stat(filepath.Join(killed, "kill", "ddpg-s4", "summary.json"))
 	require.True(t, os.IsNotExist(err), "no summary from a killed run")
 
 	var log2 strings.Builder
-	child = amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
+	child := amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.NoError(t, child.Wait(), log2.String())
 	assert.Contains(t, log2.String(), "resuming after episode")
 
