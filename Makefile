@@ -22,7 +22,9 @@ endif
 all: build
 
 # System packages: libopenblas-dev for the fast BLAS (otherwise the pure-Go BLAS
-# is used), python3-scipy and python3-numpy for the tests' reference statistics.
+# is used); python3-torch for the PyTorch bridge (python/amc_bridge) and its tests,
+# python3-scipy and python3-numpy for the tests' reference statistics.
+PYDEBS := python3-torch python3-scipy python3-numpy
 # Installed when running as root with apt-get.
 deps:
 	@if ! printf 'int main(void){return 0;}' | cc -x c - -lopenblas -o /dev/null >/dev/null 2>&1; then \
@@ -32,13 +34,13 @@ deps:
 	      || echo "warning: could not install libopenblas-dev; using the pure-Go BLAS"; \
 	  else echo "note: libopenblas-dev not installed; using the pure-Go BLAS"; fi; \
 	fi
-	@/usr/bin/python3 -c 'import scipy.stats, numpy' 2>/dev/null || { \
+	@/usr/bin/python3 -c 'import scipy.stats, numpy, torch' 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing python3-scipy, python3-numpy (reference statistics in the tests)"; \
-	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy python3-numpy >/dev/null 2>&1 \
-	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy python3-numpy >/dev/null; }; } \
-	      || echo "warning: could not install python3-scipy; the scipy cross-check is skipped"; \
-	  else echo "note: python3-scipy missing; the scipy cross-check is skipped"; fi; }
+	    echo "installing $(PYDEBS) (the PyTorch bridge, reference statistics in the tests)"; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS) >/dev/null 2>&1 \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS) >/dev/null; }; } \
+	      || echo "warning: could not install $(PYDEBS); the Python tests are skipped (and fail under CI=true)"; \
+	  else echo "note: $(PYDEBS) missing; the Python tests are skipped (and fail under CI=true)"; fi; }
 	$(GO) mod download
 
 build: deps

@@ -12,77 +12,16 @@ Prints one JSON line: batch, median_ms, images_per_sec, threads, torch version.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 
 import torch
-import torch.nn as tnn
 import torch.nn.functional as F
 
-
-class GraphNet(tnn.Module):
-    """Runs an amc graph (nodes in execution order) in PyTorch."""
-
-    def __init__(self, graph):
-        super().__init__()
-        self.nodes = graph["nodes"]
-        self.mods = tnn.ModuleDict()
-        for n in self.nodes:
-            key = n["name"].replace(".", "_")
-            op = n["op"]
-            if op == "conv":
-                self.mods[key] = tnn.Conv2d(n["in_channels"], n["out_channels"], n["kernel"],
-                                            n.get("stride", 1), n.get("padding", 0),
-                                            groups=n.get("groups", 1), bias=n.get("bias", False))
-            elif op == "batchnorm":
-                self.mods[key] = tnn.BatchNorm2d(n["out_channels"], eps=n.get("eps", 1e-5))
-            elif op == "linear":
-                self.mods[key] = tnn.Linear(n["in_channels"], n["out_channels"], bias=n.get("bias", False))
-
-    def forward(self, x):
-        # Drop each value after its last use, as a hand-written module would.
-        last = {}
-        for k, n in enumerate(self.nodes):
-            for i in n.get("inputs", []):
-                last[i] = k
-        vals = [x]
-        for k, n in enumerate(self.nodes[1:], start=1):
-            op, ins = n["op"], [vals[i] for i in n.get("inputs", [])]
-            for i in n.get("inputs", []):
-                if last[i] == k:
-                    vals[i] = None
-            key = n["name"].replace(".", "_")
-            if op in ("conv", "batchnorm", "linear"):
-                y = self.mods[key](ins[0])
-            elif op == "relu":
-                y = F.relu(ins[0])
-            elif op == "relu6":
-                y = F.relu6(ins[0])
-            elif op == "add":
-                y = ins[0] + ins[1]
-            elif op == "shortcutA":
-                s = n.get("stride", 1)
-                z = ins[0][:, :, ::s, ::s]
-                if "map" in n:  # pruned: output channel j copies input map[j], or is zero
-                    m = torch.tensor(n["map"])
-                    z = torch.cat([z, torch.zeros_like(z[:, :1])], 1)
-                    y = z.index_select(1, torch.where(m < 0, z.shape[1] - 1, m))
-                else:
-                    p = (n["out_channels"] - z.shape[1]) // 2
-                    y = F.pad(z, (0, 0, 0, 0, p, p))
-            elif op == "maxpool":
-                y = F.max_pool2d(ins[0], n["kernel"], n["stride"])
-            elif op == "avgpool":
-                y = F.avg_pool2d(ins[0], n["kernel"], n["stride"])
-            elif op == "globalavgpool":
-                y = F.adaptive_avg_pool2d(ins[0], 1)
-            elif op == "flatten":
-                y = torch.flatten(ins[0], 1)
-            else:
-                raise ValueError("unknown op " + op)
-            vals.append(y)
-        return vals[-1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from amc_bridge.net import GraphNet  # noqa: E402  (the PyTorch bridge's module for an amc graph)
 
 
 def main():
