@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/amcbench/amc/internal/numcheck"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -355,4 +356,67 @@ func (d *DDPG) Restore(b []byte) error {
 	}
 	d.buffer, d.next, d.sigma, d.baseline, d.episodes = st.Buffer, st.Next, st.Sigma, st.Baseline, st.Episodes
 	return nil
+}
+
+// DDPGParams are DDPG's strategy params (spec `params:`, CLI --param);
+// left out, each is the paper's setting (DefaultDDPG).
+type DDPGParams struct {
+	Warmup        *int    `json:"warmup"` // episodes of random actions; default min(100, episodes/3)
+	Hidden        int     `json:"hidden"`
+	ActorLR       float64 `json:"actor_lr"`
+	CriticLR      float64 `json:"critic_lr"`
+	Batch         int     `json:"batch"`
+	Sigma         float64 `json:"sigma"`
+	SigmaDecay    float64 `json:"sigma_decay"`
+	SigmaMin      float64 `json:"sigma_min"`
+	BaselineAlpha float64 `json:"baseline_alpha"`
+	Capacity      int     `json:"capacity"`
+}
+
+// DefaultWarmup is DDPG's warm-up when none is given: the official 100
+// random episodes, but at most a third of a shorter run.
+func DefaultWarmup(episodes int) int { return min(100, episodes/3) }
+
+// Resolve implements Resolver: the warm-up's default depends on the run.
+func (p *DDPGParams) Resolve(episodes int) {
+	if p.Warmup == nil {
+		w := DefaultWarmup(episodes)
+		p.Warmup = &w
+	}
+}
+
+// Validate implements Validator (one error: the first param out of range).
+func (p *DDPGParams) Validate() error {
+	for _, err := range []error{
+		numcheck.AtLeast(0).Ints().CheckInt("warmup", int64(*p.Warmup)),
+		numcheck.AtLeast(1).Ints().CheckInt("hidden", int64(p.Hidden)),
+		numcheck.Above(0).Check("actor_lr", p.ActorLR), numcheck.Above(0).Check("critic_lr", p.CriticLR),
+		numcheck.AtLeast(1).Ints().CheckInt("batch", int64(p.Batch)),
+		numcheck.AtLeast(0).Check("sigma", p.Sigma), numcheck.Between(0, 1).Check("sigma_decay", p.SigmaDecay),
+		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline_alpha", p.BaselineAlpha),
+		numcheck.AtLeast(float64(p.Batch)).Ints().Means("at least batch").CheckInt("capacity", int64(p.Capacity)),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func init() {
+	Register(Strategy{Name: "ddpg", Doc: "AMC's agent (the paper): DDPG actor-critic, truncated-normal exploration; warmup defaults to min(100, episodes/3)", Kind: Learner,
+		Params: func() any {
+			d := DefaultDDPG()
+			return &DDPGParams{Hidden: d.Hidden, ActorLR: d.ActorLR, CriticLR: d.CriticLR, Batch: d.Batch, Sigma: d.Sigma,
+				SigmaDecay: d.SigmaDecay, SigmaMin: d.SigmaMin, BaselineAlpha: d.BaselineAlpha, Capacity: d.Capacity}
+		},
+		New: func(s Setting, params any) (Agent, error) {
+			p := params.(*DDPGParams)
+			p.Resolve(s.Episodes)
+			c := DefaultDDPG()
+			c.Warmup, c.Hidden, c.ActorLR, c.CriticLR, c.Batch = *p.Warmup, p.Hidden, p.ActorLR, p.CriticLR, p.Batch
+			c.Sigma, c.SigmaDecay, c.SigmaMin, c.BaselineAlpha, c.Capacity = p.Sigma, p.SigmaDecay, p.SigmaMin, p.BaselineAlpha, p.Capacity
+			c.LowerBound, c.Seed = s.LowerBound, s.Seed
+			return NewDDPG(c, s.StateSize)
+		}})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/amcbench/amc/internal/numcheck"
 )
 
 // REINFORCE is a second RL agent for the harness: a Gaussian policy whose
@@ -241,4 +243,44 @@ func (r *REINFORCE) Restore(b []byte) error {
 	}
 	r.st, r.trace = st, nil
 	return nil
+}
+
+// ReinforceParams are REINFORCE's strategy params; left out, each is
+// DefaultREINFORCE's.
+type ReinforceParams struct {
+	Hidden     int     `json:"hidden"`
+	LR         float64 `json:"lr"`
+	Sigma      float64 `json:"sigma"`
+	SigmaDecay float64 `json:"sigma_decay"`
+	SigmaMin   float64 `json:"sigma_min"`
+	Baseline   float64 `json:"baseline"`
+}
+
+// Validate implements Validator (one error: the first param out of range).
+func (p *ReinforceParams) Validate() error {
+	for _, err := range []error{
+		numcheck.AtLeast(1).Ints().CheckInt("hidden", int64(p.Hidden)), numcheck.Above(0).Check("lr", p.LR),
+		numcheck.Above(0).Check("sigma", p.Sigma), numcheck.Between(0, 1).Check("sigma_decay", p.SigmaDecay),
+		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline", p.Baseline),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func init() {
+	Register(Strategy{Name: "reinforce", Doc: "policy gradient with a Gaussian policy and a moving-average baseline (agent/reinforce.go)", Kind: Learner,
+		Params: func() any {
+			d := DefaultREINFORCE()
+			return &ReinforceParams{Hidden: d.Hidden, LR: d.LR, Sigma: d.Sigma, SigmaDecay: d.SigmaDecay, SigmaMin: d.SigmaMin, Baseline: d.Baseline}
+		},
+		New: func(s Setting, params any) (Agent, error) {
+			p := params.(*ReinforceParams)
+			c := DefaultREINFORCE()
+			c.Hidden, c.LR, c.Sigma, c.SigmaDecay, c.SigmaMin, c.Baseline = p.Hidden, p.LR, p.Sigma, p.SigmaDecay, p.SigmaMin, p.Baseline
+			c.LowerBound, c.Seed = s.LowerBound, s.Seed
+			return NewREINFORCE(c, s.StateSize)
+		}})
 }

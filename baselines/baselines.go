@@ -92,3 +92,30 @@ func (r *Random) State() ([]byte, error) { return r.src.MarshalBinary() }
 
 // Restore implements agent.Agent.
 func (r *Random) Restore(b []byte) error { return r.src.UnmarshalBinary(b) }
+
+func init() {
+	for _, s := range []struct{ name, doc string }{
+		{"uniform", "the same preserve ratio in every group, scaled to the budget"},
+		{"deep", "hand-crafted: keeps more of the shallow groups, prunes deep ones harder (docs/deviations.md)"},
+		{"shallow", "hand-crafted: the mirror image of deep"},
+	} {
+		name := s.name
+		agent.Register(agent.Strategy{Name: name, Doc: s.doc, Kind: agent.Fixed,
+			New: func(set agent.Setting, _ any) (agent.Agent, error) {
+				shape, err := Shape(name, set.Steps)
+				if err != nil {
+					return nil, err
+				}
+				if set.FitShape == nil {
+					return nil, fmt.Errorf("%s: the harness gave no way to fit the shape to the budget", name)
+				}
+				ratios, err := set.FitShape(shape)
+				if err != nil {
+					return nil, err
+				}
+				return &Fixed{Label: name, Ratios: ratios}, nil
+			}})
+	}
+	agent.Register(agent.Strategy{Name: "random", Doc: "random search: every preserve ratio uniform in [lower bound, 1]", Kind: agent.Sampler,
+		New: func(set agent.Setting, _ any) (agent.Agent, error) { return NewRandom(set.LowerBound, set.Seed), nil }})
+}

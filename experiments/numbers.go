@@ -60,6 +60,15 @@ func scanYAML(n *yaml.Node, t reflect.Type, path string, lines map[string]int) e
 				return err
 			}
 		}
+	case reflect.Map: // a strategy's params: the line of each key
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if p := joinPath(path, n.Content[i].Value); lines[p] == 0 {
+				lines[p] = n.Content[i].Line
+			}
+		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {

@@ -14,6 +14,9 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/amcbench/amc/agent"
+	_ "github.com/amcbench/amc/baselines" // registers uniform, deep, shallow and random
+
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/internal/suggest"
@@ -85,16 +88,20 @@ type Latency struct {
 type Strategy struct {
 	Name     string `yaml:"name"`
 	Episodes int    `yaml:"episodes"` // default: the spec's
-	Warmup   int    `yaml:"warmup"`   // ddpg
+	// Warmup is the older form of DDPG's params.warmup (0: the default);
+	// Load moves it into Params.
+	Warmup int `yaml:"warmup"`
 	// Schedule names a preset of episodes and warm-up: "official" is the
 	// official AMC code's, 800 episodes of which the first 100 random
 	// (DDPG only).
 	Schedule string `yaml:"schedule"`
 	// Command runs an agent written in any language as a child process
-	// speaking the external-agent protocol (docs/external-agents.md);
-	// Params are passed to it in its hello message.
-	Command []string       `yaml:"command"`
-	Params  map[string]any `yaml:"params"`
+	// speaking the external-agent protocol (docs/external-agents.md).
+	Command []string `yaml:"command"`
+	// Params are a built-in strategy's parameters, decoded strictly by the
+	// strategy (agent.Strategy.DecodeParams), or an external agent's,
+	// passed to it in its hello message.
+	Params agent.Params `yaml:"params"`
 	// Timeout bounds each request to an external agent, in seconds
 	// (default 60).
 	Timeout float64 `yaml:"timeout"`
@@ -200,7 +207,7 @@ func (s *Spec) defaults() error {
 	case s.Weights == "":
 		return fmt.Errorf("weights is required")
 	case len(s.Strategies) == 0:
-		return fmt.Errorf("strategies: list at least one (ddpg, uniform, deep, shallow, random)")
+		return fmt.Errorf("strategies: list at least one (%s, or an external agent with a command)", strings.Join(agent.Names(), ", "))
 	}
 	if !filepath.IsAbs(s.Weights) {
 		s.Weights = filepath.Join(filepath.Dir(s.Path), s.Weights)
@@ -298,33 +305,64 @@ func (s *Spec) defaults() error {
 		if !nameRE.MatchString(st.Name) {
 			return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("strategy name %q: want letters, digits, '.', '_' or '-' (it names the run's folder)", st.Name))
 		}
-		if len(st.Command) == 0 && (len(st.Params) > 0 || st.Timeout != 0) {
-			return s.at(fmt.Sprintf("strategies[%d]", i), fmt.Errorf("strategy %s: params and timeout go with command (an external agent); DDPG's warm-up is warmup:", st.Name))
+		if len(st.Command) == 0 && st.Timeout != 0 {
+			return s.at(fmt.Sprintf("strategies[%d].timeout", i), fmt.Errorf("strategy %s: timeout goes with command (an external agent)", st.Name))
 		}
 		if !(st.Timeout >= 0) || st.Timeout > 86400 {
 			return s.at(fmt.Sprintf("strategies[%d].timeout", i), fmt.Errorf("strategy %s: timeout %v: want seconds in [0, 86400] (0: 60)", st.Name, st.Timeout))
 		}
+		if st.Warmup != 0 {
+			if _, both := st.Params["warmup"]; both {
+				return s.at(fmt.Sprintf("strategies[%d].warmup", i), fmt.Errorf("strategy %s: warmup given twice; keep params: {warmup: N}", st.Name))
+			}
+			if st.Params == nil {
+				st.Params = agent.Params{}
+			}
+			st.Params["warmup"], st.Warmup = st.Warmup, 0
+		}
 		switch st.Schedule {
 		case "":
 		case "official":
-			if st.Name != "ddpg" {
+			if st.Name != "ddpg" || len(st.Command) > 0 {
 				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official is DDPG's (800 episodes, the first 100 random)", st.Name))
 			}
-			if st.Episodes != 0 || st.Warmup != 0 {
+			if _, ok := st.Params["warmup"]; ok || st.Episodes != 0 {
 				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official sets episodes (800) and warmup (100); drop them", st.Name))
 			}
-			st.Episodes, st.Warmup = OfficialEpisodes, OfficialWarmup
+			if st.Params == nil {
+				st.Params = agent.Params{}
+			}
+			st.Episodes, st.Params["warmup"] = OfficialEpisodes, OfficialWarmup
 		default:
 			return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: unknown schedule %q; valid: official (800 episodes, warm-up 100)", st.Name, st.Schedule))
 		}
 		if st.Episodes == 0 {
 			st.Episodes = s.Episodes
 		}
-		if st.Warmup == 0 {
-			st.Warmup = min(100, st.Episodes/3)
+		if st.Episodes < 1 {
+			return s.at(fmt.Sprintf("strategies[%d].episodes", i), fmt.Errorf("strategy %s: episodes must be positive", st.Name))
 		}
-		if st.Episodes < 1 || st.Warmup < 0 {
-			return fmt.Errorf("strategy %s: episodes must be positive and warmup non-negative", st.Name)
+		if len(st.Command) > 0 {
+			if _, err := agent.Lookup(st.Name); err == nil {
+				return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("strategy %s has a command: an external agent needs a name of its own (the built-in %s runs without one)", st.Name, st.Name))
+			}
+			continue
+		}
+		strat, err := agent.Lookup(st.Name)
+		if err != nil {
+			return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("%w (or give a command: for an external agent)", err))
+		}
+		if _, err := strat.DecodeParams(st.Params, st.Episodes); err != nil {
+			path := fmt.Sprintf("strategies[%d].params", i)
+			var pe *agent.ParamError
+			if errors.As(err, &pe) {
+				if legacy := fmt.Sprintf("strategies[%d].warmup", i); pe.Key == "warmup" && s.lines[legacy] > 0 {
+					path = legacy
+				} else if _, given := st.Params[pe.Key]; given {
+					path += "." + pe.Key
+				}
+			}
+			return s.at(path, err)
 		}
 	}
 	return nil
@@ -387,7 +425,9 @@ func (s *Spec) ApplyOverrides(episodes int, seeds []int64, rewardImages, finalIm
 		for i := range s.Strategies {
 			st := &s.Strategies[i]
 			st.Episodes = episodes
-			st.Warmup = min(st.Warmup, episodes/3)
+			if w, ok := st.Params["warmup"].(int); ok && len(st.Command) == 0 {
+				st.Params["warmup"] = min(w, episodes/3)
+			}
 		}
 		if s.FineTune != nil {
 			s.FineTune.Epochs = 1

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/amcbench/amc/agent"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -99,7 +101,15 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"negative fine-tune epochs", base + "finetune: {epochs: -1}\n", "line 6: finetune.epochs -1"},
 		{"accuracy with a budget", "name: x\nmodel: resnet20\nweights: w\nprotocol: accuracy\nbudget: macs=0.5\nstrategies: [{name: ddpg}]\n", "line 5: budget \"macs=0.5\": a budget only goes with the constrained protocol"},
 		{"strategy name escaping the folder", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ../x, command: [python3, a.py]}\n", `strategy name "../x"`},
-		{"params without a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, params: {warmup: 5}}\n", "line 6: strategy ddpg: params and timeout go with command"},
+		{"timeout without a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, timeout: 5}\n", "line 6: strategy ddpg: timeout goes with command"},
+		{"unknown param", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - name: ddpg\n    params:\n      warmpu: 5\n", `line 8: strategy ddpg: param warmpu: unknown (did you mean "warmup"?); valid: actor_lr,`},
+		{"param of the wrong type", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - name: reinforce\n    params: {lr: fast}\n", "line 7: strategy reinforce: param lr: string fast where a float64 belongs"},
+		{"param out of range", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: cem, params: {population: 1}}\n", "line 6: strategy cem: param population: 1: want an integer >= 2"},
+		{"legacy warmup out of range", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n  - {name: ddpg2, command: [x]}\n  - {name: random,\n     warmup: 4}\n", "line 9: strategy random: param warmup: random takes no params"},
+		{"warm-up twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, warmup: 5, params: {warmup: 5}}\n", "line 6: strategy ddpg: warmup given twice"},
+		{"params for a baseline", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: uniform, params: {ratio: 5}}\n", "line 6: strategy uniform: param ratio: uniform takes no params"},
+		{"unknown strategy", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddgp}\n", `line 6: unknown strategy "ddgp" (did you mean "ddpg"?)`},
+		{"built-in name with a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, command: [python3, a.py]}\n", "an external agent needs a name of its own"},
 		{"negative agent timeout", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], timeout: -1}\n", "timeout -1"},
 		{"official schedule of another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, schedule: official}\n", "line 6: strategy random: schedule official is DDPG's"},
 		{"official schedule with episodes", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: official, episodes: 300}\n", "schedule official sets episodes (800) and warmup (100)"},
@@ -144,7 +154,34 @@ func TestSpecNumbersAndDefaults(t *testing.T) {
 	assert.Equal(t, 5e-4, s.FineTune.WeightDecay)
 	assert.Equal(t, 0.2, s.LowerBound)
 	assert.Equal(t, filepath.Join(dir, "w"), s.Weights)
-	assert.Equal(t, 100, s.Strategies[0].Warmup)
+	assert.Nil(t, s.Strategies[0].Params["warmup"], "absent: the strategy's default, resolved for the run")
+	ddpg, err := agent.Lookup("ddpg")
+	require.NoError(t, err)
+	p2, err := ddpg.DecodeParams(s.Strategies[0].Params, s.Strategies[0].Episodes)
+	require.NoError(t, err)
+	assert.Equal(t, 100, *p2.(*agent.DDPGParams).Warmup)
+}
+
+// Both forms of DDPG's warm-up give the same params; absent, the strategy's
+// default applies; params: {warmup: 0} means no warm-up.
+func TestStrategyParamForms(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, entry string
+		want        any // params["warmup"] after Load (nil: absent)
+	}{
+		{"older form", "{name: ddpg, warmup: 40}", 40},
+		{"params form", "{name: ddpg, params: {warmup: 40}}", 40},
+		{"absent", "{name: ddpg}", nil},
+		{"zero", "{name: ddpg, params: {warmup: 0}}", 0},
+		{"older form zero is the default", "{name: ddpg, warmup: 0}", nil},
+	} {
+		p := filepath.Join(dir, "s.yaml")
+		require.NoError(t, os.WriteFile(p, []byte("name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - "+c.entry+"\n"), 0o644))
+		s, err := Load(p)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, s.Strategies[0].Params["warmup"], c.name)
+	}
 }
 
 func TestApplyOverrides(t *testing.T) {
@@ -156,7 +193,9 @@ func TestApplyOverrides(t *testing.T) {
 	assert.Equal(t, 1000, s.FinalImages)
 	for _, st := range s.Strategies {
 		assert.Equal(t, 12, st.Episodes, st.Name)
-		assert.LessOrEqual(t, st.Warmup, 4, st.Name)
+		if w, ok := st.Params["warmup"]; ok {
+			assert.LessOrEqual(t, w, 4, st.Name)
+		}
 	}
 	p, err := Load("jpeg-copy/resnet20-adapted-macs50.yaml")
 	require.NoError(t, err)
@@ -194,6 +233,6 @@ func TestOfficialSchedule(t *testing.T) {
 	s, err := Load(p)
 	require.NoError(t, err)
 	assert.Equal(t, 800, s.Strategies[0].Episodes)
-	assert.Equal(t, 100, s.Strategies[0].Warmup)
+	assert.Equal(t, 100, s.Strategies[0].Params["warmup"])
 	assert.Equal(t, 300, s.Strategies[1].Episodes, "other strategies keep the spec's episodes")
 }

@@ -316,6 +316,12 @@ func TestSearchBadInput(t *testing.T) {
 		{"no episodes", []string{"--episodes", "0"}, []string{"--episodes 0: want an integer >= 1"}},
 		{"unknown granularity", []string{"--granularity", "fin"}, []string{`unknown granularity "fin"`, `did you mean "fine"`}},
 		{"fine-grained with latency", []string{"--granularity", "fine", "--budget", "latency=0.5"}, []string{"fine-grained", "latency budget"}},
+		{"unknown param", []string{"--param", "warmpu=3"}, []string{"strategy ddpg: param warmpu: unknown", `did you mean "warmup"`}},
+		{"param without a value", []string{"--param", "warmup"}, []string{`--param "warmup": want KEY=VALUE`}},
+		{"param twice", []string{"--param", "warmup=1", "--param", "warmup=2"}, []string{"--param warmup given twice"}},
+		{"param out of range", []string{"--strategy", "cem", "--param", "elite=2"}, []string{"strategy cem: param elite: 2: want"}},
+		{"param of a baseline", []string{"--strategy", "random", "--param", "seed=2"}, []string{"random takes no params"}},
+		{"warm-up twice", []string{"--warmup", "2", "--param", "warmup=2"}, []string{"--warmup and --param warmup=: give one"}},
 	}
 	for _, c := range cases {
 		dir := filepath.Join(t.TempDir(), "out")
@@ -385,4 +391,48 @@ finetune: {epochs: 1, train_images: 128, batch: 64}
 			assert.InDelta(t, r.ParamsRatio, nz/params, 0.01, "%s %s: zeros kept", r.Strategy, sub)
 		}
 	}
+}
+
+// A strategy added as one file in agent/ (agent/cem.go) runs from amc
+// search with its params, and amc strategies lists it.
+func TestOneFileAgentRunsFromSearch(t *testing.T) {
+	needShared(t)
+	out, _, err := run("strategies")
+	require.NoError(t, err)
+	assert.Contains(t, out, "cem (learner)")
+	assert.Contains(t, out, "population: 10")
+	dir := filepath.Join(t.TempDir(), "cem")
+	out, _, err = run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--budget", "macs=0.5",
+		"--strategy", "cem", "--param", "population=2", "--param", "elite=0.5", "--episodes", "4", "--reward-images", "60",
+		"--calib-images", "60", "--final-images", "60", "--out", dir, "--json")
+	require.NoError(t, err)
+	s := lastJSON(t, out)
+	assert.Equal(t, "cem", s["strategy"])
+	assert.Equal(t, 4.0, s["episodes"])
+	rows, err := parquet.ReadFile[search.EpisodeRow](filepath.Join(dir, "episodes.parquet"))
+	require.NoError(t, err)
+	assert.Len(t, rows, 5, "4 episodes and the greedy one")
+	// The same run with its params given in another order is the same run:
+	// it is found finished, not refused.
+	_, errOut, err := run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--budget", "macs=0.5",
+		"--strategy", "cem", "--param", "elite=0.5", "--param", "population=2", "--episodes", "4", "--reward-images", "60",
+		"--calib-images", "60", "--final-images", "60", "--out", dir, "--json")
+	require.NoError(t, err)
+	assert.Contains(t, errOut, "finished run found")
+}
+
+// Committed runs keep their fingerprints across the move to strategy
+// params: amc run finds every run of results/resnet20-front (DDPG with the
+// older warmup: form, and the baselines) finished.
+func TestCommittedRunsKeepFingerprints(t *testing.T) {
+	needShared(t)
+	if testing.Short() {
+		t.Skip("copies a results folder")
+	}
+	dir := filepath.Join(t.TempDir(), "front")
+	require.NoError(t, os.CopyFS(dir, os.DirFS("../../results/resnet20-front")))
+	_, errOut, err := run("run", "../../experiments/resnet20-front.yaml", "--out", dir, "--data-dir", dataDir)
+	require.NoError(t, err, errOut)
+	assert.Equal(t, 15, strings.Count(errOut, "done, skipped"), errOut)
+	assert.NotContains(t, errOut, "resuming")
 }

@@ -55,17 +55,6 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("specs %s and %s share the name %q", prev, a, s.Name)
 				}
 				names[s.Name] = a
-				for _, st := range s.Strategies {
-					if len(st.Command) > 0 {
-						if contains(strategies(), st.Name) {
-							return fmt.Errorf("spec %s: strategy %s has a command: an external agent needs a name of its own (the built-in %s runs without one)", a, st.Name, st.Name)
-						}
-						continue
-					}
-					if err := checkStrategy(st.Name); err != nil {
-						return fmt.Errorf("spec %s: %w", a, err)
-					}
-				}
 				if quick.episodes > 0 || len(quick.seeds) > 0 || quick.finalImages > 0 || quick.rewardImages > 0 {
 					s.ApplyOverrides(quick.episodes, quick.seeds, quick.rewardImages, quick.finalImages)
 				}
@@ -95,10 +84,9 @@ func newRunCmd() *cobra.Command {
 			type cellRun struct {
 				spec *experiments.Spec
 				p    *taskParams
-				st   experiments.Strategy
+				sr   stratRun
 				seed int64
 				dir  string
-				ext  *extAgent
 			}
 			var todo []cellRun
 			cell := -1
@@ -120,8 +108,11 @@ func newRunCmd() *cobra.Command {
 						if err := p.identify(); err != nil {
 							return fmt.Errorf("spec %s: %w", s.Path, err)
 						}
-						ext := externalOf(s, st)
-						id := newRunID(*p, st.Name, seed, st.Episodes, st.Warmup, ext)
+						sr := stratRunOf(s, st)
+						id, err := newRunID(*p, sr, seed)
+						if err != nil {
+							return fmt.Errorf("spec %s: %w", s.Path, err)
+						}
 						if !checked {
 							if err := checkSpecFolder(filepath.Join(outDir, s.Name), id); err != nil {
 								return fmt.Errorf("spec %s: %w", s.Path, err)
@@ -136,7 +127,7 @@ func newRunCmd() *cobra.Command {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%s: done, skipped\n", dir)
 							continue
 						}
-						todo = append(todo, cellRun{s, p, st, seed, dir, ext})
+						todo = append(todo, cellRun{s, p, sr, seed, dir})
 					}
 				}
 			}
@@ -149,8 +140,8 @@ func newRunCmd() *cobra.Command {
 					}
 					tasks[c.p] = t
 				}
-				if _, err := t.run(c.st.Name, c.seed, c.st.Episodes, c.st.Warmup, c.ext, c.dir, cmd.ErrOrStderr()); err != nil {
-					return fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.st.Name, c.seed, err)
+				if _, err := t.run(c.sr, c.seed, c.dir, cmd.ErrOrStderr()); err != nil {
+					return fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.sr.Name, c.seed, err)
 				}
 			}
 			for _, s := range specs {
@@ -600,12 +591,13 @@ func budgetText(b env.Budget) string {
 	return fmt.Sprintf("%s=%g", b.Kind, b.Fraction)
 }
 
-// externalOf is a strategy entry's external agent (nil for a built-in
-// strategy); the command runs in the spec's folder.
-func externalOf(s *experiments.Spec, st experiments.Strategy) *extAgent {
-	if len(st.Command) == 0 {
-		return nil
+// stratRunOf is a spec's strategy entry as a run needs it; an external
+// agent's command runs in the spec's folder.
+func stratRunOf(s *experiments.Spec, st experiments.Strategy) stratRun {
+	sr := stratRun{Name: st.Name, Episodes: st.Episodes, Params: st.Params}
+	if len(st.Command) > 0 {
+		dir, _ := filepath.Abs(filepath.Dir(s.Path))
+		sr.Params, sr.Ext = nil, &extAgent{Command: st.Command, Params: st.Params, Timeout: time.Duration(st.Timeout * float64(time.Second)), Dir: dir}
 	}
-	dir, _ := filepath.Abs(filepath.Dir(s.Path))
-	return &extAgent{Command: st.Command, Params: st.Params, Timeout: time.Duration(st.Timeout * float64(time.Second)), Dir: dir}
+	return sr
 }

@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/amcbench/amc/agent"
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 )
 
 // summary is DIR/summary.json.
@@ -107,6 +109,7 @@ func newSearchCmd() *cobra.Command {
 		tp               taskParams
 		strategy, outDir string
 		episodes, warmup int
+		paramArgs        []string
 		seed             int64
 		asJSON           bool
 		overwrite        bool
@@ -122,7 +125,18 @@ func newSearchCmd() *cobra.Command {
 			if episodes < 1 {
 				return fmt.Errorf("--episodes must be at least 1")
 			}
-			if err := checkStrategy(strategy); err != nil {
+			sr := stratRun{Name: strategy, Episodes: episodes}
+			var err error
+			if sr.Params, err = parseParams(paramArgs); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("warmup") {
+				if _, both := sr.Params["warmup"]; both {
+					return fmt.Errorf("--warmup and --param warmup=: give one")
+				}
+				sr.Params["warmup"] = warmup
+			}
+			if _, _, err := sr.decode(); err != nil {
 				return err
 			}
 			if err := checkPositions("--calib-positions", tp.CalPositions, tp.Model.model); err != nil {
@@ -149,14 +163,18 @@ func newSearchCmd() *cobra.Command {
 			if err := tp.identify(); err != nil {
 				return err
 			}
-			if _, err := inspectOut(outDir, newRunID(tp, strategy, seed, episodes, warmup, nil), overwrite); err != nil {
+			id, err := newRunID(tp, sr, seed)
+			if err != nil {
+				return err
+			}
+			if _, err := inspectOut(outDir, id, overwrite); err != nil {
 				return err
 			}
 			t, err := prepareTask(tp, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			s, err := t.run(strategy, seed, episodes, warmup, nil, outDir, cmd.ErrOrStderr())
+			s, err := t.run(sr, seed, outDir, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -176,8 +194,9 @@ func newSearchCmd() *cobra.Command {
 	f.IntVar(&tp.LatencyWorkers, "latency-workers", 1, "threads of latency measurements (1: one core, least disturbed by other processes)")
 	f.IntVar(&tp.LatencyPoints, "latency-points", 8, "latency table: counts measured per group")
 	f.BoolVar(&tp.LatencyTable, "latency-table", false, "measure the latency table without a latency budget too (predicted latency per episode)")
-	f.StringVar(&strategy, "strategy", "ddpg", "ddpg (AMC's agent), reinforce (policy gradient), uniform, deep, shallow or random")
-	f.IntVar(&warmup, "warmup", 100, "ddpg: episodes of random actions before learning")
+	f.StringVar(&strategy, "strategy", "ddpg", "a registered strategy: "+strings.Join(agent.Names(), ", ")+" (amc strategies lists them with their params)")
+	f.StringArrayVar(&paramArgs, "param", nil, "strategy param KEY=VALUE (repeatable), as a spec's params: gives it, e.g. --param warmup=50")
+	f.IntVar(&warmup, "warmup", 0, "ddpg: episodes of random actions before learning (same as --param warmup=N; default min(100, episodes/3))")
 	f.StringVar(&tp.Protocol, "protocol", env.Constrained, "constrained (budget met exactly) or accuracy (accuracy-guaranteed reward)")
 	f.StringVar(&tp.Reward, "reward", "", "err (constrained default), flops or params (accuracy-guaranteed)")
 	f.IntVar(&episodes, "episodes", 300, "episodes (fixed policies run once)")
@@ -220,4 +239,25 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// parseParams reads --param KEY=VALUE flags; each value is a YAML scalar
+// (50, 0.5, true, text), as in a spec's params:.
+func parseParams(args []string) (agent.Params, error) {
+	p := agent.Params{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--param %q: want KEY=VALUE, as in --param warmup=50", a)
+		}
+		if _, dup := p[k]; dup {
+			return nil, fmt.Errorf("--param %s given twice", k)
+		}
+		var val any
+		if err := yaml.Unmarshal([]byte(v), &val); err != nil {
+			return nil, fmt.Errorf("--param %s: value %q: %w", k, v, err)
+		}
+		p[k] = val
+	}
+	return p, nil
 }

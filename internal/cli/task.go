@@ -11,17 +11,16 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/amcbench/amc/agent"
-	"github.com/amcbench/amc/baselines"
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/evaluate"
 	"github.com/amcbench/amc/internal/atomicfile"
-	"github.com/amcbench/amc/internal/suggest"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
 	"github.com/amcbench/amc/search"
@@ -109,15 +108,23 @@ func (t *task) evalUnseen(pl *nn.Plan) (evaluate.Result, error) {
 	return evaluate.Run(pl, t.unseen, t.m.Norm, evaluate.Options{Limit: t.p.FinalImages})
 }
 
-// strategies lists the valid strategy names.
-func strategies() []string { return append([]string{"ddpg", "reinforce"}, baselines.Names...) }
+// stratRun is one strategy entry as a run needs it: a registered strategy
+// (agent.Register) with its params as given, or an external agent.
+type stratRun struct {
+	Name     string
+	Episodes int
+	Params   agent.Params // a registered strategy's
+	Ext      *extAgent    // an external agent (its params inside)
+}
 
-func checkStrategy(s string) error {
-	valid := strategies()
-	if !contains(valid, s) {
-		return fmt.Errorf("unknown strategy %q%s; valid: %v", s, suggest.DidYouMean(s, valid), valid)
+// decode looks the strategy up and decodes its params for the run.
+func (sr stratRun) decode() (agent.Strategy, any, error) {
+	strat, err := agent.Lookup(sr.Name)
+	if err != nil {
+		return strat, nil, err
 	}
-	return nil
+	params, err := strat.DecodeParams(sr.Params, sr.Episodes)
+	return strat, params, err
 }
 
 // prepareTask loads and measures what every run of a task shares;
@@ -242,29 +249,57 @@ type extAgent struct {
 	Dir     string // working directory: the spec's folder
 }
 
-// newRunID needs p identified (taskParams.identify).
-func newRunID(p taskParams, strategy string, seed int64, episodes, warmup int, ext *extAgent) runID {
+// newRunID needs p identified (taskParams.identify). A registered
+// strategy's warm-up (DDPG's) keeps the field it had before strategies
+// took params, and its other params count where they differ from the
+// strategy's defaults, so that runs made before keep their fingerprints.
+func newRunID(p taskParams, sr stratRun, seed int64) (runID, error) {
 	var id identity
 	if p.ident != nil {
 		id = *p.ident
-	}
-	if strategy != "ddpg" {
-		warmup = 0
 	}
 	p.LatencyBatch, p.LatencyWorkers = max(1, p.LatencyBatch), max(1, p.LatencyWorkers)
 	r := runID{Spec: p.Spec, Model: p.Model.model, WeightsSHA256: id.WeightsSHA256, Data: p.Data.data,
 		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: p.Protocol, Budget: p.Budget,
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, Granularity: granularity(p.Granularity), FinalImages: p.FinalImages,
-		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: strategy, Seed: seed, Episodes: episodes, Warmup: warmup}
-	if ext != nil {
+		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: sr.Name, Seed: seed, Episodes: sr.Episodes}
+	if ext := sr.Ext; ext != nil {
 		r.Command = ext.Command
 		if len(ext.Params) > 0 {
 			b, _ := json.Marshal(ext.Params) // map keys sorted: canonical
 			r.Params = string(b)
 		}
+		return r, nil
 	}
-	return r
+	strat, params, err := sr.decode()
+	if err != nil || params == nil {
+		return r, err
+	}
+	defaults, _ := strat.DecodeParams(nil, sr.Episodes)
+	got, def := asMap(params), asMap(defaults)
+	if w, ok := got["warmup"].(float64); ok {
+		r.Warmup = int(w)
+	}
+	delete(got, "warmup")
+	for k, v := range got {
+		if reflect.DeepEqual(v, def[k]) {
+			delete(got, k)
+		}
+	}
+	if len(got) > 0 {
+		b, _ := json.Marshal(got) // map keys sorted: canonical
+		r.Params = string(b)
+	}
+	return r, nil
+}
+
+// asMap is a params struct as JSON values by key.
+func asMap(v any) map[string]any {
+	m := map[string]any{}
+	b, _ := json.Marshal(v)
+	_ = json.Unmarshal(b, &m)
+	return m
 }
 
 // task is the run's task alone: the run without its spec name, strategy
@@ -365,16 +400,15 @@ func inspectRun(outDir string, id runID) (outState, error) {
 // run searches with one strategy and seed and writes outDir/summary.json,
 // outDir/episodes.parquet and outDir/best/. An interrupted run in outDir
 // (its checkpoint) is continued.
-func (t *task) run(strategy string, seed int64, episodes, warmup int, ext *extAgent, outDir string, progress io.Writer) (*summary, error) {
-	if ext == nil {
-		if err := checkStrategy(strategy); err != nil {
-			return nil, err
-		}
-	}
+func (t *task) run(sr stratRun, seed int64, outDir string, progress io.Writer) (*summary, error) {
+	strategy, episodes, ext := sr.Name, sr.Episodes, sr.Ext
 	if episodes < 1 {
 		return nil, fmt.Errorf("episodes must be at least 1")
 	}
-	id := newRunID(t.p, strategy, seed, episodes, warmup, ext)
+	id, err := newRunID(t.p, sr, seed)
+	if err != nil {
+		return nil, err
+	}
 	st, err := inspectOut(outDir, id, false)
 	if err != nil {
 		return nil, err
@@ -388,8 +422,8 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, ext *extAg
 		return nil, err
 	}
 	var ag agent.Agent
-	switch {
-	case ext != nil:
+	kind := agent.Learner // an external agent learns: its final policy is a greedy episode
+	if ext != nil {
 		x, err := agent.NewExternal(agent.ExternalConfig{Name: strategy, Command: ext.Command, Dir: ext.Dir, Params: ext.Params,
 			StateSize: env.StateSize, Steps: len(e.GroupNames()), LowerBound: t.cfg.LowerBound, Seed: uint64(seed), Timeout: ext.Timeout,
 			Task: map[string]any{"spec": t.p.Spec, "model": t.p.Model.model, "data": t.p.Data.data, "protocol": t.cfg.Protocol,
@@ -399,31 +433,19 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, ext *extAg
 		}
 		defer x.Close()
 		ag = x
-	case strategy == "ddpg":
-		c := agent.DefaultDDPG()
-		c.LowerBound, c.Seed, c.Warmup = t.cfg.LowerBound, uint64(seed), warmup
-		if ag, err = agent.NewDDPG(c, env.StateSize); err != nil {
-			return nil, err
-		}
-	case strategy == "reinforce":
-		c := agent.DefaultREINFORCE()
-		c.LowerBound, c.Seed = t.cfg.LowerBound, uint64(seed)
-		if ag, err = agent.NewREINFORCE(c, env.StateSize); err != nil {
-			return nil, err
-		}
-	case strategy == "random":
-		ag = baselines.NewRandom(t.cfg.LowerBound, uint64(seed))
-	default:
-		shape, err := baselines.Shape(strategy, e.Groups())
+	} else {
+		strat, params, err := sr.decode()
 		if err != nil {
 			return nil, err
 		}
-		ratios, err := e.FitShape(shape)
-		if err != nil {
+		set := agent.Setting{StateSize: env.StateSize, Steps: e.Groups(), LowerBound: t.cfg.LowerBound, Seed: uint64(seed),
+			Episodes: episodes, FitShape: e.FitShape}
+		if ag, err = strat.New(set, params); err != nil {
 			return nil, err
 		}
-		ag = &baselines.Fixed{Label: strategy, Ratios: ratios}
-		episodes = 1 // a fixed policy gives the same episode every time
+		if kind = strat.Kind; kind == agent.Fixed {
+			episodes = 1 // a fixed policy gives the same episode every time
+		}
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
@@ -435,7 +457,7 @@ func (t *task) run(strategy string, seed int64, episodes, warmup int, ext *extAg
 	pr := newProgressUnit(progress, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
 	start := time.Now()
 	cpPath := filepath.Join(outDir, checkpointFile)
-	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Greedy: strategy == "ddpg" || strategy == "reinforce" || ext != nil, Log: log.Write, Resume: st.resume,
+	opt := search.Options{Spec: t.p.Spec, Run: id.fingerprint(), Seed: seed, Episodes: episodes, Greedy: kind == agent.Learner, Log: log.Write, Resume: st.resume,
 		Progress: func(done, total int, _ float64) { pr.update(done, total) },
 		Checkpoint: func(c *search.Checkpoint) error {
 			c.Fingerprint, c.Describe = id.fingerprint(), id.describe()
