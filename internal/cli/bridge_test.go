@@ -209,3 +209,15 @@ func TestBridgePythonUnitTests(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "OK")
 }
+
+func TestDataExportBadInput(t *testing.T) {
+	dir := t.TempDir()
+	_, _, err := run("data", "export", "--splits", "train")
+	assert.ErrorContains(t, err, "--out DIR is required")
+	_, _, err = run("data", "export", "--out", dir, "--splits", "heldout,trian")
+	assert.ErrorContains(t, err, `--splits: unknown split "trian" (did you mean "train"?)`)
+	_, _, err = run("data", "export", "--out", dir, "--data", "cifar100")
+	assert.ErrorContains(t, err, "cifar100")
+	entries, _ := os.ReadDir(dir)
+	assert.Empty(t, entries, "nothing written")
+}
