@@ -27,7 +27,7 @@ type CEMParams struct {
 // Validate implements Validator.
 func (p *CEMParams) Validate() error {
 	for _, err := range []error{
-		numcheck.AtLeast(2).Ints().CheckInt("population", int64(p.Population)),
+		numcheck.Between(2, 100000).Ints().CheckInt("population", int64(p.Population)),
 		numcheck.Fraction().Check("elite", p.Elite),
 		numcheck.Above(0).Check("init_std", p.InitStd),
 		numcheck.AtLeast(0).Check("min_std", p.MinStd),

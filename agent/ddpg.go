@@ -389,12 +389,12 @@ func (p *DDPGParams) Resolve(episodes int) {
 func (p *DDPGParams) Validate() error {
 	for _, err := range []error{
 		numcheck.AtLeast(0).Ints().CheckInt("warmup", int64(*p.Warmup)),
-		numcheck.AtLeast(1).Ints().CheckInt("hidden", int64(p.Hidden)),
+		numcheck.Between(1, 4096).Ints().CheckInt("hidden", int64(p.Hidden)),
 		numcheck.Above(0).Check("actor_lr", p.ActorLR), numcheck.Above(0).Check("critic_lr", p.CriticLR),
-		numcheck.AtLeast(1).Ints().CheckInt("batch", int64(p.Batch)),
+		numcheck.Between(1, 65536).Ints().CheckInt("batch", int64(p.Batch)),
 		numcheck.AtLeast(0).Check("sigma", p.Sigma), numcheck.Between(0, 1).Check("sigma_decay", p.SigmaDecay),
 		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline_alpha", p.BaselineAlpha),
-		numcheck.AtLeast(float64(p.Batch)).Ints().Means("at least batch").CheckInt("capacity", int64(p.Capacity)),
+		numcheck.Between(float64(p.Batch), 100000).Ints().Means("at least batch").CheckInt("capacity", int64(p.Capacity)),
 	} {
 		if err != nil {
 			return err

@@ -170,7 +170,7 @@ func (s Strategy) DecodeParams(p Params, episodes int) (any, error) {
 	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, &ParamError{s.Name, te.Field, fmt.Errorf("%s %s where a %s belongs", te.Value, p[te.Field], te.Type)}
+			return nil, &ParamError{s.Name, te.Field, fmt.Errorf("%v (a %s) where a %s belongs", p[te.Field], te.Value, te.Type)}
 		}
 		return nil, fmt.Errorf("strategy %s: params: %w", s.Name, err)
 	}

@@ -259,7 +259,7 @@ type ReinforceParams struct {
 // Validate implements Validator (one error: the first param out of range).
 func (p *ReinforceParams) Validate() error {
 	for _, err := range []error{
-		numcheck.AtLeast(1).Ints().CheckInt("hidden", int64(p.Hidden)), numcheck.Above(0).Check("lr", p.LR),
+		numcheck.Between(1, 4096).Ints().CheckInt("hidden", int64(p.Hidden)), numcheck.Above(0).Check("lr", p.LR),
 		numcheck.Above(0).Check("sigma", p.Sigma), numcheck.Between(0, 1).Check("sigma_decay", p.SigmaDecay),
 		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline", p.Baseline),
 	} {

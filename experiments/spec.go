@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -311,6 +312,9 @@ func (s *Spec) defaults() error {
 		if !(st.Timeout >= 0) || st.Timeout > 86400 {
 			return s.at(fmt.Sprintf("strategies[%d].timeout", i), fmt.Errorf("strategy %s: timeout %v: want seconds in [0, 86400] (0: 60)", st.Name, st.Timeout))
 		}
+		if st.Warmup != 0 && len(st.Command) > 0 {
+			return s.at(fmt.Sprintf("strategies[%d].warmup", i), fmt.Errorf("strategy %s: warmup is DDPG's; an external agent takes params: (passed to it as given)", st.Name))
+		}
 		if st.Warmup != 0 {
 			if _, both := st.Params["warmup"]; both {
 				return s.at(fmt.Sprintf("strategies[%d].warmup", i), fmt.Errorf("strategy %s: warmup given twice; keep params: {warmup: N}", st.Name))
@@ -425,7 +429,7 @@ func (s *Spec) ApplyOverrides(episodes int, seeds []int64, rewardImages, finalIm
 		for i := range s.Strategies {
 			st := &s.Strategies[i]
 			st.Episodes = episodes
-			if w, ok := st.Params["warmup"].(int); ok && len(st.Command) == 0 {
+			if w, ok := wholeNumber(st.Params["warmup"]); ok && len(st.Command) == 0 {
 				st.Params["warmup"] = min(w, episodes/3)
 			}
 		}
@@ -445,4 +449,20 @@ func (s *Spec) ApplyOverrides(episodes int, seeds []int64, rewardImages, finalIm
 	if finalImages > 0 {
 		s.FinalImages = finalImages
 	}
+}
+
+// wholeNumber is v as an int when it is a whole number of any numeric type
+// YAML or JSON decoding gives (50 and 50.0 alike).
+func wholeNumber(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case uint64:
+		return int(x), x <= math.MaxInt32
+	case float64:
+		return int(x), x == math.Trunc(x) && math.Abs(x) <= math.MaxInt32
+	}
+	return 0, false
 }

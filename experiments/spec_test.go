@@ -103,9 +103,11 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"strategy name escaping the folder", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ../x, command: [python3, a.py]}\n", `strategy name "../x"`},
 		{"timeout without a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, timeout: 5}\n", "line 6: strategy ddpg: timeout goes with command"},
 		{"unknown param", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - name: ddpg\n    params:\n      warmpu: 5\n", `line 8: strategy ddpg: param warmpu: unknown (did you mean "warmup"?); valid: actor_lr,`},
-		{"param of the wrong type", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - name: reinforce\n    params: {lr: fast}\n", "line 7: strategy reinforce: param lr: string fast where a float64 belongs"},
-		{"param out of range", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: cem, params: {population: 1}}\n", "line 6: strategy cem: param population: 1: want an integer >= 2"},
+		{"param of the wrong type", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - name: reinforce\n    params: {lr: fast}\n", "line 7: strategy reinforce: param lr: fast (a string) where a float64 belongs"},
+		{"param out of range", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: cem, params: {population: 1}}\n", "line 6: strategy cem: param population: 1: want an integer in [2, 100000]"},
 		{"legacy warmup out of range", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n  - {name: ddpg2, command: [x]}\n  - {name: random,\n     warmup: 4}\n", "line 9: strategy random: param warmup: random takes no params"},
+		{"warm-up on an external agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], warmup: 5}\n", "line 6: strategy mine: warmup is DDPG's"},
+		{"huge hidden layer", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, params: {hidden: 1000000000}}\n", "line 6: strategy ddpg: param hidden: 1000000000: want an integer in [1, 4096]"},
 		{"warm-up twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, warmup: 5, params: {warmup: 5}}\n", "line 6: strategy ddpg: warmup given twice"},
 		{"params for a baseline", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: uniform, params: {ratio: 5}}\n", "line 6: strategy uniform: param ratio: uniform takes no params"},
 		{"unknown strategy", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddgp}\n", `line 6: unknown strategy "ddgp" (did you mean "ddpg"?)`},
@@ -162,6 +164,19 @@ func TestSpecNumbersAndDefaults(t *testing.T) {
 	assert.Equal(t, 100, *p2.(*agent.DDPGParams).Warmup)
 }
 
+// A quick run cuts a warm-up written as a float (50.0) like one written as
+// an integer.
+func TestApplyOverridesCutsFloatWarmup(t *testing.T) {
+	for _, w := range []string{"50", "50.0"} {
+		p := filepath.Join(t.TempDir(), "s.yaml")
+		require.NoError(t, os.WriteFile(p, []byte("name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, params: {warmup: "+w+"}}\n"), 0o644))
+		s, err := Load(p)
+		require.NoError(t, err)
+		s.ApplyOverrides(6, nil, 0, 0)
+		assert.Equal(t, 2, s.Strategies[0].Params["warmup"], w)
+	}
+}
+
 // Both forms of DDPG's warm-up give the same params; absent, the strategy's
 // default applies; params: {warmup: 0} means no warm-up.
 func TestStrategyParamForms(t *testing.T) {
@@ -193,6 +208,9 @@ func TestApplyOverrides(t *testing.T) {
 	assert.Equal(t, 1000, s.FinalImages)
 	for _, st := range s.Strategies {
 		assert.Equal(t, 12, st.Episodes, st.Name)
+		if st.Name == "ddpg" {
+			assert.Equal(t, 4, st.Params["warmup"], "the spec's warmup: 100, cut to a third of 12")
+		}
 		if w, ok := st.Params["warmup"]; ok {
 			assert.LessOrEqual(t, w, 4, st.Name)
 		}

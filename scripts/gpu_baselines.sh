@@ -71,8 +71,14 @@ train) # reassemble the export, check it, train NETS in parallel, pack $OUT (the
   fail=0
   for p in "${pids[@]}"; do wait $p || fail=1; done
   date -u >> $runs/machine.txt
-  # Pack weights, summaries, metrics and logs (not the resume state) into <= 8 files of < 16 MiB.
-  (cd $runs && tar -cf - machine.txt *.log */summary.json */metrics.jsonl */model.safetensors) | split -b 15M -d -a 1 - $OUT/baselines.tar.part-
+  # Pack weights, summaries, metrics and logs (not the resume state) into <= 8 files of < 16 MiB;
+  # a network that failed leaves its log (and any finished epochs) in the pack.
+  shopt -s nullglob
+  files=(machine.txt)
+  for f in $runs/*.log $runs/*/summary.json $runs/*/metrics.jsonl $runs/*/model.safetensors; do files+=("${f#$runs/}"); done
+  (cd $runs && tar -cf - "${files[@]}") | split -b 15M -d -a 1 - $OUT/baselines.tar.part-
+  parts=($OUT/baselines.tar.part-*)
+  [ ${#parts[@]} -le 8 ] || { echo "packed into ${#parts[@]} parts: more than the 8 files a call brings back; train fewer NETS per call" >&2; fail=1; }
   ls -la $OUT
   exit $fail
   ;;

@@ -177,7 +177,7 @@ func TestBridgeTrainedNetworkSameAccuracyInGo(t *testing.T) {
 	exp, out := filepath.Join(t.TempDir(), "export"), filepath.Join(t.TempDir(), "run")
 	_, _, err := run("data", "export", "--out", exp, "--data-dir", dataDir)
 	require.NoError(t, err)
-	bridge(t, "train", "--model", "resnet20", "--data", exp, "--epochs", "1", "--train-images", "2560", "--eval-images", "0",
+	bridge(t, "train", "--model", "resnet20", "--data", exp, "--epochs", "1", "--train-images", "2560", "--warmup-epochs", "0", "--lr", "0.05", "--eval-images", "0",
 		"--out", out, "--threads", "2", "--device", "cpu")
 	var sum struct {
 		Test float64 `json:"test_top1"`
@@ -220,4 +220,28 @@ func TestDataExportBadInput(t *testing.T) {
 	assert.ErrorContains(t, err, "cifar100")
 	entries, _ := os.ReadDir(dir)
 	assert.Empty(t, entries, "nothing written")
+}
+
+// The bridge builds every zoo network node for node as amc does: the graph
+// JSON of python3 -m amc_bridge graph equals amc graph's, at four widths.
+func TestBridgeGraphsEqualTheZoo(t *testing.T) {
+	var names []string
+	for _, m := range models.Names() {
+		for _, w := range []string{"", "@0.75", "@0.5", "@0.25"} {
+			names = append(names, m+w)
+		}
+	}
+	out := bridge(t, append([]string{"graph"}, names...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, len(names))
+	for i, name := range names {
+		g, err := models.Build(name)
+		require.NoError(t, err, name)
+		b, err := json.Marshal(g)
+		require.NoError(t, err)
+		var goG, pyG any
+		require.NoError(t, json.Unmarshal(b, &goG))
+		require.NoError(t, json.Unmarshal([]byte(lines[i]), &pyG), name)
+		assert.Equal(t, goG, pyG, name)
+	}
 }

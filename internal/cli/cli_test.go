@@ -318,6 +318,7 @@ func TestSearchBadInput(t *testing.T) {
 		{"fine-grained with latency", []string{"--granularity", "fine", "--budget", "latency=0.5"}, []string{"fine-grained", "latency budget"}},
 		{"unknown param", []string{"--param", "warmpu=3"}, []string{"strategy ddpg: param warmpu: unknown", `did you mean "warmup"`}},
 		{"param without a value", []string{"--param", "warmup"}, []string{`--param "warmup": want KEY=VALUE`}},
+		{"param without its value", []string{"--param", "warmup="}, []string{"--param warmup=: give a value"}},
 		{"param twice", []string{"--param", "warmup=1", "--param", "warmup=2"}, []string{"--param warmup given twice"}},
 		{"param out of range", []string{"--strategy", "cem", "--param", "elite=2"}, []string{"strategy cem: param elite: 2: want"}},
 		{"param of a baseline", []string{"--strategy", "random", "--param", "seed=2"}, []string{"random takes no params"}},

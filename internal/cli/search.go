@@ -257,6 +257,9 @@ func parseParams(args []string) (agent.Params, error) {
 		if err := yaml.Unmarshal([]byte(v), &val); err != nil {
 			return nil, fmt.Errorf("--param %s: value %q: %w", k, v, err)
 		}
+		if val == nil {
+			return nil, fmt.Errorf("--param %s=%s: give a value (leave the param out for its default)", k, v)
+		}
 		p[k] = val
 	}
 	return p, nil

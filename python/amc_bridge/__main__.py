@@ -23,7 +23,7 @@ from . import data as datasets
 from . import graph as graphs
 from . import net as nets
 from . import safetensors
-from .train import Recipe, device_default, evaluate, fit
+from .train import Recipe, device_default, evaluate, fit, write_atomic
 
 AMC_NORM = {"mean": [0.485 * 255, 0.456 * 255, 0.406 * 255], "std": [0.229 * 255, 0.224 * 255, 0.225 * 255]}
 
@@ -101,11 +101,7 @@ def _train(a, pruned_cmd):
         safetensors.save(os.path.join(out, "model.safetensors"), m.amc_state(), meta if spec is None else
                          {"amc.model": model, "amc.normalization": json.dumps(norm), "amc.pruned": "prune.json"})
         if spec is not None:
-            tmp = os.path.join(out, ".prune.json.tmp")
-            with open(tmp, "w") as f:
-                json.dump(spec, f, indent=2)
-                f.write("\n")
-            os.replace(tmp, os.path.join(out, "prune.json"))
+            write_atomic(os.path.join(out, "prune.json"), json.dumps(spec, indent=2) + "\n")
 
     t0 = time.time()
     before = {"heldout": evaluate(net, held, norm, a.eval_images), "test": evaluate(net, test, norm, a.eval_images)}
@@ -118,9 +114,7 @@ def _train(a, pruned_cmd):
                "train_images_per_second": sum(e["images_per_second"] for e in hist) / max(len(hist), 1),
                "seconds": time.time() - t0, "device": str(dev), "bf16": a.bf16, "torch": torch.__version__,
                "threads": torch.get_num_threads(), "evaluated_by": "PyTorch"}
-    with open(os.path.join(a.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-        f.write("\n")
+    write_atomic(os.path.join(a.out, "summary.json"), json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: summary[k] for k in ("command", "model", "heldout_top1", "test_top1", "seconds", "device")}))
 
 
@@ -165,6 +159,12 @@ def _logits(a):
     _logits_of(net, a.inputs, a.out)
 
 
+def _graph(a):
+    """Prints graphs as JSON, one line per model, as `amc graph` prints them."""
+    for m in a.models:
+        print(json.dumps(graphs.build(m)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m amc_bridge", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -191,13 +191,16 @@ def main(argv=None):
     lg.add_argument("--out", help="safetensors file to write (tensor 'logits')")
     lg.add_argument("--cases", help="folder of cases (sub-folders with input.safetensors and prune.json or case.json)")
     _common(lg)
+    gr = sub.add_parser("graph", help="print zoo graphs as JSON, one line per model (as amc graph prints them)")
+    gr.add_argument("models", nargs="+")
     a = ap.parse_args(argv)
     if a.cmd == "finetune":
         a.model = a.weights = None
     try:
         {"train": lambda: _train(a, False), "finetune": lambda: _train(a, True), "eval": lambda: _eval(a),
-         "logits": lambda: _logits(a)}[a.cmd]()
-    except (graphs.GraphError, datasets.DataError, safetensors.SafetensorsError, ValueError, FileNotFoundError) as err:
+         "logits": lambda: _logits(a), "graph": lambda: _graph(a)}[a.cmd]()
+    except (graphs.GraphError, datasets.DataError, safetensors.SafetensorsError, ValueError, FileNotFoundError,
+            FloatingPointError, json.JSONDecodeError) as err:
         print(f"amc_bridge {a.cmd}: {err}", file=sys.stderr)
         return 1
     return 0

@@ -66,6 +66,8 @@ def resnet(n, w=1.0, shortcut=True):
             p = f"layer{stage + 1}.{i}"
             sc = x
             if shortcut and (stride != 1 or cin != c):
+                if (c - cin) % 2:  # amc refuses it too (nn.Graph.Shapes)
+                    raise GraphError(f"resnet width {w}: option-A shortcut cannot pad {cin} channels to {c}")
                 sc = b.add(name=p + ".shortcut", op="shortcutA", inputs=[x], out_channels=c, stride=stride)
             y = b.conv(p + ".conv1", x, cin, c, 3, stride, 1, 1)
             y = b.bn(p + ".bn1", y, c)
@@ -182,6 +184,12 @@ def apply_layers(graph, layers):
         spec, node = layers[name], by_name.get(name)
         if node is None:
             raise GraphError(f"pruned spec names layer {name!r}, which the base model does not have")
+        if not isinstance(spec, dict) or not all(isinstance(spec.get(k, 0), int) and spec.get(k, 0) >= 0
+                                                 for k in ("in_channels", "out_channels", "groups")):
+            raise GraphError(f"pruned spec: layer {name!r}: {spec!r} is not a layer spec (in_channels, out_channels, groups, map)")
+        m = spec.get("map")
+        if m is not None and not (isinstance(m, list) and all(isinstance(v, int) and v >= -1 for v in m)):
+            raise GraphError(f"pruned spec: layer {name!r}: map must be a list of input channels (-1: zero)")
         node["in_channels"], node["out_channels"] = spec.get("in_channels", 0), spec.get("out_channels", 0)
         for k in ("in_channels", "out_channels"):
             if not node[k]:
@@ -202,7 +210,65 @@ def read_pruned(folder):
         spec = json.load(f)
     if spec.get("format") != "amc-pruned/1":
         raise GraphError(f"{path}: format {spec.get('format')!r}, want 'amc-pruned/1'")
-    return spec, apply_layers(build(spec["base_model"]), spec.get("layers") or {})
+    g = apply_layers(build(spec.get("base_model", "")), spec.get("layers") or {})
+    check_shapes(g)
+    return spec, g
+
+
+def check_shapes(graph):
+    """Checks channel counts and sizes along the graph as amc's Graph.Shapes
+    does, so that a prune.json that does not describe a valid network is an
+    error here, not a shape error inside PyTorch."""
+    inp = graph["input"]
+    shape = {0: (inp["c"], inp["h"], inp["w"])}
+    for i, n in enumerate(graph["nodes"][1:], start=1):
+        op, ins = n["op"], n.get("inputs", [])
+        if not ins or any(not isinstance(j, int) or j >= i or j < 0 for j in ins):
+            raise GraphError(f"node {i} ({n['name']}): bad inputs {ins}")
+        c, h, w = shape[ins[0]]
+
+        def bad(msg):
+            return GraphError(f"node {i} ({n['name']}, {op}): {msg}")
+        if op == "conv":
+            g, k, st, pad = n.get("groups", 1), n.get("kernel", 0), n.get("stride", 1), n.get("padding", 0)
+            oc = n.get("out_channels", 0)
+            if n.get("in_channels") != c or g < 1 or c % g or oc % g or oc < 1:
+                raise bad(f"{n.get('in_channels')}->{oc} channels in {g} groups, reading {c} channels")
+            if k < 1 or st < 1 or pad < 0:
+                raise bad(f"kernel {k}, stride {st}, padding {pad}")
+            c, h, w = oc, (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
+        elif op == "batchnorm":
+            if n.get("out_channels") != c:
+                raise bad(f"{n.get('out_channels')} channels, reading {c}")
+        elif op == "linear":
+            if (h, w) != (1, 1) or n.get("in_channels") != c:
+                raise bad(f"expects {n.get('in_channels')} features, gets {c}x{h}x{w}")
+            c = n["out_channels"]
+        elif op == "shortcutA":
+            m, oc, st = n.get("map"), n.get("out_channels", 0), n.get("stride", 1)
+            if m is not None and (len(m) != oc or any(v >= c for v in m)):
+                raise bad(f"channel map does not fit {c} input channels")
+            if m is None and (oc < c or (oc - c) % 2):
+                raise bad(f"cannot pad {c} channels to {oc}")
+            c, h, w = oc, (h + st - 1) // st, (w + st - 1) // st
+        elif op in ("maxpool", "avgpool"):
+            k, st = n.get("kernel", 0), n.get("stride", 0)
+            if k < 1 or st < 1 or h < k or w < k:
+                raise bad(f"kernel {k} stride {st} on {h}x{w}")
+            h, w = (h - k) // st + 1, (w - k) // st + 1
+        elif op == "globalavgpool":
+            h, w = 1, 1
+        elif op == "flatten":
+            c, h, w = c * h * w, 1, 1
+        elif op == "add":
+            if shape[ins[1]] != (c, h, w):
+                raise bad(f"adding {(c, h, w)} and {shape[ins[1]]}")
+        elif op not in ("relu", "relu6"):
+            raise bad("unknown op")
+        if h < 1 or w < 1:
+            raise bad("input too small")
+        shape[i] = (c, h, w)
+    return shape
 
 
 def param_specs(graph):

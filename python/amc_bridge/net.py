@@ -18,6 +18,7 @@ class GraphNet(tnn.Module):
 
     def __init__(self, graph):
         super().__init__()
+        graphs.check_shapes(graph)
         self.graph = graph
         self.nodes = graph["nodes"]
         layers = {}
@@ -55,20 +56,22 @@ class GraphNet(tnn.Module):
 
     def init_weights(self):
         """amc's initialisation (nn.Graph.InitParams): He-normal convolutions
-        (fan out), uniform linear weights with bound 1/sqrt(in), zero biases,
-        batch norms at identity."""
+        (fan out), linear weights and biases uniform with bound 1/sqrt(in),
+        batch norms at identity (other biases zero)."""
         for n in self.nodes:
             m = self._layers.get(n["name"])
             if isinstance(m, tnn.Conv2d):
                 std = math.sqrt(2.0 / (m.out_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]))
                 tnn.init.normal_(m.weight, 0, std)
+                if m.bias is not None:
+                    tnn.init.zeros_(m.bias)
             elif isinstance(m, tnn.Linear):
                 b = 1 / math.sqrt(m.in_features)
                 tnn.init.uniform_(m.weight, -b, b)
+                if m.bias is not None:
+                    tnn.init.uniform_(m.bias, -b, b)
             elif isinstance(m, tnn.BatchNorm2d):
                 m.reset_parameters()
-            if getattr(m, "bias", None) is not None and not isinstance(m, tnn.BatchNorm2d):
-                tnn.init.zeros_(m.bias)
 
     def forward(self, x):
         vals = [x]

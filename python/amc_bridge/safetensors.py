@@ -40,20 +40,26 @@ def load(path):
     if not isinstance(header, dict):
         raise SafetensorsError(f"{path}: header is not a JSON object")
     meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise SafetensorsError(f"{path}: __metadata__ is not a JSON object")
     data = memoryview(buf)[8 + n:]
     out, spans = {}, []
     for name, info in header.items():
         try:
-            dtype, shape, (lo, hi) = info["dtype"], [int(d) for d in info["shape"]], info["data_offsets"]
+            dtype, shape, (lo, hi) = info["dtype"], list(info["shape"]), info["data_offsets"]
         except (KeyError, TypeError, ValueError):
             raise SafetensorsError(f"{path}: tensor {name!r}: malformed entry {info!r}") from None
+        if not all(type(v) is int for v in shape + [lo, hi]):
+            raise SafetensorsError(f"{path}: tensor {name!r}: shape and data_offsets must be integers")
         if dtype == "BF16":
             size = 2
         elif dtype in _DTYPES:
             size = np.dtype(_DTYPES[dtype]).itemsize
         else:
             raise SafetensorsError(f"{path}: tensor {name!r}: unsupported dtype {dtype}")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = 1
+        for d in shape:  # Python integers: no overflow
+            count *= d
         if min(shape, default=0) < 0 or not (0 <= lo <= hi <= len(data)) or hi - lo != count * size:
             raise SafetensorsError(f"{path}: tensor {name!r}: bytes [{lo}, {hi}) do not hold shape {shape} of {dtype} "
                                    f"inside {len(data)} data bytes")
@@ -100,6 +106,9 @@ def save(path, tensors, metadata=None):
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-" + os.path.basename(path) + "-")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(struct.pack("<Q", len(h)))

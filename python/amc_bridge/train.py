@@ -33,15 +33,18 @@ class Recipe:
     eval_images: int = 0  # held-out images evaluated after each epoch (0: all)
     keep_zeros: bool = False  # keep zero conv/linear weights at zero (fine-grained models)
 
-    def validate(self, n_train):
+    def validate(self, n_train, side=32):
+        """Refuses a recipe with a number outside its range, as amc's
+        train.Config.ValidateFor does (side: the images' smaller side)."""
         bad = []
         if self.epochs < 1: bad.append(f"epochs {self.epochs}: want at least 1")
         if self.batch < 1: bad.append(f"batch {self.batch}: want at least 1")
-        if not self.lr > 0: bad.append(f"lr {self.lr}: want a number above 0")
+        if not 0 < self.lr < math.inf: bad.append(f"lr {self.lr}: want a number above 0")
         if not 0 <= self.momentum < 1: bad.append(f"momentum {self.momentum}: want [0, 1)")
-        if not self.weight_decay >= 0: bad.append(f"weight decay {self.weight_decay}: want at least 0")
+        if not 0 <= self.weight_decay < math.inf: bad.append(f"weight decay {self.weight_decay}: want at least 0")
         if not 0 <= self.warmup_epochs <= self.epochs: bad.append(f"warm-up epochs {self.warmup_epochs}: want [0, epochs]")
-        if not 0 <= self.pad < 32: bad.append(f"pad {self.pad}: want [0, 31]")
+        if self.pad < 0 or (not self.no_augment and self.pad >= side):
+            bad.append(f"pad {self.pad}: want an integer in [0, {side - 1}] (a crop of a {side}x{side} image padded by its whole size can be all padding)")
         if self.train_images < 0 or self.eval_images < 0: bad.append("train/eval images: want 0 (all) or more")
         if min(n_train, self.train_images or n_train) < self.batch: bad.append(f"fewer training images than one batch of {self.batch}")
         if bad:
@@ -71,9 +74,19 @@ def evaluate(net, split, norm, limit=0, batch=500, device=None):
     correct = 0
     for i in range(0, n, batch):
         x = datasets.normalize(split.pixels[i:min(i + batch, n)].to(device), norm)
-        correct += (net(x).argmax(1).cpu() == split.labels[i:min(i + batch, n)]).sum().item()
+        correct += (net(x).argmax(1).cpu() == split.labels[i:min(i + batch, n)].cpu()).sum().item()
     net.train(was)
     return 100.0 * correct / n
+
+
+def write_atomic(path, text):
+    """Writes text to path through a temporary file and a rename."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _decays(name, p):
@@ -85,13 +98,13 @@ def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False):
     out_dir/train-state.pt after every epoch (weights, momentum, random state,
     metrics) and calls save(out_dir, net) first. Rerun with the same recipe, it
     resumes after the last finished epoch; another recipe is refused."""
-    recipe.validate(len(train))
+    recipe.validate(len(train), min(train.pixels.shape[1:3]))
     device = next(net.parameters()).device
     os.makedirs(out_dir, exist_ok=True)
     decay = [p for n, p in net.named_parameters() if _decays(n, p)]
     rest = [p for n, p in net.named_parameters() if not _decays(n, p)]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": recipe.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                          lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
+                          lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov and recipe.momentum > 0)
     masks = {}
     if recipe.keep_zeros:
         masks = {n: (p != 0) for n, p in net.named_parameters() if p.dim() > 1}
@@ -99,7 +112,11 @@ def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False):
     state_path = os.path.join(out_dir, "train-state.pt")
     history, start = [], 0
     if os.path.exists(state_path):
-        st = torch.load(state_path, map_location=device)
+        try:
+            st = torch.load(state_path, map_location=device)
+            _ = st["recipe"], st["model"], st["optimizer"], st["rng"], st["history"], st["epoch"]
+        except Exception as e:  # a damaged or foreign file
+            raise ValueError(f"{state_path} is damaged ({type(e).__name__}: {e}); delete it to start again") from None
         if st["recipe"] != dataclasses.asdict(recipe):
             raise ValueError(f"{out_dir} holds a run with another recipe ({st['recipe']}); use another folder or delete it")
         net.load_state_dict(st["model"])
@@ -140,16 +157,16 @@ def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False):
             correct += (logits.argmax(1) == y).sum()
         loss_mean = loss_sum.item() / steps
         if not math.isfinite(loss_mean):
-            raise FloatingPointError(f"epoch {epoch + 1}: loss is not finite ({loss_mean}); the last good checkpoint "
-                                     f"(epoch {start if epoch == start else epoch}) is kept in {out_dir}; try a lower learning rate")
+            kept = (f"the last good checkpoint (epoch {epoch}) is kept in {out_dir}" if epoch > 0
+                    else f"no epoch finished, so no checkpoint was written to {out_dir}")
+            raise FloatingPointError(f"epoch {epoch + 1}: loss is not finite ({loss_mean}); {kept}; try a lower learning rate")
         sec = time.time() - t0
         ev = {"epoch": epoch + 1, "train_loss": loss_mean, "train_top1": 100.0 * correct.item() / (steps * recipe.batch),
               "heldout_top1": evaluate(net, held, norm, recipe.eval_images) if held is not None else 0.0,
               "lr_end": lr, "seconds": sec, "images_per_second": steps * recipe.batch / sec}
         history.append(ev)
         save(out_dir, net)
-        with open(os.path.join(out_dir, "metrics.jsonl"), "w") as f:
-            f.writelines(json.dumps(e) + "\n" for e in history)
+        write_atomic(os.path.join(out_dir, "metrics.jsonl"), "".join(json.dumps(e) + "\n" for e in history))
         tmp = state_path + ".tmp"
         torch.save({"recipe": dataclasses.asdict(recipe), "epoch": epoch + 1, "model": net.state_dict(),
                     "optimizer": opt.state_dict(), "rng": gen.get_state(), "history": history}, tmp)

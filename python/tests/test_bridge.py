@@ -57,6 +57,13 @@ class SafetensorsTest(unittest.TestCase):
             "offsets past the end": (struct.pack("<Q", len(good)) + good + b"\0" * 4, "do not hold"),
             "dtype": (struct.pack("<Q", len(good.replace(b"F32", b"X99"))) + good.replace(b"F32", b"X99") + b"\0" * 8, "unsupported dtype"),
         }
+        for name, hdr, want in (
+                ("metadata not an object", {"__metadata__": [1]}, "__metadata__"),
+                ("float offsets", {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0.0, 8.0]}}, "integers"),
+                ("huge shape", {"a": {"dtype": "F32", "shape": [1 << 40, 1 << 40, 1 << 40], "data_offsets": [0, 8]}}, "do not hold"),
+                ("shape not a list", {"a": {"dtype": "F32", "shape": 3, "data_offsets": [0, 8]}}, "malformed")):
+            h = json.dumps(hdr).encode()
+            cases[name] = (struct.pack("<Q", len(h)) + h + b"\0" * 8, want)
         overlap = json.dumps({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                               "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}).encode()
         cases["overlap"] = (struct.pack("<Q", len(overlap)) + overlap + b"\0" * 8, "overlap")
@@ -76,6 +83,20 @@ class GraphTest(unittest.TestCase):
             with self.assertRaises(graph.GraphError) as cm:
                 graph.build(name)
             self.assertIn(want, str(cm.exception))
+
+    def test_prune_specs_that_do_not_fit_are_refused(self):
+        for layers, want in (({"conv1": {"in_channels": 3}}, "conv"),  # out_channels 0
+                             ({"conv1": {"in_channels": 3, "out_channels": "8"}}, "not a layer spec"),
+                             ({"layer1.0.conv1": {"in_channels": 16, "out_channels": 8}}, "16 channels, reading 8"),
+                             ({"layer2.0.shortcut": {"out_channels": 32, "map": [99] * 32}}, "channel map")):
+            with self.assertRaises(graph.GraphError, msg=str(layers)) as cm:
+                graph.check_shapes(graph.apply_layers(graph.build("resnet20"), layers))
+            self.assertIn(want, str(cm.exception), layers)
+
+    def test_odd_shortcut_padding_is_refused_as_amc_refuses_it(self):
+        with self.assertRaises(graph.GraphError) as cm:
+            graph.build("resnet20@0.7")
+        self.assertIn("cannot pad 11 channels to 22", str(cm.exception))
 
     def test_prune_spec_naming_a_missing_layer_is_refused(self):
         with self.assertRaises(graph.GraphError) as cm:
@@ -197,6 +218,21 @@ class TrainTest(unittest.TestCase):
             for n, p in m.named_parameters():
                 if n in zeros:
                     self.assertTrue(bool((p[zeros[n]] == 0).all()), n)
+
+    def test_momentum_zero_is_plain_sgd_and_damaged_state_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_export(d)
+            m = net.GraphNet(graph.build("resnet20@0.25"))
+            tr, he = data.load(d, "train"), data.load(d, "heldout")
+            norm = {"mean": [120.0] * 3, "std": [60.0] * 3}
+            r = train.Recipe(epochs=1, batch=16, momentum=0.0)
+            train.fit(m, tr, he, norm, r, os.path.join(d, "m"), lambda *_: None, log=lambda s: None)
+            with open(os.path.join(d, "m", "train-state.pt"), "wb") as f:
+                f.write(b"not a checkpoint")
+            r2 = train.Recipe(epochs=2, batch=16, momentum=0.0)
+            with self.assertRaises(ValueError) as cm:
+                train.fit(m, tr, he, norm, r2, os.path.join(d, "m"), lambda *_: None, log=lambda s: None)
+            self.assertIn("damaged", str(cm.exception))
 
     def test_export_checksum_mismatch_is_refused(self):
         with tempfile.TemporaryDirectory() as d:
