@@ -104,8 +104,17 @@ def _train(a, pruned_cmd):
             write_atomic(os.path.join(out, "prune.json"), json.dumps(spec, indent=2) + "\n")
 
     t0 = time.time()
-    before = {"heldout": evaluate(net, held, norm, a.eval_images), "test": evaluate(net, test, norm, a.eval_images)}
-    hist = fit(net, train, held, norm, recipe, a.out, save, log=lambda s: print(s, file=sys.stderr, flush=True), bf16=a.bf16)
+    # Accuracy before training, measured once: a resumed run keeps the first measurement.
+    before_path = os.path.join(a.out, "before.json")
+    if os.path.exists(before_path) and os.path.exists(os.path.join(a.out, "train-state.pt")):
+        with open(before_path) as f:
+            before = json.load(f)
+    else:
+        before = {"heldout": evaluate(net, held, norm, a.eval_images), "test": evaluate(net, test, norm, a.eval_images)}
+        os.makedirs(a.out, exist_ok=True)
+        write_atomic(before_path, json.dumps(before) + "\n")
+    hist = fit(net, train, held, norm, recipe, a.out, save, log=lambda s: print(s, file=sys.stderr, flush=True), bf16=a.bf16,
+               progress=10)
     summary = {"command": "finetune" if pruned_cmd else "train", "model": model, "pruned": a.pruned,
                "data": manifest["dataset"], "data_fingerprint": manifest["data_fingerprint"],
                "heldout_rule": manifest["heldout_rule"], "recipe": dataclasses.asdict(recipe), "epochs": hist,

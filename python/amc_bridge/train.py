@@ -93,11 +93,12 @@ def _decays(name, p):
     return name.endswith(".weight") and p.dim() > 1
 
 
-def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False):
+def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False, progress=0):
     """Trains net on train, evaluating on held after each epoch; checkpoints
     out_dir/train-state.pt after every epoch (weights, momentum, random state,
     metrics) and calls save(out_dir, net) first. Rerun with the same recipe, it
-    resumes after the last finished epoch; another recipe is refused."""
+    resumes after the last finished epoch; another recipe is refused. With
+    progress > 0, about that many progress lines per epoch go to log too."""
     recipe.validate(len(train), min(train.pixels.shape[1:3]))
     device = next(net.parameters()).device
     os.makedirs(out_dir, exist_ok=True)
@@ -155,6 +156,9 @@ def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False):
                             p.mul_(masks[n])
             loss_sum += loss.detach()
             correct += (logits.argmax(1) == y).sum()
+            if progress and (s + 1) % max(1, steps // progress) == 0 and s + 1 < steps:
+                log(f"  step {s + 1}/{steps} of epoch {epoch + 1}: mean loss {loss_sum.item() / (s + 1):.4f}, "
+                    f"{(s + 1) * recipe.batch / (time.time() - t0):.0f} images/s")
         loss_mean = loss_sum.item() / steps
         if not math.isfinite(loss_mean):
             kept = (f"the last good checkpoint (epoch {epoch}) is kept in {out_dir}" if epoch > 0
