@@ -22,7 +22,20 @@ import (
 // test can start amc as a separate process and kill it.
 const childArgs = "AMC_CLI_CHILD_ARGS"
 
+// childArgv, set to 1, makes the test binary run amc with its own
+// command-line arguments: a command another program can start.
+const childArgv = "AMC_CLI_CHILD_ARGV"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(childArgv) == "1" { // the test binary as amc, its arguments amc's (python/tests/test_gym_env.py)
+		root := NewRoot(os.Stdout, os.Stderr)
+		root.SetArgs(os.Args[1:])
+		if err := root.Execute(); err != nil {
+			os.Stderr.WriteString("Error: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if args := os.Getenv(childArgs); args != "" {
 		root := NewRoot(os.Stdout, os.Stderr)
 		root.SetArgs(strings.Split(args, "\x1f"))

@@ -91,13 +91,7 @@ func newRunCmd() *cobra.Command {
 			var todo []cellRun
 			cell := -1
 			for _, s := range specs {
-				p := &taskParams{Spec: s.Name, Family: s.Family, Model: modelFlags{model: s.Model, weights: s.Weights},
-					Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
-					Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
-					CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
-					Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, Granularity: s.Granularity, FinalImages: s.FinalImages,
-					LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
-					LatencyFile: filepath.Join(outDir, s.Name, "latency-table.json")}
+				p := taskParamsOf(s, df, filepath.Join(outDir, s.Name, "latency-table.json"))
 				checked := false
 				for _, st := range s.Strategies {
 					for _, seed := range s.Seeds {
@@ -600,4 +594,15 @@ func stratRunOf(s *experiments.Spec, st experiments.Strategy) stratRun {
 		sr.Params, sr.Ext = nil, &extAgent{Command: st.Command, Params: st.Params, Timeout: time.Duration(st.Timeout * float64(time.Second)), Dir: dir}
 	}
 	return sr
+}
+
+// taskParamsOf is a spec's task; the data flags give the folders.
+func taskParamsOf(s *experiments.Spec, df dataFlags, latencyFile string) *taskParams {
+	return &taskParams{Spec: s.Name, Family: s.Family, Model: modelFlags{model: s.Model, weights: s.Weights},
+		Data: dataFlags{data: s.Data, dataDir: df.dataDir, cacheDir: df.cacheDir}, Protocol: s.Protocol,
+		Budget: s.Budget, Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images,
+		CalPositions: s.Calibration.Positions, Multiple: s.Multiple, LowerBound: s.LowerBound, Ridge: s.Ridge,
+		Residual: s.Residual, NoRecon: s.Reconstruct != nil && !*s.Reconstruct, Granularity: s.Granularity, FinalImages: s.FinalImages,
+		LatencyBatch: s.Latency.Batch, LatencyWorkers: s.Latency.Workers, LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table,
+		LatencyFile: latencyFile}
 }

@@ -115,6 +115,13 @@ type stratRun struct {
 	Episodes int
 	Params   agent.Params // a registered strategy's
 	Ext      *extAgent    // an external agent (its params inside)
+	// Custom builds the agent in-process (amc env serve: the client plays
+	// it) for the run's environment; it is a sampler (no greedy episode).
+	Custom func(e *env.Env) (agent.Agent, error)
+	// Hello, if set, is called before the first episode with the run's
+	// environment and the episodes already played (all of them when the
+	// run is finished).
+	Hello func(e *env.Env, played int) error
 }
 
 // decode looks the strategy up and decodes its params for the run.
@@ -264,6 +271,10 @@ func newRunID(p taskParams, sr stratRun, seed int64) (runID, error) {
 		Reward: p.Reward, RewardImages: p.RewardImages, CalImages: p.CalImages, CalPos: p.CalPositions, Multiple: p.Multiple,
 		LowerBound: p.LowerBound, Ridge: p.Ridge, Residual: p.Residual, NoRecon: p.NoRecon, Granularity: granularity(p.Granularity), FinalImages: p.FinalImages,
 		LatencyBatch: p.LatencyBatch, LatencyWorkers: p.LatencyWorkers, LatencyPoints: p.LatencyPoints, LatencyTable: p.LatencyTable, Strategy: sr.Name, Seed: seed, Episodes: sr.Episodes}
+	if sr.Custom != nil {
+		r.Command = []string{"amc env serve"} // the client's own agent: apart from any strategy of the same name
+		return r, nil
+	}
 	if ext := sr.Ext; ext != nil {
 		r.Command = ext.Command
 		if len(ext.Params) > 0 {
@@ -413,17 +424,25 @@ func (t *task) run(sr stratRun, seed int64, outDir string, progress io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	if st.done != nil {
-		fmt.Fprintf(progress, "%s: finished run found, not run again\n", outDir)
-		return st.done, nil
-	}
 	e, err := env.New(t.cfg, t.a, t.m.Params, t.cal, t.rewardSet, t.m.Norm)
 	if err != nil {
 		return nil, err
 	}
+	if st.done != nil {
+		fmt.Fprintf(progress, "%s: finished run found, not run again\n", outDir)
+		if sr.Hello != nil {
+			return st.done, sr.Hello(e, episodes)
+		}
+		return st.done, nil
+	}
 	var ag agent.Agent
 	kind := agent.Learner // an external agent learns: its final policy is a greedy episode
-	if ext != nil {
+	if sr.Custom != nil {
+		if ag, err = sr.Custom(e); err != nil {
+			return nil, err
+		}
+		kind = agent.Sampler
+	} else if ext != nil {
 		x, err := agent.NewExternal(agent.ExternalConfig{Name: strategy, Command: ext.Command, Dir: ext.Dir, Params: ext.Params,
 			StateSize: env.StateSize, Steps: len(e.GroupNames()), LowerBound: t.cfg.LowerBound, Seed: uint64(seed), Timeout: ext.Timeout,
 			Task: map[string]any{"spec": t.p.Spec, "model": t.p.Model.model, "data": t.p.Data.data, "protocol": t.cfg.Protocol,
@@ -468,6 +487,15 @@ func (t *task) run(sr stratRun, seed int64, outDir string, progress io.Writer) (
 		fmt.Fprintf(progress, "%s: resuming after episode %d of %d\n", outDir, len(st.resume.Rows), episodes)
 		for _, r := range st.resume.Rows {
 			before += r.WallSec
+		}
+	}
+	if sr.Hello != nil {
+		played := 0
+		if st.resume != nil {
+			played = len(st.resume.Rows)
+		}
+		if err := sr.Hello(e, played); err != nil {
+			return nil, err
 		}
 	}
 	best, err := search.Run(e, ag, opt)
