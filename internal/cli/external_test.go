@@ -102,3 +102,55 @@ strategies:
 	_, _, err = run("run", writeSpec(t, "named", strings.Replace(body, "name: flaky", "name: ddpg", 1)), "--data-dir", dataDir, "--out", filepath.Join(dir, "o2"))
 	assert.ErrorContains(t, err, "needs a name of its own")
 }
+
+// The PyTorch agent (python/agents/td3.py) runs from a spec through the
+// external protocol, past its warm-up into its learning episodes, and
+// resumes exactly after SIGKILL (it saves networks, optimisers, buffer and
+// random states).
+func TestPythonTD3AgentRunsAndResumes(t *testing.T) {
+	needShared(t)
+	py := testpython.Find(t, "the PyTorch agent's test (Debian: python3-torch)", "torch")
+	agentPath, err := filepath.Abs(filepath.Join("..", "..", "python", "agents", "td3.py"))
+	require.NoError(t, err)
+	const episodes = 8
+	spec := writeSpec(t, "td3", `budget: macs=0.5
+reward_images: 100
+final_images: 100
+calibration: {images: 100, positions: 5}
+seeds: [3]
+episodes: 8
+strategies:
+  - {name: py-td3, command: [`+py+`, `+agentPath+`], params: {warmup: 3, hidden: 32, batch: 16}}
+`)
+	straight := filepath.Join(t.TempDir(), "straight")
+	_, _, err = run("run", spec, "--data-dir", dataDir, "--out", straight)
+	require.NoError(t, err)
+	a, err := search.ReadEpisodes(filepath.Join(straight, "episodes.parquet"))
+	require.NoError(t, err)
+	require.Len(t, a, episodes+1, "the search episodes and the greedy one")
+	assert.Equal(t, "py-td3", a[0].Strategy)
+	assert.False(t, a[episodes].Explore, "the greedy episode")
+
+	killed := filepath.Join(t.TempDir(), "killed")
+	cp := filepath.Join(killed, "td3", "py-td3-s3", checkpointFile)
+	stopAt := killAfter(t, cp, 5, 3*time.Minute, "run", spec, "--data-dir", dataDir, "--out", killed)
+	require.Less(t, stopAt, episodes, "killed mid-search, after the warm-up")
+	var log2 strings.Builder
+	child := amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
+	require.NoError(t, child.Wait(), log2.String())
+	b, err := search.ReadEpisodes(filepath.Join(killed, "episodes.parquet"))
+	require.NoError(t, err)
+	assert.Equal(t, clockless(a), clockless(b), "killed after %d episodes", stopAt)
+
+	// Unknown params are the agent's to refuse: the run stops naming them.
+	bad := writeSpec(t, "td3bad", `budget: macs=0.5
+reward_images: 50
+calibration: {images: 50, positions: 5}
+episodes: 2
+strategies:
+  - {name: py-td3, command: [`+py+`, `+agentPath+`], params: {warmpu: 3}}
+`)
+	_, _, err = run("run", bad, "--data-dir", dataDir, "--out", filepath.Join(t.TempDir(), "bad"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "warmpu")
+}
