@@ -263,7 +263,7 @@ func collect(dir string) (int, error) {
 }
 
 func writeParquet[T any](path string, rows []T) error {
-	return atomicfile.Write(path, func(w io.Writer) error { return parquet.Write(w, rows) })
+	return atomicfile.Write(path, func(w io.Writer) error { return parquet.Write(w, rows, search.Compression) })
 }
 
 func newReportCmd() *cobra.Command {
