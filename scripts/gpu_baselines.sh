@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/amc-gpu}
-PART_MB=${PART_MB:-40}
+PART_MB=${PART_MB:-45}
 NETS=${NETS:-resnet56 vgg16 mobilenet_v1 mobilenet_v2 mobilenet_v2@0.75 mobilenet_v2@0.5}
 EPOCHS=${EPOCHS:-30}
 BATCH=${BATCH:-128}
