@@ -114,7 +114,7 @@ def _train(a, pruned_cmd):
         os.makedirs(a.out, exist_ok=True)
         write_atomic(before_path, json.dumps(before) + "\n")
     hist = fit(net, train, held, norm, recipe, a.out, save, log=lambda s: print(s, file=sys.stderr, flush=True), bf16=a.bf16,
-               progress=10)
+               progress=10, data_id=manifest["data_fingerprint"])
     summary = {"command": "finetune" if pruned_cmd else "train", "model": model, "pruned": a.pruned,
                "data": manifest["dataset"], "data_fingerprint": manifest["data_fingerprint"],
                "heldout_rule": manifest["heldout_rule"], "recipe": dataclasses.asdict(recipe), "epochs": hist,

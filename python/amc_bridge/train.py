@@ -93,12 +93,14 @@ def _decays(name, p):
     return name.endswith(".weight") and p.dim() > 1
 
 
-def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False, progress=0):
+def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False, progress=0, data_id=None):
     """Trains net on train, evaluating on held after each epoch; checkpoints
     out_dir/train-state.pt after every epoch (weights, momentum, random state,
     metrics) and calls save(out_dir, net) first. Rerun with the same recipe, it
     resumes after the last finished epoch; another recipe is refused. With
-    progress > 0, about that many progress lines per epoch go to log too."""
+    progress > 0, about that many progress lines per epoch go to log too.
+    data_id (the export's data fingerprint) is kept in the checkpoint, and a
+    resume on other data is refused."""
     recipe.validate(len(train), min(train.pixels.shape[1:3]))
     device = next(net.parameters()).device
     os.makedirs(out_dir, exist_ok=True)
@@ -120,6 +122,8 @@ def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False, pr
             raise ValueError(f"{state_path} is damaged ({type(e).__name__}: {e}); delete it to start again") from None
         if st["recipe"] != dataclasses.asdict(recipe):
             raise ValueError(f"{out_dir} holds a run with another recipe ({st['recipe']}); use another folder or delete it")
+        if data_id and st.get("data_id") and st["data_id"] != data_id:
+            raise ValueError(f"{out_dir} holds a run on other data ({st['data_id']}, not {data_id}); use another folder or delete it")
         net.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
         gen.set_state(st["rng"].cpu())
@@ -172,7 +176,7 @@ def fit(net, train, held, norm, recipe, out_dir, save, log=print, bf16=False, pr
         save(out_dir, net)
         write_atomic(os.path.join(out_dir, "metrics.jsonl"), "".join(json.dumps(e) + "\n" for e in history))
         tmp = state_path + ".tmp"
-        torch.save({"recipe": dataclasses.asdict(recipe), "epoch": epoch + 1, "model": net.state_dict(),
+        torch.save({"recipe": dataclasses.asdict(recipe), "data_id": data_id, "epoch": epoch + 1, "model": net.state_dict(),
                     "optimizer": opt.state_dict(), "rng": gen.get_state(), "history": history}, tmp)
         os.replace(tmp, state_path)
         log(f"epoch {epoch + 1}/{recipe.epochs}: loss {ev['train_loss']:.4f}, train top-1 {ev['train_top1']:.2f}%, "

@@ -204,6 +204,18 @@ class TrainTest(unittest.TestCase):
             with open(os.path.join(d, "b", "metrics.jsonl")) as f:
                 self.assertEqual([json.loads(l)["epoch"] for l in f], [1, 2])
 
+    def test_resume_on_other_data_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_export(d)
+            m = net.GraphNet(graph.build("resnet20@0.25"))
+            tr, he = data.load(d, "train"), data.load(d, "heldout")
+            norm = {"mean": [120.0] * 3, "std": [60.0] * 3}
+            out = os.path.join(d, "o")
+            train.fit(m, tr, he, norm, train.Recipe(epochs=1, batch=16), out, lambda *_: None, log=lambda s: None, data_id="sha256:a")
+            with self.assertRaises(ValueError) as cm:
+                train.fit(m, tr, he, norm, train.Recipe(epochs=1, batch=16), out, lambda *_: None, log=lambda s: None, data_id="sha256:b")
+            self.assertIn("other data", str(cm.exception))
+
     def test_keep_zeros_keeps_fine_grained_zeros(self):
         with tempfile.TemporaryDirectory() as d:
             write_export(d)
