@@ -350,6 +350,24 @@ func staticFeatures(units []unit) [][]float64 {
 // StateSize is the number of state features (the paper's 11).
 const StateSize = 11
 
+// StateHigh is the largest value each state feature takes: 1, except the
+// MACs still to come, a fraction of the network's MACs that can exceed 1
+// (a layer reading one group and writing another counts in both groups, so
+// the groups' MACs add up to more than the network's: Plain-20 1.92 at the
+// first group). Every feature is at least 0.
+func (e *Env) StateHigh() []float64 {
+	h := make([]float64, StateSize)
+	for i := range h {
+		h[i] = 1
+	}
+	var rest int64
+	for i := 1; i < len(e.units); i++ {
+		rest += e.units[i].macs
+	}
+	h[9] = math.Max(1, float64(rest)/float64(e.baseMACs))
+	return h
+}
+
 // state builds the 11 features of group t: index, n, c, h, w, stride, k,
 // MACs (static, normalised), MACs removed so far and MACs still to come
 // (fractions of the original), and the previous action.

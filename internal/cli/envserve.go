@@ -149,6 +149,9 @@ func (a *envAgent) Observe(ep agent.Episode) error {
 	info := map[string]any{"applied": r.Ratios[len(r.Ratios)-1], "top1": r.Top1, "macs": r.MACs, "params": r.Params,
 		"macs_ratio": float64(r.MACs) / float64(a.e.BaseMACs()), "params_ratio": float64(r.Params) / float64(a.e.BaseParams()),
 		"ratios": r.Ratios, "episode": ep.Index, "run_complete": a.played >= a.episodes}
+	if bl := a.e.BaseLatency(); bl > 0 {
+		info["latency_ratio"] = r.Latency / bl // predicted by the latency table
+	}
 	return a.send(envReply{Type: "obs", Obs: make([]float64, env.StateSize), T: len(r.Ratios), Reward: ep.Reward, Terminated: true, Info: info})
 }
 
@@ -179,12 +182,13 @@ func newEnvCmd() *cobra.Command {
 
 func newEnvServeCmd() *cobra.Command {
 	var (
-		df       dataFlags
-		outDir   string
-		name     string
-		budget   string
-		episodes int
-		seed     int64
+		df        dataFlags
+		outDir    string
+		name      string
+		budget    string
+		overwrite bool
+		episodes  int
+		seed      int64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve SPEC --out DIR [--name gym] [--episodes N] [--seed K]",
@@ -194,7 +198,14 @@ func newEnvServeCmd() *cobra.Command {
 			"run is complete (summary.json, best/). A run the client closes early resumes when served again with the\n" +
 			"same flags. Progress goes to standard error.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			out := json.NewEncoder(cmd.OutOrStdout())
+			helloSent := false
+			defer func() { // the client learns why the server stops, not only its standard error
+				if err != nil && !helloSent {
+					out.Encode(envReply{Type: "error", Error: err.Error()})
+				}
+			}()
 			if outDir == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
@@ -233,21 +244,32 @@ func newEnvServeCmd() *cobra.Command {
 			if err := p.identify(); err != nil {
 				return err
 			}
+			sr := stratRun{Name: name, Episodes: episodes}
+			sr.Custom = func(e *env.Env) (agent.Agent, error) { return nil, nil } // fingerprint: a served run
+			id, err := newRunID(*p, sr, seed)
+			if err != nil {
+				return err
+			}
+			// A folder of another run is refused (or, with --overwrite, cleared) before the task is prepared.
+			if _, err := inspectOut(outDir, id, overwrite); err != nil {
+				return err
+			}
 			t, err := prepareTask(*p, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			ea := &envAgent{name: name, in: bufio.NewReader(cmd.InOrStdin()), out: json.NewEncoder(cmd.OutOrStdout()), episodes: episodes}
-			sr := stratRun{Name: name, Episodes: episodes, Custom: func(e *env.Env) (agent.Agent, error) {
+			ea := &envAgent{name: name, in: bufio.NewReader(cmd.InOrStdin()), out: out, episodes: episodes}
+			sr.Custom = func(e *env.Env) (agent.Agent, error) {
 				ea.e = e
 				return ea, nil
-			}, Hello: func(e *env.Env, resumed int) error {
-				ea.played = resumed
+			}
+			sr.Hello = func(e *env.Env, resumed int) error {
+				ea.played, helloSent = resumed, true
 				return ea.send(envReply{Type: "hello", Info: map[string]any{"protocol": EnvProtocol, "state_size": env.StateSize,
-					"steps": e.Groups(), "groups": e.GroupNames(), "lower_bound": t.cfg.LowerBound, "episodes": episodes,
+					"steps": e.Groups(), "groups": e.GroupNames(), "lower_bound": t.cfg.LowerBound, "episodes": episodes, "obs_high": e.StateHigh(),
 					"played": resumed, "spec": s.Name, "model": s.Model, "protocol_kind": s.Protocol, "budget": s.Budget,
 					"granularity": e.Granularity(), "out": outDir}})
-			}}
+			}
 			sum, err := t.run(sr, seed, outDir, cmd.ErrOrStderr())
 			switch {
 			case errors.Is(err, errClientClosed):
@@ -255,7 +277,9 @@ func newEnvServeCmd() *cobra.Command {
 					ea.played, episodes, outDir)
 				return nil
 			case err != nil:
-				ea.send(envReply{Type: "error", Error: err.Error()})
+				if helloSent {
+					ea.send(envReply{Type: "error", Error: err.Error()})
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "env serve: %d episodes played; best reward-set top-1 %.2f%%, unseen held-out %s, test %.2f%% (%s)\n",
@@ -276,6 +300,7 @@ func newEnvServeCmd() *cobra.Command {
 	f.StringVar(&budget, "budget", "", "the budget to serve, when the spec lists several (budgets:)")
 	f.IntVar(&episodes, "episodes", 0, "episodes the run serves (default: the spec's)")
 	f.Int64Var(&seed, "seed", 1, "the run's seed (its rows and folder; the client seeds its own agent)")
+	f.BoolVar(&overwrite, "overwrite", false, "replace a different run already in --out (default: refuse; the same run is resumed or reported)")
 	limitFlags(cmd, map[string]numcheck.Range{"episodes": countOrZero.Means("0: the spec's"), "seed": anyInt})
 	return cmd
 }

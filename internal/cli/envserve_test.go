@@ -116,6 +116,11 @@ func TestEnvServeProtocol(t *testing.T) {
 	}
 	assert.Contains(t, c.send(`{"type":"reset"}`).Error, "episodes are played")
 	require.NoError(t, c.close())
+	high := hello.Info["obs_high"].([]any)
+	require.Len(t, high, 11)
+	for i, h := range high {
+		assert.GreaterOrEqual(t, h.(float64), 1.0, "feature %d", i)
+	}
 	rows, err := parquet.ReadFile[search.EpisodeRow](filepath.Join(dir, "episodes.parquet"))
 	require.NoError(t, err)
 	require.Len(t, rows, 2)
@@ -155,6 +160,14 @@ func TestEnvServeResumesAfterClose(t *testing.T) {
 
 	_, _, err = run("env", "serve", spec, "--data-dir", dataDir, "--out", dir, "--name", "ddpg")
 	assert.ErrorContains(t, err, "a name of their own")
+
+	// Another run's folder is refused before the task is prepared, and the
+	// client reads why on its standard output.
+	other := serveEnv(t, spec, "--data-dir", dataDir, "--out", dir, "--name", "mine", "--seed", "9")
+	r := other.reply()
+	assert.Equal(t, "error", r.Type)
+	assert.Contains(t, r.Error, "--overwrite")
+	assert.Error(t, other.close())
 }
 
 // The Python environment (python/amc_gym) against a served task, through
@@ -163,7 +176,9 @@ func TestEnvServeResumesAfterClose(t *testing.T) {
 func TestGymEnvContract(t *testing.T) {
 	needShared(t)
 	py := testpython.Find(t, "the Gymnasium environment's tests")
-	spec := writeSpec(t, "envtiny", envSpec)
+	// Residual groups: the MACs still to come start above 1, so the
+	// observation space's bounds are checked where they matter.
+	spec := writeSpec(t, "envtiny", envSpec+"residual_groups: true\n")
 	amc, err := json.Marshal([]string{os.Args[0]})
 	require.NoError(t, err)
 	data, err := filepath.Abs(dataDir)

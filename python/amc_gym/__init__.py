@@ -26,6 +26,7 @@ observations are numpy float32 arrays; otherwise array('f') and a minimal Box.
 """
 import array
 import json
+import math
 import os
 import random
 import subprocess
@@ -48,24 +49,33 @@ class EnvError(RuntimeError):
     """The environment refused a request or stopped."""
 
 
+def _f32(x):
+    """x rounded to float32, as the bounds of a float32 space are."""
+    return array.array("f", [x])[0]
+
+
 class Box:
     """A minimal float32 box space (what gymnasium.spaces.Box offers that
-    AmcEnv needs) for when gymnasium is not installed."""
+    AmcEnv needs) for when gymnasium is not installed: low and high are
+    float32 values, one per element."""
 
     def __init__(self, low, high, shape, dtype="float32", seed=None):
-        self.low, self.high, self.shape, self.dtype = float(low), float(high), tuple(shape), dtype
+        n = _size(shape)
+        lows = list(low) if isinstance(low, (list, tuple)) else [low] * n
+        highs = list(high) if isinstance(high, (list, tuple)) else [high] * n
+        self.low, self.high = [_f32(v) for v in lows], [_f32(v) for v in highs]
+        self.shape, self.dtype = tuple(shape), dtype
         self._rng = random.Random(seed)
 
     def seed(self, seed=None):
         self._rng.seed(seed)
 
     def sample(self):
-        v = [self._rng.uniform(self.low, self.high) for _ in range(_size(self.shape))]
-        return _vector(v)
+        return _vector([self._rng.uniform(lo, hi) for lo, hi in zip(self.low, self.high)])
 
     def contains(self, x):
         vals = list(x) if not hasattr(x, "tolist") else list(_flat(x.tolist()))
-        return len(vals) == _size(self.shape) and all(self.low <= float(v) <= self.high for v in vals)
+        return len(vals) == len(self.low) and all(lo <= float(v) <= hi for v, lo, hi in zip(vals, self.low, self.high))
 
     def __repr__(self):
         return f"Box({self.low}, {self.high}, {self.shape}, {self.dtype})"
@@ -94,7 +104,9 @@ def _vector(values):
 
 def _box(low, high, shape):
     if _spaces is not None:
-        return _spaces.Box(low=float(low), high=float(high), shape=shape, dtype=_np.float32)
+        lo = _np.asarray(low, dtype=_np.float32) if isinstance(low, (list, tuple)) else float(low)
+        hi = _np.asarray(high, dtype=_np.float32) if isinstance(high, (list, tuple)) else float(high)
+        return _spaces.Box(low=lo, high=hi, shape=shape, dtype=_np.float32)
     return Box(low, high, shape)
 
 
@@ -117,7 +129,11 @@ class AmcEnv(_Base):
         if data_dir:
             cmd += ["--data-dir", data_dir]
         cmd += list(extra_args)
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
+        # A session of its own: a Ctrl-C meant for the Python program does not kill amc between an
+        # episode's last reply and its checkpoint; close() (or the end of its input) stops it.
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+                                      encoding="utf-8", bufsize=1, start_new_session=True)
+        self._complete = False
         self._closed = False
         hello = self._read()
         if hello.get("type") != "hello":
@@ -129,7 +145,9 @@ class AmcEnv(_Base):
             raise EnvError(f"amc speaks {self.task.get('protocol')}, this client {PROTOCOL}")
         self.steps = int(self.task["steps"])
         self.lower_bound = float(self.task["lower_bound"])
-        self.observation_space = _box(0.0, 1.0, (int(self.task["state_size"]),))
+        size = int(self.task["state_size"])
+        # Every feature is in [0, 1] but the MACs still to come, which can exceed 1 (docs/gym.md).
+        self.observation_space = _box([0.0] * size, [float(v) for v in self.task.get("obs_high", [1.0] * size)], (size,))
         self.action_space = _box(self.lower_bound, 1.0, (1,))
         self._t = None
 
@@ -143,8 +161,11 @@ class AmcEnv(_Base):
     def _call(self, req):
         if self._closed:
             raise EnvError("the environment is closed")
-        self._proc.stdin.write(json.dumps(req) + "\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps(req, allow_nan=False) + "\n")
+            self._proc.stdin.flush()
+        except OSError:  # the server is gone: say so with its exit code
+            raise EnvError(f"amc env serve ended (exit code {self._proc.wait()}); its standard error says why") from None
         r = self._read()
         if r.get("type") == "error":
             raise EnvError(r.get("error"))
@@ -154,6 +175,8 @@ class AmcEnv(_Base):
         """Starts an episode: (observation, info). amc's environment is
         deterministic given the actions, so seed only seeds np_random (with
         gymnasium) and the fallback action space's sampler."""
+        if self._t is not None:
+            raise EnvError("reset during an episode: amc logs whole episodes; step until terminated first")
         if _gym is not None:
             super().reset(seed=seed)
         elif seed is not None:
@@ -174,8 +197,12 @@ class AmcEnv(_Base):
             if len(a) != 1:
                 raise EnvError(f"the action is one preserve ratio, got {len(a)} values")
             a = a[0]
-        r = self._call({"type": "step", "action": float(a)})
+        a = float(a)
+        if math.isnan(a) or math.isinf(a):
+            raise EnvError(f"the action must be a finite preserve ratio, got {a}")
+        r = self._call({"type": "step", "action": a})
         terminated = bool(r.get("terminated"))
+        self._complete = self._complete or bool((r.get("info") or {}).get("run_complete"))
         self._t = None if terminated else r["t"]
         return _vector(r["obs"]), float(r.get("reward", 0.0)), terminated, False, r.get("info") or {}
 
@@ -189,8 +216,10 @@ class AmcEnv(_Base):
             self._proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
+        # After the last episode amc evaluates the best network and writes summary.json and best/:
+        # wait for it, however long; otherwise give it 10 minutes.
         try:
-            self._proc.wait(timeout=600)
+            self._proc.wait(timeout=None if self._complete else 600)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()

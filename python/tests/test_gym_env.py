@@ -32,10 +32,15 @@ class ContractTest(unittest.TestCase):
         try:
             lo, hi = env.observation_space.low, env.observation_space.high
             for b in (lo, hi, env.action_space.low, env.action_space.high):
-                vals = b.tolist() if hasattr(b, "tolist") else [b]
-                self.assertTrue(all(math.isfinite(v) for v in (vals if isinstance(vals, list) else [vals])), "bounds are finite")
+                vals = b.tolist() if hasattr(b, "tolist") else b
+                vals = vals if isinstance(vals, list) else [vals]
+                self.assertTrue(all(math.isfinite(v) for v in vals), "bounds are finite")
+            self.assertGreater(max(hi.tolist() if hasattr(hi, "tolist") else hi), 1.0,
+                               "this task's MACs still to come start above 1 (residual groups): the bound says so")
             self.assertEqual(tuple(env.action_space.shape), (1,))
-            self.assertAlmostEqual(float(getattr(env.action_space.low, "min", lambda: env.action_space.low)()), env.lower_bound, places=6)
+            low = env.action_space.low
+            low = low.tolist() if hasattr(low, "tolist") else low
+            self.assertAlmostEqual(float(low[0] if isinstance(low, list) else low), env.lower_bound, places=6)
 
             trajectories = []
             for episode in range(2):
@@ -66,6 +71,13 @@ class ContractTest(unittest.TestCase):
             self.assertEqual(trajectories[0], trajectories[1], "the same seed and actions give the same trajectory")
             with self.assertRaises(amc_gym.EnvError):
                 env.step([0.5])  # after the end, before reset
+            env.reset()
+            with self.assertRaises(amc_gym.EnvError) as cm:
+                env.reset()  # during an episode
+            self.assertIn("step until terminated", str(cm.exception))
+            with self.assertRaises(amc_gym.EnvError) as cm:
+                env.step(float("nan"))
+            self.assertIn("finite", str(cm.exception))
         finally:
             env.close()
         with open(os.path.join(os.environ["AMC_GYM_OUT"], "contract", "checkpoint.gob"), "rb"):
@@ -136,7 +148,7 @@ class ContractTest(unittest.TestCase):
         with self.assertRaises(amc_gym.EnvError) as cm:
             amc_gym.AmcEnv("/nonexistent/spec.yaml", out=os.path.join(os.environ["AMC_GYM_OUT"], "bad"),
                            amc=json.loads(os.environ["AMC_GYM_AMC"]))
-        self.assertIn("amc env serve ended", str(cm.exception))
+        self.assertIn("/nonexistent/spec.yaml", str(cm.exception))  # the reason, read from amc's standard output
 
 
 if __name__ == "__main__":
