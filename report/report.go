@@ -314,7 +314,15 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	writeChance(b, spec, order, eps)
 	// Plots.
 	budget := top.best.Budget
-	pareto, err := plotPareto(dir, spec, order, eps, budget)
+	baseParams := 0.0
+	if top.best.ParamsRatio > 0 {
+		baseParams = float64(top.best.Params) / top.best.ParamsRatio
+	}
+	pareto, err := plotPareto(dir, spec, order, eps, budget, baseParams)
+	if err != nil {
+		return err
+	}
+	atBudget, err := plotAtBudget(dir, spec, order, eps, budget)
 	if err != nil {
 		return err
 	}
@@ -326,7 +334,14 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b, "\n![accuracy vs MACs](%s)\n\n![reward per episode](%s)\n\n![best policies](%s)\n", pareto, rewards, policy)
+	if atBudget != "" {
+		fmt.Fprintf(b, "\nUnder a budget the cap puts most episodes at the budget itself, so the scatter against the budget's resource "+
+			"piles up there; the second plot shows the same episodes' accuracy per strategy (search episodes after any warm-up, "+
+			"jittered sideways; the bar is the median).\n\n![accuracy vs the budget's resource](%s)\n\n![accuracy at the budget](%s)\n\n"+
+			"![reward per episode](%s)\n\n![best policies](%s)\n", pareto, atBudget, rewards, policy)
+	} else {
+		fmt.Fprintf(b, "\n![accuracy vs MACs](%s)\n\n![reward per episode](%s)\n\n![best policies](%s)\n", pareto, rewards, policy)
+	}
 	if eff, err := plotEfficiency(dir, spec, order, eps); err != nil {
 		return err
 	} else if eff != "" {
@@ -401,9 +416,85 @@ func save(p *plot.Plot, dir, name string) (string, error) {
 }
 
 // plotPareto scatters every episode's reward-set accuracy against its MACs
-// ratio, with each strategy's Pareto front.
-func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow, budget string) (string, error) {
+// ratio, with each strategy's Pareto front; under a params budget, against
+// its params ratio (baseParams: the unpruned network's), the budget's
+// resource.
+func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow, budget string, baseParams float64) (string, error) {
+	if k, _, _ := strings.Cut(budget, "="); k == "params" && baseParams > 0 {
+		return scatterFront(dir, spec, order, eps, "params / original", "-pareto.png",
+			func(e search.EpisodeRow) float64 { return float64(e.Params) / baseParams }, budgetLine(budget, "params"))
+	}
 	return scatterFront(dir, spec, order, eps, "MACs / original", "-pareto.png", func(e search.EpisodeRow) float64 { return e.MACsRatio }, budgetLine(budget, "macs"))
+}
+
+// plotAtBudget strip-plots, under a MACs or params budget, each
+// strategy's search episodes' reward-set accuracy (after the warm-up of
+// strategies that log one: episodes with a noise level, or all), jittered
+// sideways with a deterministic spread, and its median; "" without such a
+// budget.
+func plotAtBudget(dir, spec string, order []string, eps []search.EpisodeRow, budget string) (string, error) {
+	k, _, _ := strings.Cut(budget, "=")
+	if k != "macs" && k != "params" {
+		return "", nil
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: search episodes' accuracy at the budget (%s)", spec, budget)
+	p.Y.Label.Text = "reward-set top-1 (%)"
+	var names []string
+	for i, s := range order {
+		var ys []float64
+		for _, e := range eps {
+			if e.Spec == spec && e.Strategy == s && e.Explore && !(math.IsNaN(e.Sigma)) {
+				ys = append(ys, e.RewardTop1)
+			}
+		}
+		if len(ys) == 0 { // a strategy logging NaN noise throughout (no warm-up split): all its episodes
+			for _, e := range eps {
+				if e.Spec == spec && e.Strategy == s && e.Explore {
+					ys = append(ys, e.RewardTop1)
+				}
+			}
+		}
+		names = append(names, s)
+		if len(ys) == 0 {
+			continue
+		}
+		pts := make(plotter.XYs, len(ys))
+		for j, y := range ys {
+			// golden-ratio spread in [-0.3, 0.3]: deterministic, no clumps
+			pts[j] = plotter.XY{X: float64(i) + 0.6*(math.Mod(float64(j)*0.618034, 1)-0.5), Y: y}
+		}
+		if len(ys) == 1 {
+			pts[0].X = float64(i)
+		}
+		sorted := append([]float64(nil), ys...)
+		sort.Float64s(sorted)
+		med := sorted[len(sorted)/2]
+		if len(sorted)%2 == 0 {
+			med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: float64(i) - 0.38, Y: med}, {X: float64(i) + 0.38, Y: med}})
+		if err != nil {
+			return "", err
+		}
+		l.Color, l.Width = color.Black, vg.Points(1.5)
+		p.Add(l)
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return "", err
+		}
+		col, glyph := style(s)
+		sc.GlyphStyle.Color, sc.GlyphStyle.Shape, sc.GlyphStyle.Radius = col, glyph, vg.Points(1.6)
+		if len(ys) == 1 { // a fixed policy: one episode, drawn large over its bar
+			sc.GlyphStyle.Radius = vg.Points(3.5)
+		}
+		p.Add(sc)
+	}
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+	pad := 0.04 * (p.Y.Max - p.Y.Min)
+	p.Y.Min, p.Y.Max = p.Y.Min-pad, p.Y.Max+pad
+	return save(p, dir, spec+"-at-budget.png")
 }
 
 // budgetLine is the budget's fraction when it limits the plotted resource
@@ -479,6 +570,8 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 		p.Add(l)
 		p.X.Max = math.Max(p.X.Max, budget+0.02*(budget-p.X.Min)) // the line off the frame
 	}
+	// The legend sits in a band added above the data, so that no point hides under it.
+	p.Y.Max += 0.12 * float64(len(order)) * (p.Y.Max - p.Y.Min) / 3
 	p.Legend.Top, p.Legend.Left = true, true
 	return save(p, dir, spec+suffix)
 }

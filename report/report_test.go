@@ -85,6 +85,33 @@ func TestReportRanksOnUnseenImages(t *testing.T) {
 	assert.Contains(t, md, "![sample efficiency](s-efficiency.png)")
 	assert.Contains(t, md, "| overfit | 10 | 10 | 0 |", "episodes at chance level after warm-up")
 	assert.FileExists(t, filepath.Join(dir, "s-efficiency.png"))
+	assert.NotContains(t, md, "at-budget", "no budget in these runs: no strip plot")
+}
+
+// Under a MACs or params budget the report adds the accuracy-at-the-budget
+// strip plot; under the accuracy protocol it does not.
+func TestReportStripPlotUnderABudget(t *testing.T) {
+	for _, c := range []struct{ budget, want string }{{"macs=0.5", "s-at-budget.png"}, {"params=0.3", "s-at-budget.png"}, {"", ""}} {
+		dir := t.TempDir()
+		runs := []Run{{Spec: "s", Strategy: "ddpg", Seed: 1, Episodes: 3, Budget: c.budget, RewardTop1: 70, UnseenTop1: 70, TestTop1: 70,
+			MACsRatio: 0.5, ParamsRatio: 0.4, Params: 400, Groups: []string{"g"}, Ratios: []float64{0.5}}}
+		var eps []search.EpisodeRow
+		for e := int64(0); e < 3; e++ {
+			eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: "ddpg", Seed: 1, Episode: e, Groups: []string{"g"}, Ratios: []float64{0.5},
+				RewardTop1: 60 + float64(e), MACsRatio: 0.5, Params: 300 + 50*e, Explore: true, Sigma: math.NaN()})
+		}
+		require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
+		require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
+		require.NoError(t, Write(dir))
+		b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+		require.NoError(t, err)
+		if c.want == "" {
+			assert.NotContains(t, string(b), "at-budget")
+			continue
+		}
+		assert.Contains(t, string(b), "![accuracy at the budget]("+c.want+")", c.budget)
+		assert.FileExists(t, filepath.Join(dir, c.want))
+	}
 }
 
 // Every known strategy has its own colour and marker, the same in every plot.
