@@ -129,6 +129,21 @@ func TestConvertThenEvalSame(t *testing.T) {
 	assert.Equal(t, lastJSON(t, a)["top1"], lastJSON(t, b)["top1"])
 	_, _, err = run("eval", "--model", "resnet32", "--weights", out, "--data-dir", dataDir)
 	assert.ErrorContains(t, err, "saved for model resnet20")
+
+	// float16: half the file, the same accuracy within 0.05 points (on 2,000 test images here).
+	half := filepath.Join(t.TempDir(), "r20h.safetensors")
+	_, _, err = run("convert", "--model", "resnet20", "--weights", clean20, "--out", half, "--dtype", "f16")
+	require.NoError(t, err)
+	f32, _ := os.Stat(clean20)
+	f16, _ := os.Stat(half)
+	assert.Less(t, f16.Size(), f32.Size()*6/10)
+	c, _, err := run("eval", "--model", "resnet20", "--weights", clean20, "--data-dir", dataDir, "--split", "test", "--limit", "2000", "--json")
+	require.NoError(t, err)
+	d, _, err := run("eval", "--model", "resnet20", "--weights", half, "--data-dir", dataDir, "--split", "test", "--limit", "2000", "--json")
+	require.NoError(t, err)
+	assert.InDelta(t, lastJSON(t, c)["top1"].(float64), lastJSON(t, d)["top1"].(float64), 0.05)
+	_, _, err = run("convert", "--model", "resnet20", "--weights", clean20, "--out", half, "--dtype", "f8")
+	assert.ErrorContains(t, err, `--dtype "f8": want f32 or f16`)
 }
 
 func TestPruneEvalMeasure(t *testing.T) {

@@ -4,14 +4,15 @@ import (
 	"fmt"
 
 	"github.com/amcbench/amc/weights"
+	"github.com/nlpodyssey/safetensors"
 	"github.com/spf13/cobra"
 )
 
 func newConvertCmd() *cobra.Command {
-	var model, in, out string
+	var model, in, out, dtype string
 	cmd := &cobra.Command{
-		Use:   "convert --model NAME --weights IN --out OUT.safetensors",
-		Short: "Check a weights file against a zoo model and save it as safetensors",
+		Use:   "convert --model NAME --weights IN --out OUT.safetensors [--dtype f16]",
+		Short: "Check a weights file against a zoo model and save it as safetensors (float32, or float16 at half the size)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -22,16 +23,21 @@ func newConvertCmd() *cobra.Command {
 				return err
 			}
 			meta := map[string]string{weights.MetaModel: model, weights.MetaNormalization: weights.NormalizationMeta(m.Norm)}
-			if err := weights.SaveSafetensors(out, m.Params, meta); err != nil {
+			dt, ok := map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16}[dtype]
+			if !ok {
+				return fmt.Errorf("--dtype %q: want f32 or f16", dtype)
+			}
+			if err := weights.SaveSafetensorsAs(out, m.Params, meta, dt); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d tensors, %s)\n", out, len(m.Params), model)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d tensors, %s, %s)\n", out, len(m.Params), model, dtype)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&model, "model", "", "zoo model")
 	cmd.Flags().StringVar(&in, "weights", "", "input weights")
 	cmd.Flags().StringVar(&out, "out", "", "output .safetensors path")
+	cmd.Flags().StringVar(&dtype, "dtype", "f32", "f32, or f16 (half the size; amc and the bridge read both; check the accuracy with amc eval)")
 	cmd.MarkFlagRequired("model")
 	return cmd
 }

@@ -48,6 +48,20 @@ class SafetensorsTest(unittest.TestCase):
             self.assertEqual(meta["amc.model"], "resnet20")
             self.assertEqual(meta["format"], "pt")
 
+    def test_half_precision_loads_as_float32(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "h.safetensors")
+            a = np.array([1.0, -2.0, 0.1], dtype=np.float16).tobytes()
+            b = np.array([0x3f80, 0xc000], dtype="<u2").tobytes()  # bfloat16 1.0, -2.0
+            h = json.dumps({"a": {"dtype": "F16", "shape": [3], "data_offsets": [0, 6]},
+                            "b": {"dtype": "BF16", "shape": [2], "data_offsets": [6, 10]}}).encode()
+            with open(p, "wb") as f:
+                f.write(struct.pack("<Q", len(h)) + h + a + b)
+            got, _ = safetensors.load(p)
+            self.assertEqual(got["a"].dtype, torch.float32)
+            self.assertTrue(torch.equal(got["a"], torch.tensor(np.array([1.0, -2.0, 0.1], dtype=np.float16).astype(np.float32))))
+            self.assertEqual(got["b"].tolist(), [1.0, -2.0])
+
     def test_damaged_files_are_refused_with_the_reason(self):
         good = json.dumps({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
         cases = {
