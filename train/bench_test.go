@@ -2,15 +2,22 @@ package train
 
 import (
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/amcbench/amc/models"
 )
 
 // BenchmarkTrainStep times one SGD step (forward, backward, update) at
-// batch 128; images/s is reported.
+// batch 128; images/s is reported. AMC_BENCH_MODELS (comma-separated zoo
+// names) chooses the networks; default ResNet-20 and ResNet-56.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, name := range []string{"resnet20", "resnet56"} {
+	names := []string{"resnet20", "resnet56"}
+	if env := os.Getenv("AMC_BENCH_MODELS"); env != "" {
+		names = strings.Split(env, ",")
+	}
+	for _, name := range names {
 		b.Run(name, func(b *testing.B) {
 			g, err := models.Build(name)
 			if err != nil {

@@ -37,18 +37,24 @@ episodes: 12
 strategies:
   - {name: py-random, command: [`+py+`, `+agentPath+`]}
 `)
+	a := resumeMatchesStraightRun(t, spec, filepath.Join("ext", "py-random-s2"), 4, 2*time.Minute)
+	require.Len(t, a, episodes+1, "the search episodes and the greedy one")
+	assert.Equal(t, "py-random", a[0].Strategy)
+}
+
+// resumeMatchesStraightRun runs spec (one run, in cell) straight through, and
+// again killed with SIGKILL after stopAfter episodes and resumed; it checks
+// that both give the same rows and returns them.
+func resumeMatchesStraightRun(t *testing.T, spec, cell string, stopAfter int, limit time.Duration) []search.EpisodeRow {
+	t.Helper()
 	straight := filepath.Join(t.TempDir(), "straight")
-	_, _, err = run("run", spec, "--data-dir", dataDir, "--out", straight)
+	_, _, err := run("run", spec, "--data-dir", dataDir, "--out", straight)
 	require.NoError(t, err)
 	a, err := search.ReadEpisodes(filepath.Join(straight, "episodes.parquet"))
 	require.NoError(t, err)
-	require.Len(t, a, episodes+1, "the search episodes and the greedy one")
-	assert.Equal(t, "py-random", a[0].Strategy)
-
 	killed := filepath.Join(t.TempDir(), "killed")
-	cp := filepath.Join(killed, "ext", "py-random-s2", checkpointFile)
-	stopAt := killAfter(t, cp, 4, 2*time.Minute, "run", spec, "--data-dir", dataDir, "--out", killed)
-	require.Less(t, stopAt, episodes, "killed mid-search")
+	stopAt := killAfter(t, filepath.Join(killed, cell, checkpointFile), stopAfter, limit, "run", spec, "--data-dir", dataDir, "--out", killed)
+	require.Less(t, stopAt, len(a)-1, "killed mid-search")
 	var log2 strings.Builder
 	child := amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.NoError(t, child.Wait(), log2.String())
@@ -56,6 +62,7 @@ strategies:
 	b, err := search.ReadEpisodes(filepath.Join(killed, "episodes.parquet"))
 	require.NoError(t, err)
 	assert.Equal(t, clockless(a), clockless(b), "killed after %d episodes", stopAt)
+	return a
 }
 
 // A broken agent stops the run with its error; the finished episodes stay
@@ -122,25 +129,10 @@ episodes: 8
 strategies:
   - {name: py-td3, command: [`+py+`, `+agentPath+`], params: {warmup: 3, hidden: 32, batch: 16}}
 `)
-	straight := filepath.Join(t.TempDir(), "straight")
-	_, _, err = run("run", spec, "--data-dir", dataDir, "--out", straight)
-	require.NoError(t, err)
-	a, err := search.ReadEpisodes(filepath.Join(straight, "episodes.parquet"))
-	require.NoError(t, err)
+	a := resumeMatchesStraightRun(t, spec, filepath.Join("td3", "py-td3-s3"), 5, 3*time.Minute) // after the warm-up
 	require.Len(t, a, episodes+1, "the search episodes and the greedy one")
 	assert.Equal(t, "py-td3", a[0].Strategy)
 	assert.False(t, a[episodes].Explore, "the greedy episode")
-
-	killed := filepath.Join(t.TempDir(), "killed")
-	cp := filepath.Join(killed, "td3", "py-td3-s3", checkpointFile)
-	stopAt := killAfter(t, cp, 5, 3*time.Minute, "run", spec, "--data-dir", dataDir, "--out", killed)
-	require.Less(t, stopAt, episodes, "killed mid-search, after the warm-up")
-	var log2 strings.Builder
-	child := amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
-	require.NoError(t, child.Wait(), log2.String())
-	b, err := search.ReadEpisodes(filepath.Join(killed, "episodes.parquet"))
-	require.NoError(t, err)
-	assert.Equal(t, clockless(a), clockless(b), "killed after %d episodes", stopAt)
 
 	// Unknown params are the agent's to refuse: the run stops naming them.
 	bad := writeSpec(t, "td3bad", `budget: macs=0.5

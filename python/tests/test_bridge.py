@@ -218,16 +218,21 @@ class TrainTest(unittest.TestCase):
             with open(os.path.join(d, "b", "metrics.jsonl")) as f:
                 self.assertEqual([json.loads(l)["epoch"] for l in f], [1, 2])
 
+    @staticmethod
+    def quick_fit(d, out, recipe, **kw):
+        """Fits a tiny ResNet on the export in d, quietly; returns the network."""
+        m = net.GraphNet(graph.build("resnet20@0.25"))
+        tr, he = data.load(d, "train"), data.load(d, "heldout")
+        train.fit(m, tr, he, {"mean": [120.0] * 3, "std": [60.0] * 3}, recipe, out, lambda *_: None, log=lambda s: None, **kw)
+        return m
+
     def test_resume_on_other_data_is_refused(self):
         with tempfile.TemporaryDirectory() as d:
             write_export(d)
-            m = net.GraphNet(graph.build("resnet20@0.25"))
-            tr, he = data.load(d, "train"), data.load(d, "heldout")
-            norm = {"mean": [120.0] * 3, "std": [60.0] * 3}
             out = os.path.join(d, "o")
-            train.fit(m, tr, he, norm, train.Recipe(epochs=1, batch=16), out, lambda *_: None, log=lambda s: None, data_id="sha256:a")
+            self.quick_fit(d, out, train.Recipe(epochs=1, batch=16), data_id="sha256:a")
             with self.assertRaises(ValueError) as cm:
-                train.fit(m, tr, he, norm, train.Recipe(epochs=1, batch=16), out, lambda *_: None, log=lambda s: None, data_id="sha256:b")
+                self.quick_fit(d, out, train.Recipe(epochs=1, batch=16), data_id="sha256:b")
             self.assertIn("other data", str(cm.exception))
 
     def test_keep_zeros_keeps_fine_grained_zeros(self):
@@ -248,16 +253,12 @@ class TrainTest(unittest.TestCase):
     def test_momentum_zero_is_plain_sgd_and_damaged_state_is_named(self):
         with tempfile.TemporaryDirectory() as d:
             write_export(d)
-            m = net.GraphNet(graph.build("resnet20@0.25"))
-            tr, he = data.load(d, "train"), data.load(d, "heldout")
-            norm = {"mean": [120.0] * 3, "std": [60.0] * 3}
-            r = train.Recipe(epochs=1, batch=16, momentum=0.0)
-            train.fit(m, tr, he, norm, r, os.path.join(d, "m"), lambda *_: None, log=lambda s: None)
-            with open(os.path.join(d, "m", "train-state.pt"), "wb") as f:
+            out = os.path.join(d, "m")
+            self.quick_fit(d, out, train.Recipe(epochs=1, batch=16, momentum=0.0))
+            with open(os.path.join(out, "train-state.pt"), "wb") as f:
                 f.write(b"not a checkpoint")
-            r2 = train.Recipe(epochs=2, batch=16, momentum=0.0)
             with self.assertRaises(ValueError) as cm:
-                train.fit(m, tr, he, norm, r2, os.path.join(d, "m"), lambda *_: None, log=lambda s: None)
+                self.quick_fit(d, out, train.Recipe(epochs=2, batch=16, momentum=0.0))
             self.assertIn("damaged", str(cm.exception))
 
     def test_export_checksum_mismatch_is_refused(self):
