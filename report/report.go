@@ -428,10 +428,10 @@ func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow, budge
 }
 
 // plotAtBudget strip-plots, under a MACs or params budget, each
-// strategy's search episodes' reward-set accuracy (after the warm-up of
-// strategies that log one: episodes with a noise level, or all), jittered
-// sideways with a deterministic spread, and its median; "" without such a
-// budget.
+// strategy's search episodes' reward-set accuracy after DDPG's warm-up (its
+// warm-up episodes log NaN noise; other strategies log 0), jittered sideways
+// with a deterministic spread, and its median; a strategy whose episodes were
+// all warm-up keeps an empty slot; "" without such a budget.
 func plotAtBudget(dir, spec string, order []string, eps []search.EpisodeRow, budget string) (string, error) {
 	k, _, _ := strings.Cut(budget, "=")
 	if k != "macs" && k != "params" {
@@ -446,13 +446,6 @@ func plotAtBudget(dir, spec string, order []string, eps []search.EpisodeRow, bud
 		for _, e := range eps {
 			if e.Spec == spec && e.Strategy == s && e.Explore && !(math.IsNaN(e.Sigma)) {
 				ys = append(ys, e.RewardTop1)
-			}
-		}
-		if len(ys) == 0 { // a strategy logging NaN noise throughout (no warm-up split): all its episodes
-			for _, e := range eps {
-				if e.Spec == spec && e.Strategy == s && e.Explore {
-					ys = append(ys, e.RewardTop1)
-				}
 			}
 		}
 		names = append(names, s)

@@ -98,7 +98,7 @@ func TestReportStripPlotUnderABudget(t *testing.T) {
 		var eps []search.EpisodeRow
 		for e := int64(0); e < 3; e++ {
 			eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: "ddpg", Seed: 1, Episode: e, Groups: []string{"g"}, Ratios: []float64{0.5},
-				RewardTop1: 60 + float64(e), MACsRatio: 0.5, Params: 300 + 50*e, Explore: true, Sigma: math.NaN()})
+				RewardTop1: 60 + float64(e), MACsRatio: 0.5, Params: 300 + 50*e, Explore: true, Sigma: []float64{math.NaN(), 0.5, 0.4}[e]})
 		}
 		require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
 		require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))

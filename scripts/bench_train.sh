@@ -12,6 +12,7 @@ MODELS=${MODELS:-resnet20 resnet32 resnet44 resnet56 resnet110 plain20 vgg16 mob
 mkdir -p bin results/speed/raw
 raw=results/speed/raw/training.txt
 : > $raw
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 go build -tags openblas -o bin/amc ./cmd/amc
 py=/usr/bin/python3
 native() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
@@ -33,7 +34,7 @@ out=results/speed/training.md
   echo
   echo "- command: \`bash scripts/bench_train.sh $steps\`"
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
-  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average at start: $(cut -d' ' -f1 /proc/loadavg)"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average at start: $load0"
   echo "- date: $(date -u +%Y-%m-%d)"
   echo "- Go: \`go test -bench TrainStep ./train\` ($steps steps after one warm-up step), OpenBLAS single-threaded per call, 2 workers;"
   echo "  forced = this machine's OPENBLAS_CORETYPE=$([ -n "${OPENBLAS_CORETYPE:-}" ] && echo "$OPENBLAS_CORETYPE" || echo unset), native = the kernel OpenBLAS picks"

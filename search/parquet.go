@@ -13,7 +13,8 @@ import (
 
 // EpisodeLog writes episode rows to a Parquet file, flushing a row group
 // after every episode so that an interruption loses at most the episode in
-// flight. The file is written under a temporary name and renamed by Close.
+// flight. The rows go to PATH.partial; Close rewrites them into PATH as one
+// zstd row group (atomically) and then removes the partial file.
 type EpisodeLog struct {
 	path string
 	f    *os.File

@@ -8,7 +8,7 @@ agent keeps that target and adds TD3's two remedies for an over-optimistic
 critic: twin critics whose minimum drives the actor, and delayed actor
 updates (one per `policy_delay` critic updates). Exploration: the first
 `warmup` episodes are uniformly random; then a normal around the actor's
-ratio, clipped to [low, 1], with a standard deviation that decays per
+ratio, clipped to [low, high] (high is 1), with a standard deviation that decays per
 episode to a floor.
 
 Spec entry (the command runs in the spec's folder; params all optional):
@@ -49,7 +49,13 @@ class TD3(Agent):
             raise ValueError(f"unknown params {sorted(unknown)}; valid: warmup, {', '.join(sorted(DEFAULTS))}")
         p.update(given)
         episodes = int((info.get("task") or {}).get("episodes", 300))
-        p["warmup"] = int(given.get("warmup", min(100, episodes // 3)))
+        p["warmup"] = given.get("warmup", min(100, episodes // 3))
+        for k, least in (("warmup", 0), ("hidden", 1), ("batch", 1), ("updates", 0), ("policy_delay", 1), ("capacity", 1)):
+            if not isinstance(p[k], int) or isinstance(p[k], bool) or p[k] < least:
+                raise ValueError(f"param {k}: {p[k]!r}: want an integer >= {least}")
+        for k in ("actor_lr", "critic_lr", "sigma", "sigma_decay", "sigma_min", "baseline_alpha"):
+            if not isinstance(p[k], (int, float)) or not 0 <= p[k] < float("inf") or (k.endswith("_lr") and p[k] == 0):
+                raise ValueError(f"param {k}: {p[k]!r}: want a finite number >= 0 (learning rates > 0)")
         self.p = p
         self.low, self.high = float(info["action_low"]), float(info["action_high"])
         self.steps = int(info["steps"])
@@ -127,6 +133,8 @@ class TD3(Agent):
         return True
 
     def load(self, path):
+        # A pickle (torch.save): PyTorch 1.13's weights_only loader refuses plain floats, so this loads
+        # only what this agent wrote into the run's own checkpoint; do not resume runs from strangers.
         st = torch.load(path)
         self.actor.load_state_dict(st["actor"])
         self.critics.load_state_dict(st["critics"])

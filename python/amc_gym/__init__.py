@@ -13,7 +13,8 @@ environment, so vectorised environments work with one --out each) and
 speaks its JSON-lines protocol (docs/gym.md). An episode prunes one network:
 one step per prunable group, the action is the group's preserve ratio
 (clamped to [lower bound, 1] and capped to the budget by amc; info["applied"]
-is what was applied), the observation the paper's 11 features in [0, 1], the
+is what was applied), the observation the paper's 11 features (in [0, 1] but
+the MACs still to come, which can exceed 1: the space's bounds say so), the
 reward 0 until the last group and then amc's episode reward (minus the error
 on the reward set, or the accuracy-guaranteed reward), with the pruned
 network's accuracy, MACs and params in info. amc logs every episode to
