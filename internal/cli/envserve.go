@@ -302,5 +302,17 @@ func newEnvServeCmd() *cobra.Command {
 	f.Int64Var(&seed, "seed", 1, "the run's seed (its rows and folder; the client seeds its own agent)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace a different run already in --out (default: refuse; the same run is resumed or reported)")
 	limitFlags(cmd, map[string]numcheck.Range{"episodes": countOrZero.Means("0: the spec's"), "seed": anyInt})
+	// Errors before RunE (flags, arguments, ranges) reach the client on its
+	// standard output too, as one error line.
+	toClient := func(c *cobra.Command, err error) error {
+		if err != nil {
+			json.NewEncoder(c.OutOrStdout()).Encode(envReply{Type: "error", Error: err.Error()})
+		}
+		return err
+	}
+	pre, args := cmd.PreRunE, cmd.Args
+	cmd.PreRunE = func(c *cobra.Command, a []string) error { return toClient(c, pre(c, a)) }
+	cmd.Args = func(c *cobra.Command, a []string) error { return toClient(c, args(c, a)) }
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return toClient(c, err) })
 	return cmd
 }

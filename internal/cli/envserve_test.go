@@ -160,6 +160,14 @@ func TestEnvServeResumesAfterClose(t *testing.T) {
 
 	_, _, err = run("env", "serve", spec, "--data-dir", dataDir, "--out", dir, "--name", "ddpg")
 	assert.ErrorContains(t, err, "a name of their own")
+	for _, bad := range [][]string{{"--episodes", "-3"}, {"--no-such-flag"}, {"second-spec.yaml"}} {
+		out, _, err := run(append([]string{"env", "serve", spec, "--out", dir}, bad...)...)
+		require.Error(t, err, "%v", bad)
+		var r envReply
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(out)), &r), "%v: the client reads one error line: %q", bad, out)
+		assert.Equal(t, "error", r.Type)
+		assert.Equal(t, err.Error(), r.Error)
+	}
 
 	// Another run's folder is refused before the task is prepared, and the
 	// client reads why on its standard output.
