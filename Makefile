@@ -65,12 +65,16 @@ test: build vet
 # Every results folder's specs, each set into REPRO_OUT/<folder>, then its report (hours on 2 cores;
 # the committed results/ folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed,
 # 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
-# check the pipeline end to end. REPRO_SETS=fine-grained (for example) runs one set.
-# Lossless CIFAR-10 (the default data): paper-cifar, resnet20-front (results/resnet20-front). The older JPEG copy: the jpeg-* sets, whose
+# check the pipeline end to end. REPRO_SETS=ddpg-collapse (for example) runs one set.
+# Lossless CIFAR-10 (the default data): paper-cifar, and one set per results folder: resnet20-front,
+# ddpg-collapse, external-overhead (results/<set>). The older JPEG copy: the jpeg-* sets, whose
 # specs live in experiments/jpeg-copy/ and whose committed outputs are under results/jpeg-copy/.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
 SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
 SET_resnet20-front = experiments/resnet20-front.yaml
+SET_ddpg-collapse = experiments/ddpg-collapse-plain20.yaml experiments/ddpg-collapse-fine20.yaml
+# results/external-overhead (runs the Python agent: python3 on PATH)
+SET_external-overhead = experiments/external-random.yaml
 J = experiments/jpeg-copy
 SET_jpeg-paper-cifar = $(J)/resnet56-macs50.yaml $(J)/resnet20-adapted-macs50.yaml $(J)/plain20-macs50.yaml
 # results/jpeg-copy/agents is jpeg-paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds).
@@ -80,17 +84,13 @@ SET_jpeg-latency = $(J)/resnet20-latency70.yaml
 SET_jpeg-accuracy-guaranteed = $(J)/resnet20-accuracy.yaml
 SET_jpeg-search-r20 = $(J)/resnet20-macs50.yaml
 REPRO_SETS ?= paper-cifar
+# Every SET_<name> above is a set; REPRO_SETS names the ones to run.
+REPRO_SET_NAMES = $(sort $(patsubst SET_%,%,$(filter SET_%,$(.VARIABLES))))
 reproduce: build
-	@set -e; for s in $(REPRO_SETS); do \
-	  case $$s in \
-	    paper-cifar) specs="$(SET_paper-cifar)";; resnet20-front) specs="$(SET_resnet20-front)";; \
-	    jpeg-paper-cifar) specs="$(SET_jpeg-paper-cifar)";; jpeg-agents) specs="$(SET_jpeg-agents)";; \
-	    jpeg-fine-grained) specs="$(SET_jpeg-fine-grained)";; jpeg-latency) specs="$(SET_jpeg-latency)";; \
-	    jpeg-accuracy-guaranteed) specs="$(SET_jpeg-accuracy-guaranteed)";; jpeg-search-r20) specs="$(SET_jpeg-search-r20)";; \
-	    *) echo "unknown set $$s (paper-cifar, resnet20-front, jpeg-paper-cifar, jpeg-agents, jpeg-fine-grained, jpeg-latency, jpeg-accuracy-guaranteed, jpeg-search-r20)"; exit 2;; esac; \
-	  echo "== $$s: $$specs"; \
-	  ./bin/amc run $$specs --out $(REPRO_OUT)/$$s $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
-	  ./bin/amc report $(REPRO_OUT)/$$s; echo "report: $(REPRO_OUT)/$$s/report.md"; done
+	@set -e; $(foreach s,$(REPRO_SETS),$(if $(SET_$(s)),,echo "unknown set $(s) (valid: $(REPRO_SET_NAMES))"; exit 2;) \
+	  echo "== $(s): $(SET_$(s))"; \
+	  ./bin/amc run $(SET_$(s)) --out $(REPRO_OUT)/$(s) $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
+	  ./bin/amc report $(REPRO_OUT)/$(s); echo "report: $(REPRO_OUT)/$(s)/report.md";)
 
 # Every fuzz target for FUZZTIME each (the suite runs their seed corpora only).
 FUZZTIME ?= 1m
