@@ -267,6 +267,21 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		}
 		fmt.Fprintf(b, "| %s | %d | %s |\n", s, len(x), strings.Join(cells, " | "))
 	}
+	var scores [][]float64
+	most := 0
+	for _, st := range order {
+		scores = append(scores, rank(by[st]))
+		most = max(most, len(rank(by[st])))
+	}
+	if most >= 3 {
+		prof, err := plotProfile(dir, spec, order, scores, rankName)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "\nPerformance profile on %s: for each threshold, the fraction of a strategy's runs above it "+
+			"(line) with its 95%% bootstrap interval (shaded); a curve to the right is better, and a strategy that sometimes "+
+			"fails shows a step down where a mean would hide it.\n\n![performance profile](%s)\n", rankName, prof)
+	}
 	if len(order) > 2 {
 		// Every pair: P(row > column).
 		fmt.Fprintf(b, "\nProbability of improvement on %s, P(a run of the row's strategy scores above a run of the column's) [95%% interval]:\n\n| | %s |\n|---|%s\n",
@@ -567,6 +582,60 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 	p.Y.Max += 0.12 * float64(len(order)) * (p.Y.Max - p.Y.Min) / 3
 	p.Legend.Top, p.Legend.Left = true, true
 	return save(p, dir, spec+suffix)
+}
+
+// plotProfile draws each strategy's performance profile (compare.Profile)
+// over thresholds spanning every strategy's scores.
+func plotProfile(dir, spec string, order []string, scores [][]float64, what string) (string, error) {
+	taus := compare.Thresholds(scores, 120)
+	opt := compare.DefaultOptions()
+	opt.Resamples = 2000 // per threshold, 120 thresholds
+	p := plot.New()
+	p.Title.Text = spec + ": performance profile (runs over seeds)"
+	p.X.Label.Text = "threshold: top-1 (%) on " + what
+	p.Y.Label.Text = "fraction of runs above"
+	for i, s := range order {
+		if len(scores[i]) == 0 {
+			continue
+		}
+		prof, err := compare.Profile(scores[i], taus, opt)
+		if err != nil {
+			return "", err
+		}
+		col, _ := style(s)
+		if len(scores[i]) >= 2 { // the interval as a translucent band
+			var poly plotter.XYs
+			for j, tau := range taus {
+				poly = append(poly, plotter.XY{X: tau, Y: prof[j].Lo})
+			}
+			for j := len(taus) - 1; j >= 0; j-- {
+				poly = append(poly, plotter.XY{X: taus[j], Y: prof[j].Hi})
+			}
+			band, err := plotter.NewPolygon(poly)
+			if err != nil {
+				return "", err
+			}
+			r, g, bl, _ := col.RGBA()
+			band.Color = color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(bl >> 8), A: 0x38}
+			band.LineStyle.Width = 0
+			p.Add(band)
+		}
+		pts := make(plotter.XYs, len(taus))
+		for j, tau := range taus {
+			pts[j] = plotter.XY{X: tau, Y: prof[j].Point}
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return "", err
+		}
+		l.Color, l.Width = col, vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s (%d)", s, len(scores[i])), l)
+	}
+	p.Y.Min, p.Y.Max = 0, 1+0.085*float64(len(order)) // a band above 1 for the legend
+	p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.25}, {Value: 0.5, Label: "0.5"}, {Value: 0.75}, {Value: 1, Label: "1"}})
+	p.Legend.Top = true
+	return save(p, dir, spec+"-profile.png")
 }
 
 // paretoFront keeps the points no other point beats on both axes (fewer
