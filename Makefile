@@ -67,7 +67,7 @@ test: build vet
 # 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
 # check the pipeline end to end. REPRO_SETS=ddpg-collapse (for example) runs one set.
 # Lossless CIFAR-10 (the default data): paper-cifar, and one set per results folder: resnet20-front,
-# ddpg-collapse, external-overhead (results/<set>). The older JPEG copy: the jpeg-* sets, whose
+# ddpg-collapse, external-overhead, agents (results/<set>). The older JPEG copy: the jpeg-* sets, whose
 # specs live in experiments/jpeg-copy/ and whose committed outputs are under results/jpeg-copy/.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
 SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
@@ -75,6 +75,8 @@ SET_resnet20-front = experiments/resnet20-front.yaml
 SET_ddpg-collapse = experiments/ddpg-collapse-plain20.yaml experiments/ddpg-collapse-fine20.yaml
 # results/external-overhead (runs the Python agent: python3 on PATH)
 SET_external-overhead = experiments/external-random.yaml
+# results/agents (its PyTorch agent needs python3 with torch first on PATH)
+SET_agents = experiments/agents-resnet20.yaml
 J = experiments/jpeg-copy
 SET_jpeg-paper-cifar = $(J)/resnet56-macs50.yaml $(J)/resnet20-adapted-macs50.yaml $(J)/plain20-macs50.yaml
 # results/jpeg-copy/agents is jpeg-paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds).
