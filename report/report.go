@@ -377,11 +377,13 @@ var palette = []color.Color{
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+	color.RGBA{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
 }
 
 // strategyOrder fixes each known strategy's colour and marker, the same in
 // every plot and report; other strategies take the next free ones by name.
-var strategyOrder = []string{"ddpg", "reinforce", "random", "uniform", "shallow", "deep"}
+var strategyOrder = []string{"ddpg", "reinforce", "random", "uniform", "shallow", "deep", "cem"}
 
 var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
 
@@ -393,7 +395,7 @@ func style(strategy string) (color.Color, draw.GlyphDrawer) {
 		for _, c := range strategy {
 			h = h*31 + int(c)
 		}
-		i = len(strategyOrder) + (h&0x7fffffff)%8
+		i = len(strategyOrder) + (h&0x7fffffff)%(len(palette)-len(strategyOrder)) // a colour no known strategy has
 	}
 	return palette[i%len(palette)], glyphs[i%len(glyphs)]
 }
