@@ -75,6 +75,8 @@ func writeInputs(b *strings.Builder, r Run) {
 	prov, known := weights.Known(r.WeightsSHA256)
 	if known {
 		w += fmt.Sprintf(" (%s: trained on %s)", prov.Name, prov.Saw)
+	} else if prov, known = weights.Known(r.WeightsSourceSHA256); known {
+		w += fmt.Sprintf(" (converted from %s: trained on %s)", prov.Name, prov.Saw)
 	}
 	fmt.Fprintf(b, "Model %s, %s; data %s (%s), held-out split by %s.\n\n", r.Model, w, r.Data, r.DataFingerprint, r.HeldoutRule)
 	rule, _, _ := strings.Cut(r.HeldoutRule, ":")

@@ -25,17 +25,19 @@ func TestInputsSayWhichImagesTheWeightsSaw(t *testing.T) {
 		name, sha, rule string
 		want            []string
 		memorised       bool
+		source          string
 	}{
-		{"akamaster on the content split", aka56, datasets.HeldoutByContent, []string{"akamaster-cifar10/resnet56-4bfd9763.th", "all 50,000"}, true},
-		{"clean on the content split", clean20, datasets.HeldoutByContent, []string{"cifar10-clean/resnet20.safetensors"}, false},
-		{"JPEG scratch on its own split", scratch, datasets.HeldoutLastTenth, []string{"cifar10-jpeg-scratch"}, false},
-		{"JPEG scratch on the content split", scratch, datasets.HeldoutByContent, []string{"cifar10-jpeg-scratch"}, true},
-		{"unknown weights", strings.Repeat("ab", 32), datasets.HeldoutByContent, []string{"weights sha256 abababababababab;"}, false},
-		{"runs from before inputs were recorded", "", "", nil, false},
+		{"akamaster on the content split", aka56, datasets.HeldoutByContent, []string{"akamaster-cifar10/resnet56-4bfd9763.th", "all 50,000"}, true, ""},
+		{"clean on the content split", clean20, datasets.HeldoutByContent, []string{"cifar10-clean/resnet20.safetensors"}, false, ""},
+		{"JPEG scratch on its own split", scratch, datasets.HeldoutLastTenth, []string{"cifar10-jpeg-scratch"}, false, ""},
+		{"JPEG scratch on the content split", scratch, datasets.HeldoutByContent, []string{"cifar10-jpeg-scratch"}, true, ""},
+		{"unknown weights", strings.Repeat("ab", 32), datasets.HeldoutByContent, []string{"weights sha256 abababababababab;"}, false, ""},
+		{"runs from before inputs were recorded", "", "", nil, false, ""},
+		{"a float16 copy of akamaster's", strings.Repeat("cd", 32), datasets.HeldoutByContent, []string{"converted from akamaster-cifar10/resnet56-4bfd9763.th"}, true, aka56},
 	}
 	for _, c := range cases {
 		var b strings.Builder
-		writeInputs(&b, Run{Model: "resnet20", Data: "cifar10", WeightsSHA256: c.sha, DataFingerprint: "sha256:00", HeldoutRule: c.rule})
+		writeInputs(&b, Run{Model: "resnet20", Data: "cifar10", WeightsSHA256: c.sha, WeightsSourceSHA256: c.source, DataFingerprint: "sha256:00", HeldoutRule: c.rule})
 		if c.sha == "" {
 			assert.Empty(t, b.String(), c.name)
 			continue

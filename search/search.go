@@ -51,13 +51,16 @@ type RunRow struct {
 	// weights file's SHA-256, the data set's fingerprint and held-out rule;
 	// the task's and the run's fingerprints (amc's definition of the same
 	// task and the same run).
-	Model           string `parquet:"model"`
-	Data            string `parquet:"data"`
-	WeightsSHA256   string `parquet:"weights_sha256"`
-	DataFingerprint string `parquet:"data_fingerprint"`
-	HeldoutRule     string `parquet:"heldout_rule"`
-	TaskFingerprint string `parquet:"task_fingerprint"`
-	RunFingerprint  string `parquet:"run_fingerprint"`
+	Model         string `parquet:"model"`
+	Data          string `parquet:"data"`
+	WeightsSHA256 string `parquet:"weights_sha256"`
+	// WeightsSourceSHA256 is the file the weights were converted from, when
+	// they record one (amc convert): its provenance is theirs.
+	WeightsSourceSHA256 string `parquet:"weights_source_sha256"`
+	DataFingerprint     string `parquet:"data_fingerprint"`
+	HeldoutRule         string `parquet:"heldout_rule"`
+	TaskFingerprint     string `parquet:"task_fingerprint"`
+	RunFingerprint      string `parquet:"run_fingerprint"`
 	// Budget is the constrained protocol's budget, RESOURCE=F ("" for
 	// the accuracy protocol).
 	Budget      string  `parquet:"budget"`

@@ -16,6 +16,9 @@ import (
 const (
 	MetaModel         = "amc.model"
 	MetaNormalization = "amc.normalization"
+	// MetaSource is the SHA-256 of the file a converted file was made
+	// from (amc convert), so that a copy keeps its provenance (Known).
+	MetaSource = "amc.source_sha256"
 )
 
 // File is a loaded weights file.

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amcbench/amc/internal/filesum"
 	"github.com/amcbench/amc/search"
 	"github.com/amcbench/amc/train"
+	"github.com/amcbench/amc/weights"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,6 +131,12 @@ func TestConvertThenEvalSame(t *testing.T) {
 	assert.Equal(t, lastJSON(t, a)["top1"], lastJSON(t, b)["top1"])
 	_, _, err = run("eval", "--model", "resnet32", "--weights", out, "--data-dir", dataDir)
 	assert.ErrorContains(t, err, "saved for model resnet20")
+	// The copy names its source, so that its provenance (weights.Known) stays readable.
+	f, err := weights.Load(out)
+	require.NoError(t, err)
+	akaSum, err := filesum.SHA256(aka20)
+	require.NoError(t, err)
+	assert.Equal(t, akaSum, f.Meta[weights.MetaSource])
 
 	// float16: half the file, the same accuracy within 0.05 points (on 2,000 test images here).
 	half := filepath.Join(t.TempDir(), "r20h.safetensors")

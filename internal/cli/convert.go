@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/amcbench/amc/internal/filesum"
 	"github.com/amcbench/amc/weights"
 	"github.com/nlpodyssey/safetensors"
 	"github.com/spf13/cobra"
@@ -23,6 +24,14 @@ func newConvertCmd() *cobra.Command {
 				return err
 			}
 			meta := map[string]string{weights.MetaModel: model, weights.MetaNormalization: weights.NormalizationMeta(m.Norm)}
+			// The copy names the original it was made from (the original's own source, for a copy of a copy).
+			src := m.File.Meta[weights.MetaSource]
+			if src == "" {
+				if src, err = filesum.SHA256(in); err != nil {
+					return err
+				}
+			}
+			meta[weights.MetaSource] = src
 			dt, ok := map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16}[dtype]
 			if !ok {
 				return fmt.Errorf("--dtype %q: want f32 or f16", dtype)

@@ -72,6 +72,7 @@ type summary struct {
 	Run              string      `json:"run,omitempty"`
 	// The inputs by content, the task's fingerprint and the run's fields.
 	WeightsSHA256   string `json:"weights_sha256,omitempty"`
+	WeightsSource   string `json:"weights_source_sha256,omitempty"` // amc convert's source file, when recorded
 	DataFingerprint string `json:"data_fingerprint,omitempty"`
 	HeldoutRule     string `json:"heldout_rule,omitempty"`
 	TaskFingerprint string `json:"task_fingerprint,omitempty"`

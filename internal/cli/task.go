@@ -24,6 +24,7 @@ import (
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
 	"github.com/amcbench/amc/search"
+	"github.com/amcbench/amc/weights"
 )
 
 // taskParams describe a compression task: everything but the strategy.
@@ -562,7 +563,7 @@ func (t *task) run(sr stratRun, seed int64, outDir string, progress io.Writer) (
 		MACsRatio: float64(r.MACs) / float64(e.BaseMACs()), ParamsRatio: float64(r.Params) / float64(e.BaseParams()),
 		SearchSeconds: searchSec, EpisodeSeconds: searchSec / float64(episodes), BLAS: nn.BLASName,
 		Fingerprint: id.fingerprint(), Run: id.String(), RunID: &id, TaskFingerprint: id.taskFingerprint(),
-		WeightsSHA256: id.WeightsSHA256, DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule,
+		WeightsSHA256: id.WeightsSHA256, DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, WeightsSource: t.weightsSource(),
 		LatencyMS: latMS, BaseLatencyMS: baseMS, LatencyRatio: latMS / baseMS, LatencyBatch: t.p.LatencyBatch, LatencyWorkers: t.p.LatencyWorkers,
 		BareForwardSec: t.bareSec, BaseUnseenTop1: base[0], BaseTestTop1: base[1], LatencyFit: fit,
 		BestPolicy: map[string]float64{}, BestKept: map[string]int{}}
@@ -739,4 +740,13 @@ func (t *task) fitLatency(e *env.Env, best *search.Best) (*latencyFit, error) {
 		return nil, err
 	}
 	return fit, nil
+}
+
+// weightsSource is the SHA-256 of the file the task's weights were converted
+// from, when the weights record one.
+func (t *task) weightsSource() string {
+	if t.m.File == nil {
+		return ""
+	}
+	return t.m.File.Meta[weights.MetaSource]
 }
