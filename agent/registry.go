@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -154,7 +155,7 @@ func (s Strategy) DecodeParams(p Params, episodes int) (any, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !contains(valid, k) {
+		if !slices.Contains(valid, k) {
 			return nil, &ParamError{s.Name, k, fmt.Errorf("unknown%s; valid: %s", suggest.DidYouMean(k, valid), strings.Join(valid, ", "))}
 		}
 		if f, ok := p[k].(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
@@ -220,13 +221,4 @@ func paramNames(ptr any) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

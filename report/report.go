@@ -479,12 +479,7 @@ func plotAtBudget(dir, spec string, order []string, eps []search.EpisodeRow, bud
 		if len(ys) == 1 {
 			pts[0].X = float64(i)
 		}
-		sorted := append([]float64(nil), ys...)
-		sort.Float64s(sorted)
-		med := sorted[len(sorted)/2]
-		if len(sorted)%2 == 0 {
-			med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
-		}
+		med := compare.Median(ys)
 		l, err := plotter.NewLine(plotter.XYs{{X: float64(i) - 0.38, Y: med}, {X: float64(i) + 0.38, Y: med}})
 		if err != nil {
 			return "", err

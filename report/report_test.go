@@ -70,12 +70,7 @@ func TestReportRanksOnUnseenImages(t *testing.T) {
 		add("steady", int64(seed+1), 75+d, 74+d, 73+d)
 	}
 	add("uniform", 1, 60, 60, 60)
-	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
-	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
-	require.NoError(t, Write(dir))
-	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
-	require.NoError(t, err)
-	md := string(b)
+	md := writeReport(t, dir, runs, eps)
 	assert.Contains(t, md, "held-out unseen by the search (3000 images)")
 	steady, overfit := strings.Index(md, "| steady | 5 |"), strings.Index(md, "| overfit | 5 |")
 	require.Positive(t, steady)
@@ -102,16 +97,12 @@ func TestReportStripPlotUnderABudget(t *testing.T) {
 			eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: "ddpg", Seed: 1, Episode: e, Groups: []string{"g"}, Ratios: []float64{0.5},
 				RewardTop1: 60 + float64(e), MACsRatio: 0.5, Params: 300 + 50*e, Explore: true, Sigma: []float64{math.NaN(), 0.5, 0.4}[e]})
 		}
-		require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
-		require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
-		require.NoError(t, Write(dir))
-		b, err := os.ReadFile(filepath.Join(dir, "report.md"))
-		require.NoError(t, err)
+		md := writeReport(t, dir, runs, eps)
 		if c.want == "" {
-			assert.NotContains(t, string(b), "at-budget")
+			assert.NotContains(t, md, "at-budget")
 			continue
 		}
-		assert.Contains(t, string(b), "![accuracy at the budget]("+c.want+")", c.budget)
+		assert.Contains(t, md, "![accuracy at the budget]("+c.want+")", c.budget)
 		assert.FileExists(t, filepath.Join(dir, c.want))
 	}
 }
@@ -172,15 +163,22 @@ func TestFrontColumnsAndMissingUnseen(t *testing.T) {
 	runs := []Run{mk("f-macs0.3", "macs=0.3", "uniform", 30), mk("f-macs0.5", "macs=0.5", "uniform", 70), mk("f-macs0.5", "macs=0.5", "deep", 60)}
 	eps := []search.EpisodeRow{{Spec: "f-macs0.3", Strategy: "uniform", Groups: []string{"g"}, Ratios: []float64{0.5}, MACsRatio: 0.3, RewardTop1: 30, Explore: true},
 		{Spec: "f-macs0.5", Strategy: "uniform", Groups: []string{"g"}, Ratios: []float64{0.5}, MACsRatio: 0.5, RewardTop1: 70, Explore: true}}
-	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
-	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
-	require.NoError(t, Write(dir))
-	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
-	require.NoError(t, err)
-	md := string(b)
+	md := writeReport(t, dir, runs, eps)
 	assert.Contains(t, md, "| strategy | macs=0.3 | macs=0.5 |")
 	assert.Contains(t, md, "| deep | - | 60.00 at 0.500 |", "deep has no run at 0.3")
 	assert.Contains(t, md, "| uniform | 1 | 1 | - | 30.00 |", "no unseen images: the column says -, not 0")
 	assert.Contains(t, md, "| unpruned (before) | - | - | - | 90.00 |")
 	assert.FileExists(t, filepath.Join(dir, "f-front.png"))
+}
+
+// writeReport writes runs and episodes as Parquet in dir, runs Write and
+// returns report.md.
+func writeReport(t *testing.T, dir string, runs []Run, eps []search.EpisodeRow) string {
+	t.Helper()
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "runs.parquet"), runs))
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "episodes.parquet"), eps))
+	require.NoError(t, Write(dir))
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	return string(b)
 }

@@ -21,15 +21,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// bridge runs python3 -m amc_bridge (python/amc_bridge) with PyTorch's
-// malloc thresholds pinned (docs/engine.md) and returns its stdout.
-func bridge(t *testing.T, args ...string) string {
+// torchCommand is python3 (with torch and numpy) running args in python/,
+// PyTorch's malloc thresholds pinned (docs/engine.md).
+func torchCommand(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	py := testpython.Find(t, "the PyTorch bridge tests (Debian: python3-torch python3-numpy; make test installs them as root)", "torch", "numpy")
-	root, err := filepath.Abs("../../python")
-	require.NoError(t, err)
-	cmd := exec.Command(py, append([]string{"-m", "amc_bridge"}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+root, "MALLOC_MMAP_THRESHOLD_=4294967296", "MALLOC_TRIM_THRESHOLD_=17179869184")
+	cmd := exec.Command(py, args...)
+	cmd.Dir = "../../python"
+	cmd.Env = append(os.Environ(), "MALLOC_MMAP_THRESHOLD_=4294967296", "MALLOC_TRIM_THRESHOLD_=17179869184")
+	return cmd
+}
+
+// bridge runs python3 -m amc_bridge (python/amc_bridge) and returns its stdout.
+func bridge(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := torchCommand(t, append([]string{"-m", "amc_bridge"}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -201,11 +207,7 @@ func TestBridgeTrainedNetworkSameAccuracyInGo(t *testing.T) {
 // The bridge's own unit tests (python/tests): safetensors, graphs, the
 // augmentation, the recipe, resume and kept zeros.
 func TestBridgePythonUnitTests(t *testing.T) {
-	py := testpython.Find(t, "the PyTorch bridge tests (Debian: python3-torch python3-numpy; make test installs them as root)", "torch", "numpy")
-	cmd := exec.Command(py, "-m", "unittest", "discover", "-s", "tests", "-v")
-	cmd.Dir = "../../python"
-	cmd.Env = append(os.Environ(), "MALLOC_MMAP_THRESHOLD_=4294967296", "MALLOC_TRIM_THRESHOLD_=17179869184")
-	out, err := cmd.CombinedOutput()
+	out, err := torchCommand(t, "-m", "unittest", "discover", "-s", "tests", "-v").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "OK")
 }

@@ -244,8 +244,11 @@ func newEnvServeCmd() *cobra.Command {
 			if err := p.identify(); err != nil {
 				return err
 			}
-			sr := stratRun{Name: name, Episodes: episodes}
-			sr.Custom = func(e *env.Env) (agent.Agent, error) { return nil, nil } // fingerprint: a served run
+			ea := &envAgent{name: name, in: bufio.NewReader(cmd.InOrStdin()), out: out, episodes: episodes}
+			sr := stratRun{Name: name, Episodes: episodes, Custom: func(e *env.Env) (agent.Agent, error) {
+				ea.e = e
+				return ea, nil
+			}}
 			id, err := newRunID(*p, sr, seed)
 			if err != nil {
 				return err
@@ -257,11 +260,6 @@ func newEnvServeCmd() *cobra.Command {
 			t, err := prepareTask(*p, cmd.ErrOrStderr())
 			if err != nil {
 				return err
-			}
-			ea := &envAgent{name: name, in: bufio.NewReader(cmd.InOrStdin()), out: out, episodes: episodes}
-			sr.Custom = func(e *env.Env) (agent.Agent, error) {
-				ea.e = e
-				return ea, nil
 			}
 			sr.Hello = func(e *env.Env, resumed int) error {
 				ea.played, helloSent = resumed, true

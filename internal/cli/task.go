@@ -425,16 +425,18 @@ func (t *task) run(sr stratRun, seed int64, outDir string, progress io.Writer) (
 	if err != nil {
 		return nil, err
 	}
+	if st.done != nil {
+		fmt.Fprintf(progress, "%s: finished run found, not run again\n", outDir)
+		if sr.Hello == nil {
+			return st.done, nil
+		}
+	}
 	e, err := env.New(t.cfg, t.a, t.m.Params, t.cal, t.rewardSet, t.m.Norm)
 	if err != nil {
 		return nil, err
 	}
-	if st.done != nil {
-		fmt.Fprintf(progress, "%s: finished run found, not run again\n", outDir)
-		if sr.Hello != nil {
-			return st.done, sr.Hello(e, episodes)
-		}
-		return st.done, nil
+	if st.done != nil { // the client of a finished run still gets its hello
+		return st.done, sr.Hello(e, episodes)
 	}
 	var ag agent.Agent
 	kind := agent.Learner // an external agent learns: its final policy is a greedy episode
