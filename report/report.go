@@ -577,9 +577,8 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 		p.Add(l)
 		p.X.Max = math.Max(p.X.Max, budget+0.02*(budget-p.X.Min)) // the line off the frame
 	}
-	// The legend sits in a band added above the data, so that no point hides under it.
-	p.Y.Max += 0.12 * float64(len(order)) * (p.Y.Max - p.Y.Min) / 3
-	p.Legend.Top, p.Legend.Left = true, true
+	legendBand(p, len(order), true)
+	p.Legend.Left = true
 	return save(p, dir, spec+suffix)
 }
 
@@ -658,6 +657,7 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 	p.Title.Text = spec + ": reward per episode"
 	p.X.Label.Text = "episode"
 	p.Y.Label.Text = "reward"
+	shown := 0 // strategies in the legend
 	for _, s := range order {
 		seeds := map[int64]plotter.XYs{}
 		for _, e := range eps {
@@ -685,12 +685,26 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 			if first {
 				p.Legend.Add(s, l)
 				first = false
+				shown++
 			}
 		}
 	}
 	p.X.Tick.Marker = integerTicks{}
-	p.Legend.Top = false
+	legendBand(p, shown, false)
 	return save(p, dir, spec+"-rewards.png")
+}
+
+// legendBand widens the y range by a band for a legend of n entries, above
+// the data (top) or below it, and puts the legend there, so that no data
+// hides under it.
+func legendBand(p *plot.Plot, n int, top bool) {
+	band := 0.04 * float64(n) * (p.Y.Max - p.Y.Min)
+	if top {
+		p.Y.Max += band
+	} else {
+		p.Y.Min -= band
+	}
+	p.Legend.Top = top
 }
 
 // chanceTop1 is the reward-set top-1 (%) under which an episode counts as
