@@ -698,13 +698,16 @@ func plotRewards(dir, spec string, order []string, eps []search.EpisodeRow) (str
 // the data (top) or below it, and puts the legend there, so that no data
 // hides under it.
 func legendBand(p *plot.Plot, n int, top bool) {
+	p.Legend.Top = top
 	band := 0.04 * float64(n) * (p.Y.Max - p.Y.Min)
+	if !(band > 0) || math.IsInf(band, 0) { // no data (an empty range) or a single value: gonum sets the range
+		return
+	}
 	if top {
 		p.Y.Max += band
 	} else {
 		p.Y.Min -= band
 	}
-	p.Legend.Top = top
 }
 
 // chanceTop1 is the reward-set top-1 (%) under which an episode counts as
