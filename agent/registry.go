@@ -198,6 +198,15 @@ func (s Strategy) ParamNames() []string {
 	return paramNames(s.Params())
 }
 
+// ParamValues is a decoded params struct (DecodeParams's result, or a
+// strategy's Params()) as JSON values by key: numbers as float64.
+func ParamValues(v any) map[string]any {
+	m := map[string]any{}
+	b, _ := json.Marshal(v)
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
 // paramNames lists the JSON names of a struct pointer's fields.
 func paramNames(ptr any) []string {
 	t := reflect.TypeOf(ptr)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amcbench/amc/harness"
 	"github.com/amcbench/amc/internal/filesum"
 	"github.com/amcbench/amc/search"
 	"github.com/amcbench/amc/train"
@@ -233,7 +234,7 @@ func TestSearchWritesSummaryAndEpisodes(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "finetuned", "summary.json"), ft, 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "ft"), 0o755)) // amc finetune --out RUN/ft
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "ft", "summary.json"), ft, 0o644))
-	n, err := collect(filepath.Dir(dir))
+	n, err := harness.Collect(filepath.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	rows, err := parquet.ReadFile[search.RunRow](filepath.Join(filepath.Dir(dir), "runs.parquet"))
@@ -459,4 +460,31 @@ func TestCommittedRunsKeepFingerprints(t *testing.T) {
 	require.NoError(t, err, errOut)
 	assert.Equal(t, 15, strings.Count(errOut, "done, skipped"), errOut)
 	assert.NotContains(t, errOut, "resuming")
+}
+
+// amc search's flags build the spec amc run reads: the same settings as a
+// spec named cli give the same run (fingerprint) and the same best policy.
+func TestSearchFlagsAreASpec(t *testing.T) {
+	needShared(t)
+	dir := t.TempDir()
+	out, _, err := run("search", "--model", "resnet20", "--weights", adapted20, "--data-dir", dataDir, "--strategy", "random",
+		"--episodes", "2", "--reward-images", "50", "--calib-images", "50", "--final-images", "50", "--seed", "3",
+		"--out", filepath.Join(dir, "search"), "--json")
+	require.NoError(t, err)
+	searched := lastJSON(t, out)
+	spec := writeSpec(t, "cli", "budget: macs=0.5\nreward_images: 50\ncalibration: {images: 50}\nfinal_images: 50\nepisodes: 2\nseeds: [3]\nstrategies: [{name: random}]\n")
+	_, _, err = run("run", spec, "--data-dir", dataDir, "--out", filepath.Join(dir, "run"))
+	require.NoError(t, err)
+	s, err := harness.ReadSummary(filepath.Join(dir, "run", "cli", "random-s3", "summary.json"))
+	require.NoError(t, err)
+	assert.Equal(t, searched["run_fingerprint"], s.Fingerprint)
+	assert.Equal(t, searched["best_policy"], any(toAny(s.BestPolicy)))
+}
+
+func toAny(m map[string]float64) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

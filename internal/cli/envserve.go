@@ -13,6 +13,7 @@ import (
 	"github.com/amcbench/amc/agent"
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/experiments"
+	"github.com/amcbench/amc/harness"
 	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/spf13/cobra"
 )
@@ -235,40 +236,34 @@ func newEnvServeCmd() *cobra.Command {
 			if episodes == 0 {
 				episodes = s.Episodes
 			}
-			p := taskParamsOf(s, df, filepath.Join(outDir, "latency-table.json"))
-			lock, err := lockOut(outDir, cmd.ErrOrStderr())
+			lock, err := harness.LockOut(outDir, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer lock.Release()
-			if err := p.identify(); err != nil {
+			t, err := harness.NewTask(s, harness.Options{DataDir: df.dataDir, CacheDir: df.cacheDir, Overwrite: overwrite,
+				LatencyFile: filepath.Join(outDir, "latency-table.json"), Log: cmd.ErrOrStderr()})
+			if err != nil {
 				return err
 			}
 			ea := &envAgent{name: name, in: bufio.NewReader(cmd.InOrStdin()), out: out, episodes: episodes}
-			sr := stratRun{Name: name, Episodes: episodes, Custom: func(e *env.Env) (agent.Agent, error) {
-				ea.e = e
-				return ea, nil
-			}}
-			id, err := newRunID(*p, sr, seed)
-			if err != nil {
-				return err
-			}
+			run := harness.Run{Strategy: experiments.Strategy{Name: name, Episodes: episodes}, Seed: seed, Dir: outDir,
+				Agent: func(e *env.Env) (agent.Agent, error) {
+					ea.e = e
+					return ea, nil
+				}}
 			// A folder of another run is refused (or, with --overwrite, cleared) before the task is prepared.
-			if _, err := inspectOut(outDir, id, overwrite); err != nil {
-				return err
+			if _, err := t.Check(run); err != nil {
+				return withFlagHints(err)
 			}
-			t, err := prepareTask(*p, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			sr.Hello = func(e *env.Env, resumed int) error {
+			run.Hello = func(e *env.Env, resumed int) error {
 				ea.played, helloSent = resumed, true
 				return ea.send(envReply{Type: "hello", Info: map[string]any{"protocol": EnvProtocol, "state_size": env.StateSize,
-					"steps": e.Groups(), "groups": e.GroupNames(), "lower_bound": t.cfg.LowerBound, "episodes": episodes, "obs_high": e.StateHigh(),
+					"steps": e.Groups(), "groups": e.GroupNames(), "lower_bound": s.LowerBound, "episodes": episodes, "obs_high": e.StateHigh(),
 					"played": resumed, "spec": s.Name, "model": s.Model, "protocol_kind": s.Protocol, "budget": s.Budget,
 					"granularity": e.Granularity(), "out": outDir}})
 			}
-			sum, err := t.run(sr, seed, outDir, cmd.ErrOrStderr())
+			sum, err := t.Run(run)
 			switch {
 			case errors.Is(err, errClientClosed):
 				fmt.Fprintf(cmd.ErrOrStderr(), "env serve: the client closed after %d of %d episodes; the finished ones are kept in %s: serve again with the same flags to continue\n",

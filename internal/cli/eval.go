@@ -7,6 +7,7 @@ import (
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/evaluate"
 	"github.com/amcbench/amc/internal/numcheck"
+	"github.com/amcbench/amc/internal/progress"
 	"github.com/amcbench/amc/nn"
 	"github.com/spf13/cobra"
 )
@@ -80,9 +81,9 @@ func newEvalCmd() *cobra.Command {
 			if limit > 0 {
 				n = min(n, limit)
 			}
-			pr := newProgress(cmd.ErrOrStderr(), n, fmt.Sprintf("eval %s on %s/%s", m.Name, df.data, sp))
-			res, err := evaluate.Run(pl, im, m.Norm, evaluate.Options{Batch: batch, Limit: limit, Progress: pr.update})
-			pr.finish()
+			pr := progress.New(cmd.ErrOrStderr(), n, fmt.Sprintf("eval %s on %s/%s", m.Name, df.data, sp))
+			res, err := evaluate.Run(pl, im, m.Norm, evaluate.Options{Batch: batch, Limit: limit, Progress: pr.Update})
+			pr.Finish()
 			if err != nil {
 				return err
 			}

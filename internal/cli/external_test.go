@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amcbench/amc/harness"
 	"github.com/amcbench/amc/internal/testpython"
 
 	"github.com/amcbench/amc/search"
@@ -53,7 +54,7 @@ func resumeMatchesStraightRun(t *testing.T, spec, cell string, stopAfter int, li
 	a, err := search.ReadEpisodes(filepath.Join(straight, "episodes.parquet"))
 	require.NoError(t, err)
 	killed := filepath.Join(t.TempDir(), "killed")
-	stopAt := killAfter(t, filepath.Join(killed, cell, checkpointFile), stopAfter, limit, "run", spec, "--data-dir", dataDir, "--out", killed)
+	stopAt := killAfter(t, filepath.Join(killed, cell, harness.CheckpointFile), stopAfter, limit, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.Less(t, stopAt, len(a)-1, "killed mid-search")
 	var log2 strings.Builder
 	child := amcProcess(t, &log2, "run", spec, "--data-dir", dataDir, "--out", killed)
@@ -100,7 +101,7 @@ strategies:
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "agent flaky")
 	assert.ErrorContains(t, err, "CUDA out of memory")
-	c, err := search.LoadCheckpoint(filepath.Join(out, "flaky", "flaky-s1", checkpointFile))
+	c, err := search.LoadCheckpoint(filepath.Join(out, "flaky", "flaky-s1", harness.CheckpointFile))
 	require.NoError(t, err)
 	assert.Len(t, c.Rows, 2, "the two finished episodes (9 actions each) are kept")
 	_, _, err = run("run", writeSpec(t, "flaky", body), "--data-dir", dataDir, "--out", out)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/amcbench/amc/internal/filesum"
 
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/internal/outlock"
 	"github.com/amcbench/amc/search"
 	"github.com/stretchr/testify/assert"
@@ -156,14 +154,6 @@ func TestShippedOldResultsStillReport(t *testing.T) {
 	assert.ErrorContains(t, err, "different run")
 }
 
-func TestDiffRunsNamesFields(t *testing.T) {
-	a := runID{Model: "resnet20", Budget: "macs=0.5", FinalImages: 50}
-	b := a
-	b.FinalImages = 60
-	assert.Equal(t, "differs in FinalImages 50 there, 60 here", diffRuns(a.describe(), b))
-	assert.Contains(t, diffRuns("ddpg seed 1, 300 episodes", b), "older amc")
-}
-
 // amc run checks every cell before running any: an edited spec whose
 // folder holds runs of the old task is refused before the new cells run.
 func TestRunRefusesEditedSpecBeforeRunning(t *testing.T) {
@@ -272,34 +262,6 @@ func TestLeftoversOfKilledWritersRemoved(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(report), "weights sha256 21a253be6d91153f (cifar10-jpeg-adapted/resnet20.safetensors")
 	assert.Contains(t, string(report), "These weights saw the held-out images")
-}
-
-// Data roles never overlap: the reward set and the unseen held-out images
-// split the held-out split between them, with no image in both.
-func TestRewardSetAndUnseenHeldoutAreDisjoint(t *testing.T) {
-	needShared(t)
-	p := taskParams{Spec: "roles", Model: modelFlags{model: "resnet20", weights: clean20}, Data: dataFlags{data: "cifar10", dataDir: dataDir},
-		Protocol: "constrained", Budget: "macs=0.5", RewardImages: 300, CalImages: 50, CalPositions: 5, LowerBound: 0.2, Ridge: 1e-6, Multiple: 1}
-	tk, err := prepareTask(p, io.Discard)
-	require.NoError(t, err)
-	require.Equal(t, 300, tk.rewardSet.N)
-	require.Equal(t, tk.held.N-300, tk.unseen.N)
-	px := func(im *datasets.Images, i int) string {
-		n := im.H * im.W * im.C
-		return string(im.Pixels[i*n : (i+1)*n])
-	}
-	reward := map[string]bool{}
-	for i := 0; i < tk.rewardSet.N; i++ {
-		reward[px(tk.rewardSet, i)] = true
-	}
-	for i := 0; i < tk.unseen.N; i++ {
-		require.False(t, reward[px(tk.unseen, i)], "unseen image %d is in the reward set", i)
-	}
-	all := map[string]bool{}
-	for i := 0; i < tk.held.N; i++ {
-		all[px(tk.held, i)] = true
-	}
-	assert.Len(t, all, len(reward)+tk.unseen.N, "together they are the held-out split")
 }
 
 // A spec with a budgets: list runs once per budget, each its own task, and

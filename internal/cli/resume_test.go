@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amcbench/amc/harness"
 	"github.com/amcbench/amc/search"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
@@ -113,7 +114,7 @@ strategies:
 	require.NoError(t, err)
 
 	killed := filepath.Join(t.TempDir(), "killed")
-	cp := filepath.Join(killed, "kill", "ddpg-s4", checkpointFile)
+	cp := filepath.Join(killed, "kill", "ddpg-s4", harness.CheckpointFile)
 	stopAt := killAfter(t, cp, 10, 3*time.Minute, "run", spec, "--data-dir", dataDir, "--out", killed)
 	require.Less(t, stopAt, episodes, "killed mid-search")
 	_, err = os.Stat(filepath.Join(killed, "kill", "ddpg-s4", "summary.json"))

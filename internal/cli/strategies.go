@@ -31,7 +31,7 @@ func newStrategiesCmd() *cobra.Command {
 				s, _ := agent.Lookup(name)
 				info := strategyInfo{Name: name, Kind: kindNames[s.Kind], Doc: s.Doc}
 				if s.Params != nil {
-					info.Params = asMap(s.Params())
+					info.Params = agent.ParamValues(s.Params())
 				}
 				if asJSON {
 					if err := printJSON(out, info); err != nil {

@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 
 	"path/filepath"
-	"time"
 
-	"github.com/amcbench/amc/datasets"
-	"github.com/amcbench/amc/evaluate"
-	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/harness"
 	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
@@ -20,20 +15,7 @@ import (
 )
 
 // trainSummary is DIR/summary.json of amc train and amc finetune.
-type trainSummary struct {
-	Command       string        `json:"command"`
-	Model         string        `json:"model"`
-	Data          string        `json:"data"`
-	Recipe        train.Config  `json:"recipe"`
-	Epochs        []train.Epoch `json:"epochs"`
-	BeforeHeldout float64       `json:"before_heldout_top1"`
-	BeforeTest    float64       `json:"before_test_top1"`
-	HeldoutTop1   float64       `json:"heldout_top1"`
-	TestTop1      float64       `json:"test_top1"`
-	ImagesPerSec  float64       `json:"train_images_per_second"` // mean over epochs
-	Seconds       float64       `json:"seconds"`
-	BLAS          string        `json:"blas"`
-}
+type trainSummary = harness.TrainSummary
 
 func registerRecipe(cmd *cobra.Command, c *train.Config, lr float64) {
 	f := cmd.Flags()
@@ -58,90 +40,17 @@ func registerRecipe(cmd *cobra.Command, c *train.Config, lr float64) {
 // fit trains m on the data set's training split into outDir and reports
 // before/after accuracy; save exports the weights after every epoch.
 func fit(cmd *cobra.Command, command string, m *loadedModel, df dataFlags, cfg train.Config, outDir string, save func(string, nn.Params) error) error {
-	s, err := fitTo(cmd.ErrOrStderr(), command, m, df, cfg, outDir, save)
+	if outDir == "" {
+		return fmt.Errorf("--out DIR is required")
+	}
+	s, err := harness.Fit(harness.Training{Command: command, Model: m, Data: df.data, Recipe: cfg, Out: outDir, Save: save},
+		harness.Options{DataDir: df.dataDir, CacheDir: df.cacheDir, Log: cmd.ErrOrStderr()})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out top-1 %.2f%% (before %.2f%%), test top-1 %.2f%% (before %.2f%%); %.0f training images/s; %s\n",
 		m.Name, s.HeldoutTop1, s.BeforeHeldout, s.TestTop1, s.BeforeTest, s.ImagesPerSec, filepath.Join(outDir, train.WeightsFile))
 	return nil
-}
-
-// fitTo is fit writing its progress to log and returning the summary.
-func fitTo(log io.Writer, command string, m *loadedModel, df dataFlags, cfg train.Config, outDir string, save func(string, nn.Params) error) (*trainSummary, error) {
-	if outDir == "" {
-		return nil, fmt.Errorf("--out DIR is required")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	ds, err := df.open()
-	if err != nil {
-		return nil, err
-	}
-	tr, err := ds.Load(datasets.Train)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.ValidateFor(tr); err != nil {
-		return nil, err
-	}
-	held, err := ds.Load(datasets.Heldout)
-	if err != nil {
-		return nil, err
-	}
-	test, err := ds.Load(datasets.Test)
-	if err != nil {
-		return nil, err
-	}
-	net, err := train.NewNet(m.Graph, m.Params)
-	if err != nil {
-		return nil, err
-	}
-	eval := func() (float64, float64, error) {
-		pl, err := nn.Compile(m.Graph, m.Params, 0)
-		if err != nil {
-			return 0, 0, err
-		}
-		h, err := evaluate.Run(pl, held, m.Norm, evaluate.Options{Limit: cfg.EvalImages})
-		if err != nil {
-			return 0, 0, err
-		}
-		t, err := evaluate.Run(pl, test, m.Norm, evaluate.Options{Limit: cfg.EvalImages})
-		return h.Top1, t.Top1, err
-	}
-	s := trainSummary{Command: command, Model: m.Name, Data: df.data, Recipe: cfg, BLAS: nn.BLASName}
-	if s.BeforeHeldout, s.BeforeTest, err = eval(); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(log, "%s: before: held-out %.2f%%, test %.2f%%\n", m.Name, s.BeforeHeldout, s.BeforeTest)
-	var pr *progress
-	start := time.Now()
-	h := train.Hooks{SaveWeights: save, Log: log, Progress: func(epoch, step, steps int, loss float64) {
-		if pr == nil || step == 1 {
-			pr = newProgressUnit(log, steps, fmt.Sprintf("epoch %d/%d", epoch+1, cfg.Epochs), "batch")
-		}
-		pr.update(step, steps)
-		if step == steps {
-			pr.finish()
-		}
-	}}
-	hist, err := train.Run(net, tr, held, m.Norm, cfg, outDir, h)
-	if err != nil {
-		return nil, err
-	}
-	s.Epochs, s.Seconds = hist, time.Since(start).Seconds()
-	for _, e := range hist {
-		s.ImagesPerSec += e.ImagesPerS / float64(len(hist))
-	}
-	if s.HeldoutTop1, s.TestTop1, err = eval(); err != nil {
-		return nil, err
-	}
-	b, _ := json.MarshalIndent(s, "", "  ")
-	if err := atomicfile.WriteBytes(filepath.Join(outDir, "summary.json"), append(b, '\n')); err != nil {
-		return nil, err
-	}
-	return &s, nil
 }
 
 func newTrainCmd() *cobra.Command {

@@ -1,4 +1,4 @@
-package cli
+package harness
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/internal/filesum"
 )
 
@@ -22,50 +23,50 @@ type identity struct {
 	HeldoutRule     string
 }
 
-// identify opens the task's data set (kept in p for prepareTask) and hashes
-// its weights file, once.
-func (p *taskParams) identify() error {
-	if p.ident != nil {
+// identify opens the task's data set (kept for Prepare) and hashes its
+// weights file, once.
+func (t *Task) identify() error {
+	if t.ident != nil {
 		return nil
 	}
 	id := identity{}
-	if p.Model.weights != "" {
-		sum, err := filesum.SHA256(p.Model.weights)
+	if t.spec.Weights != "" {
+		sum, err := filesum.SHA256(t.spec.Weights)
 		if err != nil {
 			return fmt.Errorf("weights: %w", err)
 		}
 		id.WeightsSHA256 = sum
 	}
-	if p.ds == nil {
-		ds, err := p.Data.open()
+	if t.ds == nil {
+		ds, err := datasets.Open(t.spec.Data, datasets.Options{DataDir: t.opt.DataDir, CacheDir: t.opt.CacheDir})
 		if err != nil {
 			return err
 		}
-		p.ds = ds
+		t.ds = ds
 	}
-	fp, err := p.ds.Fingerprint()
+	fp, err := t.ds.Fingerprint()
 	if err != nil {
 		return err
 	}
-	id.DataFingerprint, id.HeldoutRule = fp, p.ds.HeldoutRule()
-	p.ident = &id
+	id.DataFingerprint, id.HeldoutRule = fp, t.ds.HeldoutRule()
+	t.ident = &id
 	return nil
 }
 
 // describe is the run's fields as JSON: kept with a checkpoint so that a
 // refusal can name the fields that differ.
-func (r runID) describe() string {
+func (r RunID) describe() string {
 	b, _ := json.Marshal(r)
 	return string(b)
 }
 
 // diffRuns names the fields in which a stored run (its describe JSON, or an
 // older plain-text description) differs from r.
-func diffRuns(stored string, r runID) string {
-	var other runID
+func diffRuns(stored string, r RunID) string {
+	var other RunID
 	if err := json.Unmarshal([]byte(stored), &other); err != nil || !strings.HasPrefix(strings.TrimSpace(stored), "{") {
 		return fmt.Sprintf("it was written by an older amc, whose fingerprints did not name the weights and data by content (%q), so its settings cannot be compared with this run's; "+
-			"keep it and choose another --out (--overwrite deletes it)", stored)
+			"keep it and write this run to another folder (overwriting deletes it)", stored)
 	}
 	var diffs []string
 	a, b := reflect.ValueOf(other), reflect.ValueOf(r)
@@ -106,7 +107,7 @@ func isTrainSummary(b []byte) bool {
 type taskSeen map[string]*summaryAt
 
 type summaryAt struct {
-	s   *summary
+	s   *Summary
 	dir string
 }
 
@@ -114,7 +115,7 @@ type summaryAt struct {
 // the same spec name: one spec name is one task, so that a table never
 // compares runs on other weights, data or budgets as equals. Summaries
 // written before task fingerprints existed are not checked.
-func (seen taskSeen) check(s *summary, dir string) error {
+func (seen taskSeen) check(s *Summary, dir string) error {
 	if s.TaskFingerprint == "" {
 		return nil
 	}
@@ -128,10 +129,10 @@ func (seen taskSeen) check(s *summary, dir string) error {
 	}
 	why := "their task fingerprints differ"
 	if first.s.RunID != nil && s.RunID != nil {
-		why = diffRuns(first.s.RunID.task().describe(), s.RunID.task())
+		why = diffRuns(first.s.RunID.Task().describe(), s.RunID.Task())
 	}
 	if s.Spec == "cli" {
-		return fmt.Errorf("%s and %s are amc search runs of two different tasks (%s): a folder's runs are reported together as one task; keep searches of different tasks in separate folders (or describe them as specs for amc run)",
+		return fmt.Errorf("%s and %s are single searches (spec name cli) of two different tasks (%s): a folder's runs are reported together as one task; keep searches of different tasks in separate folders (or give each task a spec of its own)",
 			first.dir, dir, why)
 	}
 	return fmt.Errorf("spec name %q is used by two different tasks, %s and %s (%s): one spec name must be one task; rename one spec, or keep the runs in separate folders",
@@ -142,9 +143,9 @@ func (seen taskSeen) check(s *summary, dir string) error {
 // of another task than id's: the spec was edited (other budget, weights,
 // data ...) since they ran. Runs from before task fingerprints existed are
 // not checked.
-func checkSpecFolder(dir string, id runID) error {
+func checkSpecFolder(dir string, id RunID) error {
 	sums, _ := filepath.Glob(filepath.Join(dir, "*", "summary.json"))
-	want := id.taskFingerprint()
+	want := id.TaskFingerprint()
 	for _, f := range sums {
 		b, err := os.ReadFile(f)
 		if err != nil || isTrainSummary(b) {
@@ -159,9 +160,9 @@ func checkSpecFolder(dir string, id runID) error {
 		}
 		why := "their task fingerprints differ"
 		if s.RunID != nil {
-			why = diffRuns(s.RunID.task().describe(), id.task())
+			why = diffRuns(s.RunID.Task().describe(), id.Task())
 		}
-		return fmt.Errorf("%s holds a run of another task than the spec's (%s): the spec changed since it ran; move that folder away or choose another --out",
+		return fmt.Errorf("%s holds a run of another task than the spec's (%s): the spec changed since it ran; move that folder away or write to another folder",
 			filepath.Dir(f), why)
 	}
 	return nil

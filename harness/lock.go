@@ -1,4 +1,4 @@
-package cli
+package harness
 
 import (
 	"fmt"
@@ -12,24 +12,34 @@ import (
 	"github.com/amcbench/amc/internal/outlock"
 )
 
-// lockOut takes dir's output-folder lock (a second writer is refused with
-// the holder's pid), reports a stale lock left by a killed process, and
-// removes the temporary files that killed writers left behind.
-func lockOut(dir string, log io.Writer) (*outlock.Lock, error) {
+// Lock is an output folder's lock: one writer at a time.
+type Lock struct{ l *outlock.Lock }
+
+// Release gives the folder back.
+func (l *Lock) Release() error { return l.l.Release() }
+
+// LockOut takes dir's output-folder lock (a second writer is refused with
+// the holder's pid), reports on log (nil: discarded) a stale lock left by a
+// killed process, and removes the temporary files that killed writers left
+// behind.
+func LockOut(dir string, log io.Writer) (*Lock, error) {
+	if log == nil {
+		log = io.Discard
+	}
 	l, err := outlock.Acquire(dir)
 	if err != nil {
 		return nil, err
 	}
 	if l.Unsupported != nil {
-		fmt.Fprintf(log, "warning: %s: the file system refuses locks (%v); going on without one: do not point two amc commands at this folder at once\n", dir, l.Unsupported)
-		return l, nil
+		fmt.Fprintf(log, "warning: %s: the file system refuses locks (%v); going on without one: do not point two writers at this folder at once\n", dir, l.Unsupported)
+		return &Lock{l}, nil
 	}
 	if h := l.Stale; h != nil {
 		fmt.Fprintf(log, "note: %s was last locked by pid %d on %s (%s), which ended without releasing it; its unfinished runs resume from their checkpoints\n",
 			dir, h.PID, h.Host, h.Command)
 	}
 	removeTemps(dir, log)
-	return l, nil
+	return &Lock{l}, nil
 }
 
 // tempName is atomicfile's temporary name: .tmp-NAME-DIGITS.

@@ -1,4 +1,6 @@
-package cli
+// Package progress reports done/total on a writer: a live bar on a terminal,
+// a plain line every tenth of the way otherwise.
+package progress
 
 import (
 	"fmt"
@@ -10,9 +12,9 @@ import (
 	"golang.org/x/term"
 )
 
-// progress reports done/total on stderr: a live bar on a terminal, a plain
+// Bar reports done/total on a writer: a live bar on a terminal, a plain
 // line every tenth of the way otherwise (logs, CI, pipes).
-type progress struct {
+type Bar struct {
 	bar    *progressbar.ProgressBar
 	w      io.Writer
 	desc   string
@@ -22,13 +24,17 @@ type progress struct {
 	closed bool
 }
 
-func newProgress(w io.Writer, total int, desc string) *progress {
-	return newProgressUnit(w, total, desc, "img")
+// New counts images towards total; w nil discards the reports.
+func New(w io.Writer, total int, desc string) *Bar {
+	return NewUnit(w, total, desc, "img")
 }
 
-// newProgressUnit is newProgress counting another unit ("ep" for episodes).
-func newProgressUnit(w io.Writer, total int, desc, unit string) *progress {
-	p := &progress{w: w, desc: desc, unit: unit, start: time.Now()}
+// NewUnit is New counting another unit ("ep" for episodes).
+func NewUnit(w io.Writer, total int, desc, unit string) *Bar {
+	if w == nil {
+		w = io.Discard
+	}
+	p := &Bar{w: w, desc: desc, unit: unit, start: time.Now()}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
@@ -43,7 +49,8 @@ func newProgressUnit(w io.Writer, total int, desc, unit string) *progress {
 	return p
 }
 
-func (p *progress) update(done, total int) {
+// Update reports done of total.
+func (p *Bar) Update(done, total int) {
 	if p.bar != nil {
 		p.bar.Set(done)
 		return
@@ -57,7 +64,8 @@ func (p *progress) update(done, total int) {
 	}
 }
 
-func (p *progress) finish() {
+// Finish closes a live bar.
+func (p *Bar) Finish() {
 	if p.bar != nil && !p.closed {
 		p.bar.Finish()
 		p.closed = true

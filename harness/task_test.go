@@ -1,0 +1,112 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/amcbench/amc/datasets"
+	"github.com/amcbench/amc/experiments"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	shared  = filepath.Join("..", "..", "shared")
+	dataDir = filepath.Join(shared, "data")
+	clean20 = filepath.Join(shared, "weights", "cifar10-clean", "resnet20.safetensors")
+)
+
+// TestMain skips the package (its tests and examples alike) where
+// ../shared, the data and weights beside the repository, is missing.
+func TestMain(m *testing.M) {
+	if _, err := os.Stat(clean20); err != nil {
+		fmt.Printf("harness: skipped: no ../shared beside the repository (%v)\n", err)
+		os.Exit(0)
+	}
+	os.Setenv("AMC_CACHE", filepath.Join(os.TempDir(), "amc-test-cache"))
+	os.Exit(m.Run())
+}
+
+func TestDiffRunsNamesFields(t *testing.T) {
+	a := RunID{Model: "resnet20", Budget: "macs=0.5", FinalImages: 50}
+	b := a
+	b.FinalImages = 60
+	assert.Equal(t, "differs in FinalImages 50 there, 60 here", diffRuns(a.describe(), b))
+	assert.Contains(t, diffRuns("ddpg seed 1, 300 episodes", b), "older amc")
+}
+
+// quickSpec is a small constrained task on the clean ResNet-20, built in
+// code (no defaults filled).
+func quickSpec(name string) *experiments.Spec {
+	return &experiments.Spec{Name: name, Model: "resnet20", Weights: clean20, Data: "cifar10", Protocol: "constrained",
+		Budget: "macs=0.5", RewardImages: 300, Calibration: experiments.Calib{Images: 50, Positions: 5},
+		LowerBound: 0.2, Ridge: 1e-6, Multiple: 1, FinalImages: 50}
+}
+
+// Data roles never overlap: the reward set and the unseen held-out images
+// split the held-out split between them, with no image in both.
+func TestRewardSetAndUnseenHeldoutAreDisjoint(t *testing.T) {
+	tk, err := NewTask(quickSpec("roles"), Options{DataDir: dataDir})
+	require.NoError(t, err)
+	require.NoError(t, tk.Prepare())
+	pr := tk.prep
+	require.Equal(t, 300, pr.rewardSet.N)
+	require.Equal(t, pr.held.N-300, pr.unseen.N)
+	px := func(im *datasets.Images, i int) string {
+		n := im.H * im.W * im.C
+		return string(im.Pixels[i*n : (i+1)*n])
+	}
+	reward := map[string]bool{}
+	for i := 0; i < pr.rewardSet.N; i++ {
+		reward[px(pr.rewardSet, i)] = true
+	}
+	for i := 0; i < pr.unseen.N; i++ {
+		require.False(t, reward[px(pr.unseen, i)], "unseen image %d is in the reward set", i)
+	}
+	all := map[string]bool{}
+	for i := 0; i < pr.held.N; i++ {
+		all[px(pr.held, i)] = true
+	}
+	assert.Len(t, all, len(reward)+pr.unseen.N, "together they are the held-out split")
+}
+
+// A library caller gets ErrDifferentRun for a folder of another run, with
+// the differing fields named and no command-line flags; Overwrite replaces
+// it. A finished run is returned again without running.
+func TestRunRefusesAnotherRunWithoutCLIWords(t *testing.T) {
+	dir := t.TempDir()
+	uniform := experiments.Strategy{Name: "uniform", Episodes: 1}
+	s := quickSpec("lib")
+	s.RewardImages, s.FinalImages = 50, 20
+	tk, err := NewTask(s, Options{DataDir: dataDir})
+	require.NoError(t, err)
+	first, err := tk.Run(Run{Strategy: uniform, Seed: 1, Dir: dir})
+	require.NoError(t, err)
+	again, err := tk.Run(Run{Strategy: uniform, Seed: 1, Dir: dir})
+	require.NoError(t, err)
+	assert.Equal(t, first.Fingerprint, again.Fingerprint)
+	assert.Equal(t, first.SearchSeconds, again.SearchSeconds, "the finished run is read back, not run again")
+
+	_, err = tk.Run(Run{Strategy: uniform, Seed: 2, Dir: dir})
+	require.ErrorIs(t, err, ErrDifferentRun)
+	assert.Contains(t, err.Error(), "Seed 1 there, 2 here")
+	assert.NotContains(t, err.Error(), "--", "library errors name no command-line flags")
+
+	over, err := NewTask(s, Options{DataDir: dataDir, Overwrite: true})
+	require.NoError(t, err)
+	second, err := over.Run(Run{Strategy: uniform, Seed: 2, Dir: dir})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, second.Seed)
+	assert.NotEqual(t, first.Fingerprint, second.Fingerprint)
+}
+
+func TestNewTaskRefusesBudgetList(t *testing.T) {
+	s := quickSpec("front")
+	s.Budget, s.Budgets = "", []string{"macs=0.4", "macs=0.6"}
+	_, err := NewTask(s, Options{})
+	assert.ErrorContains(t, err, "Spec.Expand")
+	_, err = NewTask(nil, Options{})
+	assert.Error(t, err)
+}
