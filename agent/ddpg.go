@@ -27,12 +27,27 @@ type DDPGConfig struct {
 	Capacity      int     // replay buffer transitions (100,000)
 	LowerBound    float64 // smallest preserve ratio (0.2)
 	Seed          uint64
+	// Critic is the critic's regression target: CriticMC (the default),
+	// each stored step's episode reward minus the baseline; or CriticTD,
+	// the official code's bootstrapped target: the episode's reward at the
+	// last step and, before it, Q'(s', mu'(s')) of target networks, so that
+	// the critic values the actor's own policy, not the policies that
+	// filled the replay buffer (the warm-up's random actions).
+	Critic string
+	Tau    float64 // CriticTD: soft update of the target networks, t = tau w + (1-tau) t (0.01)
 }
+
+// The critic's targets (DDPGConfig.Critic).
+const (
+	CriticMC = "mc"
+	CriticTD = "td"
+)
 
 // DefaultDDPG returns the paper's settings.
 func DefaultDDPG() DDPGConfig {
 	return DDPGConfig{Hidden: 300, ActorLR: 1e-4, CriticLR: 1e-3, Batch: 64, Warmup: 100, Sigma: 0.5,
-		SigmaDecay: 0.95, SigmaMin: 0.05, BaselineAlpha: 0.95, Capacity: 100000, LowerBound: 0.2, Seed: 1}
+		SigmaDecay: 0.95, SigmaMin: 0.05, BaselineAlpha: 0.95, Capacity: 100000, LowerBound: 0.2, Seed: 1,
+		Critic: CriticMC, Tau: 0.01}
 }
 
 // DDPG is the paper's agent: an actor mapping a layer's state to a
@@ -52,12 +67,17 @@ type DDPG struct {
 
 	critic critic
 	actor  actorTrainer
+	// CriticTD's target networks: the actor's and the critic's weights in
+	// mlp.nodes order, trailing the trained ones by soft updates.
+	targetActor, targetCritic [][]float64
 }
 
 type stored struct {
 	S []float64
 	A float64
 	R float64
+	// CriticTD only: the next state, nil at the episode's last step.
+	N []float64
 }
 
 // mlp holds the six weight nodes of a 2-hidden-layer MLP in one graph.
@@ -113,6 +133,17 @@ func NewDDPG(cfg DDPGConfig, stateSize int) (*DDPG, error) {
 	if cfg.Hidden < 1 || cfg.Batch < 1 || cfg.Capacity < cfg.Batch {
 		return nil, fmt.Errorf("ddpg: hidden, batch and capacity must be positive, capacity >= batch")
 	}
+	switch cfg.Critic {
+	case "":
+		cfg.Critic = CriticMC
+	case CriticMC:
+	case CriticTD:
+		if !(cfg.Tau > 0 && cfg.Tau <= 1) {
+			return nil, fmt.Errorf("ddpg: tau %v: want (0, 1]", cfg.Tau)
+		}
+	default:
+		return nil, fmt.Errorf("ddpg: critic %q: want %s or %s", cfg.Critic, CriticMC, CriticTD)
+	}
 	d := &DDPG{cfg: cfg, stateSize: stateSize, sigma: cfg.Sigma}
 	d.src = rand.NewPCG(cfg.Seed, 0xddb9)
 	d.rng = rand.New(d.src)
@@ -145,7 +176,45 @@ func NewDDPG(cfg DDPGConfig, stateSize int) (*DDPG, error) {
 	}
 	a.vm = G.NewTapeMachine(a.g, G.BindDualValues(a.net.nodes()...))
 	a.opt = newAdam(cfg.ActorLR)
+	if cfg.Critic == CriticTD { // the targets start as copies (the official hard update)
+		d.targetActor, d.targetCritic = weightsOf(a.net), weightsOf(c.net)
+	}
 	return d, nil
+}
+
+// weightsOf copies an MLP's weights, in mlp.nodes order.
+func weightsOf(m mlp) [][]float64 {
+	var w [][]float64
+	for _, n := range m.nodes() {
+		w = append(w, append([]float64(nil), values(n)...))
+	}
+	return w
+}
+
+// softUpdate moves target towards m's weights: t = tau w + (1-tau) t.
+func softUpdate(target [][]float64, m mlp, tau float64) {
+	for i, n := range m.nodes() {
+		for j, v := range values(n) {
+			target[i][j] = tau*v + (1-tau)*target[i][j]
+		}
+	}
+}
+
+// forwardMLP runs a 2-hidden-layer MLP given as weights (mlp.nodes order)
+// on one input in plain Go.
+func forwardMLP(w [][]float64, x []float64, hidden int) float64 {
+	h1 := dense(x, w[0], w[1], hidden, true)
+	h2 := dense(h1, w[2], w[3], hidden, true)
+	return dense(h2, w[4], w[5], 1, false)[0]
+}
+
+// target is a stored step's regression target for the critic.
+func (d *DDPG) target(st stored) float64 {
+	if d.cfg.Critic != CriticTD || st.N == nil {
+		return st.R // Monte Carlo, or the last step of an episode
+	}
+	mu := 1 / (1 + math.Exp(-forwardMLP(d.targetActor, st.N, d.cfg.Hidden)))
+	return forwardMLP(d.targetCritic, append(append(make([]float64, 0, len(st.N)+1), st.N...), mu), d.cfg.Hidden)
 }
 
 // Name implements Agent.
@@ -165,9 +234,7 @@ func values(n *G.Node) []float64 { return n.Value().Data().([]float64) }
 // minibatches).
 func (d *DDPG) policy(s []float64) float64 {
 	n := d.actor.net
-	h1 := dense(s, values(n.w1), values(n.b1), d.cfg.Hidden, true)
-	h2 := dense(h1, values(n.w2), values(n.b2), d.cfg.Hidden, true)
-	out := dense(h2, values(n.w3), values(n.b3), 1, false)[0]
+	out := forwardMLP([][]float64{values(n.w1), values(n.b1), values(n.w2), values(n.b2), values(n.w3), values(n.b3)}, s, d.cfg.Hidden)
 	return 1 / (1 + math.Exp(-out))
 }
 
@@ -218,6 +285,9 @@ func (d *DDPG) Observe(ep Episode) error {
 	d.baseline = d.cfg.BaselineAlpha*d.baseline + (1-d.cfg.BaselineAlpha)*ep.Reward
 	for _, tr := range ep.Transitions {
 		st := stored{S: append([]float64(nil), tr.State...), A: tr.Action, R: adv}
+		if d.cfg.Critic == CriticTD && tr.Next != nil {
+			st.N = append([]float64(nil), tr.Next...)
+		}
 		if len(d.buffer) < d.cfg.Capacity {
 			d.buffer = append(d.buffer, st)
 		} else {
@@ -238,9 +308,13 @@ func (d *DDPG) Observe(ep Episode) error {
 	return nil
 }
 
-// update takes one critic and one actor step on a random minibatch. The
-// critic regresses onto the stored return: with a single reward at the end
-// of an episode and discount 1, the return of every step is that reward.
+// update takes one critic and one actor step on a random minibatch. With
+// CriticMC the critic regresses onto the stored return: with a single
+// reward at the end of an episode and discount 1, the return of every step
+// is that reward (of the policy that played it). With CriticTD it regresses
+// onto target: the reward at an episode's last step, the target networks'
+// value of the next state under the target actor before it; the target
+// networks then follow by a soft update.
 func (d *DDPG) update() error {
 	B, S := d.cfg.Batch, d.stateSize
 	sb := make([]float64, B*S)
@@ -249,7 +323,7 @@ func (d *DDPG) update() error {
 	for i := 0; i < B; i++ {
 		st := d.buffer[d.rng.IntN(len(d.buffer))]
 		copy(sb[i*S:], st.S)
-		ab[i], yb[i] = st.A, st.R
+		ab[i], yb[i] = st.A, d.target(st)
 	}
 	c := &d.critic
 	G.Let(c.s, tensor.New(tensor.WithShape(B, S), tensor.WithBacking(sb)))
@@ -277,6 +351,10 @@ func (d *DDPG) update() error {
 		return fmt.Errorf("ddpg actor: %w", err)
 	}
 	a.vm.Reset()
+	if d.cfg.Critic == CriticTD {
+		softUpdate(d.targetCritic, c.net, d.cfg.Tau)
+		softUpdate(d.targetActor, a.net, d.cfg.Tau)
+	}
 	return nil
 }
 
@@ -291,6 +369,8 @@ type ddpgState struct {
 	Episodes      int
 	ActorAdam     adam
 	CriticAdam    adam
+	// CriticTD's target networks (absent otherwise).
+	TargetActor, TargetCritic [][]float64
 }
 
 // State implements Agent: weights, Adam's moments, replay buffer, random
@@ -298,7 +378,7 @@ type ddpgState struct {
 // exactly as an uninterrupted one.
 func (d *DDPG) State() ([]byte, error) {
 	st := ddpgState{Buffer: d.buffer, Next: d.next, Sigma: d.sigma, Baseline: d.baseline, Episodes: d.episodes,
-		ActorAdam: *d.actor.opt, CriticAdam: *d.critic.opt}
+		ActorAdam: *d.actor.opt, CriticAdam: *d.critic.opt, TargetActor: d.targetActor, TargetCritic: d.targetCritic}
 	for _, n := range d.actor.net.nodes() {
 		st.Actor = append(st.Actor, append([]float64(nil), values(n)...))
 	}
@@ -354,6 +434,23 @@ func (d *DDPG) Restore(b []byte) error {
 		}
 		o.dst.Iter, o.dst.M, o.dst.V = o.src.Iter, o.src.M, o.src.V
 	}
+	if d.cfg.Critic == CriticTD {
+		for _, t := range []struct {
+			dst *[][]float64
+			src [][]float64
+			n   G.Nodes
+		}{{&d.targetActor, st.TargetActor, d.actor.net.nodes()}, {&d.targetCritic, st.TargetCritic, d.critic.net.nodes()}} {
+			if len(t.src) != len(t.n) {
+				return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d tensors for %d weights)", CriticTD, len(t.src), len(t.n))
+			}
+			for i, n := range t.n {
+				if len(t.src[i]) != len(values(n)) {
+					return fmt.Errorf("ddpg: restore: target weight %s has %d values, want %d", n.Name(), len(t.src[i]), len(values(n)))
+				}
+			}
+			*t.dst = t.src
+		}
+	}
 	d.buffer, d.next, d.sigma, d.baseline, d.episodes = st.Buffer, st.Next, st.Sigma, st.Baseline, st.Episodes
 	return nil
 }
@@ -371,6 +468,8 @@ type DDPGParams struct {
 	SigmaMin      float64 `json:"sigma_min"`
 	BaselineAlpha float64 `json:"baseline_alpha"`
 	Capacity      int     `json:"capacity"`
+	Critic        string  `json:"critic"` // mc (default) or td: DDPGConfig.Critic
+	Tau           float64 `json:"tau"`    // td: the target networks' soft update
 }
 
 // DefaultWarmup is DDPG's warm-up when none is given: the official 100
@@ -387,6 +486,9 @@ func (p *DDPGParams) Resolve(episodes int) {
 
 // Validate implements Validator (one error: the first param out of range).
 func (p *DDPGParams) Validate() error {
+	if p.Critic != CriticMC && p.Critic != CriticTD {
+		return &ParamError{"ddpg", "critic", fmt.Errorf("%q: want %s (Monte Carlo: each episode's reward) or %s (bootstrapped from target networks)", p.Critic, CriticMC, CriticTD)}
+	}
 	for _, err := range []error{
 		numcheck.AtLeast(0).Ints().CheckInt("warmup", int64(*p.Warmup)),
 		numcheck.Between(1, 4096).Ints().CheckInt("hidden", int64(p.Hidden)),
@@ -395,6 +497,7 @@ func (p *DDPGParams) Validate() error {
 		numcheck.AtLeast(0).Check("sigma", p.Sigma), numcheck.Between(0, 1).Check("sigma_decay", p.SigmaDecay),
 		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline_alpha", p.BaselineAlpha),
 		numcheck.Between(float64(p.Batch), 100000).Ints().Means("at least batch").CheckInt("capacity", int64(p.Capacity)),
+		numcheck.Fraction().Check("tau", p.Tau),
 	} {
 		if err != nil {
 			return err
@@ -408,7 +511,7 @@ func init() {
 		Params: func() any {
 			d := DefaultDDPG()
 			return &DDPGParams{Hidden: d.Hidden, ActorLR: d.ActorLR, CriticLR: d.CriticLR, Batch: d.Batch, Sigma: d.Sigma,
-				SigmaDecay: d.SigmaDecay, SigmaMin: d.SigmaMin, BaselineAlpha: d.BaselineAlpha, Capacity: d.Capacity}
+				SigmaDecay: d.SigmaDecay, SigmaMin: d.SigmaMin, BaselineAlpha: d.BaselineAlpha, Capacity: d.Capacity, Critic: d.Critic, Tau: d.Tau}
 		},
 		New: func(s Setting, params any) (Agent, error) {
 			p := params.(*DDPGParams)
@@ -416,6 +519,7 @@ func init() {
 			c := DefaultDDPG()
 			c.Warmup, c.Hidden, c.ActorLR, c.CriticLR, c.Batch = *p.Warmup, p.Hidden, p.ActorLR, p.CriticLR, p.Batch
 			c.Sigma, c.SigmaDecay, c.SigmaMin, c.BaselineAlpha, c.Capacity = p.Sigma, p.SigmaDecay, p.SigmaMin, p.BaselineAlpha, p.Capacity
+			c.Critic, c.Tau = p.Critic, p.Tau
 			c.LowerBound, c.Seed = s.LowerBound, s.Seed
 			return NewDDPG(c, s.StateSize)
 		}})

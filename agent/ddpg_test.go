@@ -33,32 +33,92 @@ func TestDDPGLearnsABandit(t *testing.T) {
 }
 
 func TestDDPGStateRoundTrip(t *testing.T) {
-	cfg := DefaultDDPG()
-	cfg.Hidden, cfg.Warmup, cfg.Batch = 16, 2, 4
-	mk := func() *DDPG {
+	for _, critic := range []string{CriticMC, CriticTD} {
+		t.Run(critic, func(t *testing.T) {
+			cfg := DefaultDDPG()
+			cfg.Hidden, cfg.Warmup, cfg.Batch, cfg.Critic = 16, 2, 4, critic
+			mk := func() *DDPG {
+				d, err := NewDDPG(cfg, 2)
+				require.NoError(t, err)
+				return d
+			}
+			a := mk()
+			s, s2 := []float64{0.1, 0.2}, []float64{0.6, 0.3}
+			episode := func(x float64) Episode { // two steps: the first has a next state
+				return Episode{Transitions: []Transition{{State: s, Action: x, Next: s2}, {State: s2, Action: x}}, Reward: -x}
+			}
+			for ep := 0; ep < 6; ep++ {
+				require.NoError(t, a.Observe(episode(a.Act(s, 0, true))))
+			}
+			blob, err := a.State()
+			require.NoError(t, err)
+			b := mk()
+			require.NoError(t, b.Restore(blob))
+			// Both keep learning (Adam's moments and target networks included) in lockstep.
+			for ep := 0; ep < 6; ep++ {
+				x, y := a.Act(s, 0, true), b.Act(s, 0, true)
+				require.Equal(t, x, y, "episode %d: same noise and weights after restore", ep)
+				require.NoError(t, a.Observe(episode(x)))
+				require.NoError(t, b.Observe(episode(y)))
+			}
+			assert.Equal(t, a.Act(s, 0, false), b.Act(s, 0, false))
+			assert.Equal(t, a.targetCritic, b.targetCritic)
+			assert.Error(t, b.Restore([]byte("garbage")))
+		})
+	}
+}
+
+// On one-step episodes every step is an episode's last: the bootstrapped
+// critic's target is the reward, and the two critics act alike.
+func TestDDPGCriticsAgreeOnOneStepEpisodes(t *testing.T) {
+	actions := func(critic string) []float64 {
+		cfg := DefaultDDPG()
+		cfg.Hidden, cfg.Warmup, cfg.Batch, cfg.Critic = 16, 3, 4, critic
 		d, err := NewDDPG(cfg, 2)
 		require.NoError(t, err)
-		return d
+		var out []float64
+		s := []float64{0.3, 0.4}
+		for ep := 0; ep < 12; ep++ {
+			x := d.Act(s, 0, true)
+			out = append(out, x)
+			require.NoError(t, d.Observe(Episode{Transitions: []Transition{{State: s, Action: x}}, Reward: -x}))
+		}
+		return out
 	}
-	a := mk()
-	s := []float64{0.1, 0.2}
-	for ep := 0; ep < 6; ep++ {
-		x := a.Act(s, 0, true)
-		require.NoError(t, a.Observe(Episode{Transitions: []Transition{{State: s, Action: x}, {State: s, Action: x}}, Reward: -x}))
-	}
-	blob, err := a.State()
+	assert.Equal(t, actions(CriticMC), actions(CriticTD))
+}
+
+// Before an episode's last step the bootstrapped critic regresses onto the
+// target networks' value of the next state under the target actor, not
+// onto the episode's reward; after each update the targets move by tau
+// towards the trained weights.
+func TestDDPGTDTargetBootstraps(t *testing.T) {
+	cfg := DefaultDDPG()
+	cfg.Hidden, cfg.Warmup, cfg.Batch, cfg.Critic, cfg.Tau = 8, 0, 2, CriticTD, 0.25
+	d, err := NewDDPG(cfg, 2)
 	require.NoError(t, err)
-	b := mk()
-	require.NoError(t, b.Restore(blob))
-	// Both keep learning (Adam's moments included) in lockstep.
-	for ep := 0; ep < 6; ep++ {
-		x, y := a.Act(s, 0, true), b.Act(s, 0, true)
-		require.Equal(t, x, y, "episode %d: same noise and weights after restore", ep)
-		require.NoError(t, a.Observe(Episode{Transitions: []Transition{{State: s, Action: x}, {State: s, Action: x}}, Reward: -x}))
-		require.NoError(t, b.Observe(Episode{Transitions: []Transition{{State: s, Action: y}, {State: s, Action: y}}, Reward: -y}))
+	next := []float64{0.7, 0.1}
+	mu := 1 / (1 + math.Exp(-forwardMLP(d.targetActor, next, cfg.Hidden)))
+	want := forwardMLP(d.targetCritic, []float64{0.7, 0.1, mu}, cfg.Hidden)
+	assert.Equal(t, want, d.target(stored{S: []float64{0, 0}, A: 0.5, R: 3, N: next}))
+	assert.Equal(t, 3.0, d.target(stored{S: []float64{0, 0}, A: 0.5, R: 3}), "the last step's target is its reward")
+	assert.Equal(t, weightsOf(d.critic.net), d.targetCritic, "the targets start as copies")
+
+	s := []float64{0.2, 0.9}
+	d.cfg.Warmup = 10 // fill the buffer without learning
+	require.NoError(t, d.Observe(Episode{Transitions: []Transition{{State: s, Action: 0.5, Next: next}, {State: next, Action: 0.4}}, Reward: 1}))
+	for k := 0; k < 2; k++ {
+		prev := weightsOf(d.critic.net)
+		prevTarget := [][]float64{append([]float64(nil), d.targetCritic[0]...), append([]float64(nil), d.targetCritic[5]...)}
+		require.NoError(t, d.update())
+		now := weightsOf(d.critic.net)
+		require.NotEqual(t, prev[0], now[0], "update %d: the critic learned", k)
+		for j, i := range []int{0, 5} { // w1 and b3
+			for x := range now[i] {
+				assert.InDelta(t, 0.25*now[i][x]+0.75*prevTarget[j][x], d.targetCritic[i][x], 1e-15, "update %d: tensor %d[%d]", k, i, x)
+			}
+		}
 	}
-	assert.Equal(t, a.Act(s, 0, false), b.Act(s, 0, false))
-	assert.Error(t, b.Restore([]byte("garbage")))
 }
 
 func TestDDPGIsDeterministic(t *testing.T) {

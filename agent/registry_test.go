@@ -47,6 +47,9 @@ func TestDecodeParams(t *testing.T) {
 		{"capacity below batch", Params{"capacity": 10}, 300, 0, "capacity", "at least batch"},
 		{"NaN", Params{"actor_lr": math.NaN()}, 300, 0, "actor_lr", "finite"},
 		{"infinite", Params{"sigma": math.Inf(1)}, 300, 0, "sigma", "finite"},
+		{"the bootstrapped critic", Params{"critic": "td", "tau": 0.05}, 300, 100, "", ""},
+		{"an unknown critic", Params{"critic": "q"}, 300, 0, "critic", `"q": want mc`},
+		{"tau 0 never moves the targets", Params{"critic": "td", "tau": 0}, 300, 0, "tau", "want"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ddpg.DecodeParams(c.params, c.episodes)
