@@ -488,3 +488,19 @@ func toAny(m map[string]float64) map[string]any {
 	}
 	return out
 }
+
+// amc fetch checks every name before downloading, and verifies a file
+// already in place (here ../shared's, accepted by its recorded checksum)
+// without the network.
+func TestFetchCommand(t *testing.T) {
+	out, _, err := run("fetch", "--list")
+	require.NoError(t, err)
+	assert.Contains(t, out, "cifar10: ")
+	assert.Contains(t, out, "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz")
+	_, _, err = run("fetch", "akamaster-resnet20", "cifar-10")
+	assert.ErrorContains(t, err, `did you mean "cifar10"`)
+	needShared(t)
+	out, _, err = run("fetch", "cifar10", "--dir", dataDir)
+	require.NoError(t, err)
+	assert.Contains(t, out, "(verified)")
+}

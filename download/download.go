@@ -1,0 +1,238 @@
+// Package download fetches the public files amc's README uses (the CIFAR-10
+// archive, public checkpoints), each named in one registry (registry.json)
+// with its URL, size and published checksum: written atomically, verified
+// before it is used, resumed where an interrupted download stopped. A local
+// copy is accepted by its published checksum or by one the registry records
+// for it (a rebuilt archive with the same pixels, say).
+package download
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/amcbench/amc/internal/progress"
+	"github.com/amcbench/amc/internal/suggest"
+)
+
+// Entry is one downloadable file.
+type Entry struct {
+	Name   string `json:"name"`
+	Doc    string `json:"doc"`
+	URL    string `json:"url"`
+	Path   string `json:"path"` // where it goes, relative to Options.Dir
+	Size   int64  `json:"size"` // bytes (0: not published)
+	SHA256 string `json:"sha256,omitempty"`
+	MD5    string `json:"md5,omitempty"` // where only an MD5 is published
+	// ChecksumSource says where the checksum was published.
+	ChecksumSource string `json:"checksum_source"`
+	// AcceptSHA256 are the SHA-256 sums of local copies accepted in place of
+	// the published file, with AcceptNote saying why.
+	AcceptSHA256 []string `json:"accept_sha256,omitempty"`
+	AcceptNote   string   `json:"accept_note,omitempty"`
+}
+
+//go:embed registry.json
+var registryJSON []byte
+
+// Registry lists the downloadable files.
+func Registry() ([]Entry, error) {
+	var es []Entry
+	if err := json.Unmarshal(registryJSON, &es); err != nil {
+		return nil, fmt.Errorf("download: registry: %w", err)
+	}
+	return es, nil
+}
+
+// Lookup finds a registry entry by name.
+func Lookup(name string) (Entry, error) {
+	es, err := Registry()
+	if err != nil {
+		return Entry{}, err
+	}
+	var names []string
+	for _, e := range es {
+		if e.Name == name {
+			return e, nil
+		}
+		names = append(names, e.Name)
+	}
+	return Entry{}, fmt.Errorf("download: no file named %q%s; known: %s", name, suggest.DidYouMean(name, names), strings.Join(names, ", "))
+}
+
+// Options say where files go and how they are fetched.
+type Options struct {
+	Dir      string       // files go to Dir/Entry.Path
+	Client   *http.Client // nil: http.DefaultClient
+	Progress io.Writer    // a progress bar or lines (nil: none)
+}
+
+// Fetch makes e's file present and verified at Dir/e.Path and returns that
+// path. A file already there is verified and kept (a file with another
+// checksum is refused, never overwritten); otherwise the file is
+// downloaded into PATH.partial, resumed from there with an HTTP range
+// request when an earlier download was interrupted, verified, and renamed
+// into place. A download with the wrong checksum is deleted.
+func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
+	if e.SHA256 == "" && e.MD5 == "" {
+		return "", fmt.Errorf("download %s: the registry gives no checksum", e.Name)
+	}
+	dst := filepath.Join(opt.Dir, filepath.FromSlash(e.Path))
+	if _, err := os.Stat(dst); err == nil {
+		if err := verify(dst, e); err != nil {
+			return "", fmt.Errorf("download %s: %s is already there and %w; move it away to download the published file", e.Name, dst, err)
+		}
+		return dst, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("download %s: %w", e.Name, err)
+	}
+	part := dst + ".partial"
+	if err := get(ctx, e, part, opt); err != nil {
+		return "", err
+	}
+	if err := verify(part, e); err != nil {
+		os.Remove(part)
+		return "", fmt.Errorf("download %s from %s: %w; the download was deleted", e.Name, e.URL, err)
+	}
+	if err := os.Rename(part, dst); err != nil {
+		return "", fmt.Errorf("download %s: %w", e.Name, err)
+	}
+	return dst, nil
+}
+
+// get downloads e.URL into part, continuing a partial file.
+func get(ctx context.Context, e Entry, part string, opt Options) error {
+	client := opt.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	var have int64
+	if st, err := os.Stat(part); err == nil {
+		have = st.Size()
+	}
+	if e.Size > 0 && have == e.Size {
+		return nil // complete: verified by the caller
+	}
+	if e.Size > 0 && have > e.Size {
+		os.Remove(part)
+		have = 0
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL, nil)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", e.Name, err)
+	}
+	if have > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("download %s from %s: %w (offline? put the file at %s yourself: %s)", e.Name, e.URL, err,
+			strings.TrimSuffix(part, ".partial"), checksumText(e))
+	}
+	defer resp.Body.Close()
+	flags := os.O_CREATE | os.O_WRONLY
+	switch {
+	case have > 0 && resp.StatusCode == http.StatusPartialContent:
+		flags |= os.O_APPEND
+	case resp.StatusCode == http.StatusOK:
+		flags |= os.O_TRUNC // no range support: start again
+		have = 0
+	case have > 0 && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		return nil // nothing after what we have: verified by the caller
+	default:
+		return fmt.Errorf("download %s from %s: the server answered %s", e.Name, e.URL, resp.Status)
+	}
+	f, err := os.OpenFile(part, flags, 0o644)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", e.Name, err)
+	}
+	total := e.Size
+	if total <= 0 && resp.ContentLength > 0 {
+		total = have + resp.ContentLength
+	}
+	bar := progress.NewUnit(opt.Progress, int(max(1, total>>10)), "download "+e.Name, "KiB")
+	w := &counter{w: f, n: have, update: func(n int64) { bar.Update(int(n>>10), int(max(1, total>>10))) }}
+	_, cerr := io.Copy(w, resp.Body)
+	bar.Finish()
+	if err := errors.Join(f.Sync(), f.Close()); err != nil && cerr == nil {
+		cerr = err
+	}
+	if cerr != nil {
+		return fmt.Errorf("download %s from %s: interrupted after %d of %d bytes (%w); run again to resume from %s", e.Name, e.URL, w.n, total, cerr, part)
+	}
+	// The server's answer is complete: a file of another size is another file.
+	if e.Size > 0 && w.n != e.Size {
+		os.Remove(part)
+		return fmt.Errorf("download %s from %s: the server's file has %d bytes, not the published %d; the download was deleted", e.Name, e.URL, w.n, e.Size)
+	}
+	return nil
+}
+
+// counter writes through and reports the running total.
+type counter struct {
+	w      io.Writer
+	n      int64
+	update func(int64)
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n += int64(k)
+	c.update(c.n)
+	return k, err
+}
+
+// verify checks path's size and checksum against e: the published
+// checksum, or one of the accepted local copies'.
+func verify(path string, e Entry) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	s, m := sha256.New(), md5.New()
+	n, err := io.Copy(io.MultiWriter(s, m), f)
+	if err != nil {
+		return err
+	}
+	sum := hex.EncodeToString(s.Sum(nil))
+	if slices.Contains(e.AcceptSHA256, sum) {
+		return nil
+	}
+	if e.Size > 0 && n != e.Size {
+		return fmt.Errorf("has %d bytes, not the published %d", n, e.Size)
+	}
+	for _, c := range []struct {
+		name, want string
+		h          hash.Hash
+	}{{"SHA-256", e.SHA256, s}, {"MD5", e.MD5, m}} {
+		if c.want == "" {
+			continue
+		}
+		if got := hex.EncodeToString(c.h.Sum(nil)); got != strings.ToLower(c.want) {
+			return fmt.Errorf("has %s %s, not the published %s", c.name, got, c.want)
+		}
+	}
+	return nil
+}
+
+// checksumText names e's published checksum.
+func checksumText(e Entry) string {
+	if e.SHA256 != "" {
+		return "SHA-256 " + e.SHA256
+	}
+	return "MD5 " + e.MD5
+}
