@@ -67,12 +67,13 @@ test: build vet
 # 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
 # check the pipeline end to end. REPRO_SETS=ddpg-collapse (for example) runs one set.
 # Lossless CIFAR-10 (the default data): paper-cifar, and one set per results folder: resnet20-front,
-# ddpg-collapse, external-overhead, agents (results/<set>). The older JPEG copy: the jpeg-* sets, whose
+# ddpg-collapse, ddpg-critic, external-overhead, agents (results/<set>). The older JPEG copy: the jpeg-* sets, whose
 # specs live in experiments/jpeg-copy/ and whose committed outputs are under results/jpeg-copy/.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
 SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
 SET_resnet20-front = experiments/resnet20-front.yaml
 SET_ddpg-collapse = experiments/ddpg-collapse-plain20.yaml experiments/ddpg-collapse-fine20.yaml
+SET_ddpg-critic = experiments/ddpg-critic-plain20-mc.yaml experiments/ddpg-critic-plain20-td.yaml experiments/ddpg-critic-plain20-buffer.yaml
 # results/external-overhead (runs the Python agent: python3 on PATH)
 SET_external-overhead = experiments/external-random.yaml
 # results/agents (its PyTorch agent needs python3 with torch first on PATH)
