@@ -94,7 +94,7 @@ type Strategy struct {
 	Warmup int `yaml:"warmup"`
 	// Schedule names a preset of episodes and warm-up: "official" is the
 	// official AMC code's, 800 episodes of which the first 100 random
-	// (DDPG only).
+	// (DDPG only). Load and Check apply it and clear it.
 	Schedule string `yaml:"schedule"`
 	// Command runs an agent written in any language as a child process
 	// speaking the external-agent protocol (docs/external-agents.md).
@@ -131,13 +131,22 @@ func Load(path string) (*Spec, error) {
 		return nil, fmt.Errorf("spec %s: %w", path, err)
 	}
 	s.Path = path
-	if err := s.defaults(); err != nil {
-		return nil, fmt.Errorf("spec %s: %w", path, err)
-	}
-	if err := s.checkModel(); err != nil {
+	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("spec %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// Check fills the defaults of what a spec leaves out and checks the
+// rest, as Load does: for a spec built in code. It moves a strategy's
+// warmup and schedule into its params and episodes; relative weights are
+// taken relative to the spec's Path. Check a spec once. Errors name no
+// file.
+func (s *Spec) Check() error {
+	if err := s.defaults(); err != nil {
+		return err
+	}
+	return s.checkModel()
 }
 
 // parse decodes one YAML document strictly into a Spec and checks its
@@ -336,7 +345,7 @@ func (s *Spec) defaults() error {
 			if st.Params == nil {
 				st.Params = agent.Params{}
 			}
-			st.Episodes, st.Params["warmup"] = OfficialEpisodes, OfficialWarmup
+			st.Episodes, st.Params["warmup"], st.Schedule = OfficialEpisodes, OfficialWarmup, "" // applied
 		default:
 			return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: unknown schedule %q; valid: official (800 episodes, warm-up 100)", st.Name, st.Schedule))
 		}

@@ -46,6 +46,9 @@ type Training struct {
 // goes to Options.Log.
 func Fit(j Training, opt Options) (*TrainSummary, error) {
 	log, m, cfg, outDir, save := opt.log(), j.Model, j.Recipe, j.Out, j.Save
+	if m == nil || m.Graph == nil {
+		return nil, fmt.Errorf("harness: training: no model")
+	}
 	if outDir == "" {
 		return nil, fmt.Errorf("harness: training %s: no output folder", m.Name)
 	}

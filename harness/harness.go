@@ -15,7 +15,8 @@ package harness
 import "io"
 
 // Options are where a task's inputs are and how a sweep runs; none of them
-// changes a run's results.
+// enters a run's fingerprint (a latency table kept in LatencyFile is reused
+// as it is, so a latency budget's searches depend on that file).
 type Options struct {
 	DataDir  string // data root (datasets.Options; default $AMC_DATA, ./data, ../shared/data)
 	CacheDir string // decoded-data cache (datasets.Options)

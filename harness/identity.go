@@ -2,6 +2,7 @@ package harness
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,6 +140,10 @@ func (seen taskSeen) check(s *Summary, dir string) error {
 		s.Spec, first.dir, dir, why)
 }
 
+// ErrSpecChanged marks a spec's folder holding runs of another task: the
+// spec was edited since they ran.
+var ErrSpecChanged = errors.New("spec changed")
+
 // checkSpecFolder refuses a spec folder (DIR/<spec>) holding finished runs
 // of another task than id's: the spec was edited (other budget, weights,
 // data ...) since they ran. Runs from before task fingerprints existed are
@@ -162,8 +167,8 @@ func checkSpecFolder(dir string, id RunID) error {
 		if s.RunID != nil {
 			why = diffRuns(s.RunID.Task().describe(), id.Task())
 		}
-		return fmt.Errorf("%s holds a run of another task than the spec's (%s): the spec changed since it ran; move that folder away or write to another folder",
-			filepath.Dir(f), why)
+		return fmt.Errorf("%s holds a run of another task than the spec's (%s): the spec changed since it ran; move that folder away or write to another folder: %w",
+			filepath.Dir(f), why, ErrSpecChanged)
 	}
 	return nil
 }

@@ -126,7 +126,7 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 			continue
 		}
 		if n > 1 {
-			fmt.Fprintf(log, "spec %s: fine-tuning runs after the sweep, on the shards' merged folder (Merge, then RunSpecs there)\n", s.Name)
+			fmt.Fprintf(log, "spec %s: fine-tuning runs after the sweep: merge the shards' folders, then run the specs again on the merged folder\n", s.Name)
 			continue
 		}
 		if err := fineTuneBest(s, out, opt); err != nil {
@@ -142,23 +142,22 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 }
 
 // Merge joins the outputs of sharded sweeps (their finished runs) into out
-// and gathers them there (Collect); it returns the runs copied. It holds
-// out's lock.
-func Merge(srcs []string, out string, log io.Writer) (int, error) {
+// and gathers them there (Collect); it returns the runs copied and the runs
+// now in out. It holds out's lock.
+func Merge(srcs []string, out string, log io.Writer) (copied, runs int, err error) {
 	if log == nil {
 		log = io.Discard
 	}
 	lock, err := LockOut(out, log)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer lock.Release()
-	copied, err := merge(srcs, out, log)
-	if err != nil {
-		return copied, err
+	if copied, err = merge(srcs, out, log); err != nil {
+		return copied, 0, err
 	}
-	_, err = Collect(out)
-	return copied, err
+	runs, err = Collect(out)
+	return copied, runs, err
 }
 
 // Report gathers the runs under dir (Collect) and writes dir/report.md with
@@ -271,7 +270,7 @@ func writeParquet[T any](path string, rows []T) error {
 	return atomicfile.Write(path, func(w io.Writer) error { return parquet.Write(w, rows, search.Compression) })
 }
 
-// Merge copies every finished run folder (DIR/<spec>/<run>/ with a
+// merge copies every finished run folder (DIR/<spec>/<run>/ with a
 // summary.json) of the sources into out, with the spec's latency table.
 // A run already in out is kept if it is the same run and refused otherwise;
 // unfinished runs are reported and left out. Everything is checked before
@@ -454,7 +453,7 @@ func copyFile(src, dst string) error {
 }
 
 // fineTuneBest fine-tunes, with the spec's recipe, the best policy (best
-// seed by held-out accuracy) of every strategy whose seeds have all
+// seed by reward-set accuracy) of every strategy whose seeds have all
 // finished, into DIR/<spec>/<strategy>-s<seed>/finetuned/ (resumable; done
 // ones are skipped).
 func fineTuneBest(s *experiments.Spec, outDir string, opt Options) error {

@@ -32,7 +32,10 @@ import (
 // Task is a spec's compression task: everything but the strategy and seed.
 // It is identified (weights and data by content) on first need and
 // prepared (model, data, calibration statistics, reward set, latency table)
-// on the first run that needs it, then shared by every run on it.
+// on the first run that needs it, then shared by every run on it. A Task
+// is not safe for concurrent use: run its strategies and seeds one after
+// another (each run uses every core), or give each goroutine a Task of
+// its own.
 type Task struct {
 	spec *experiments.Spec
 	opt  Options
@@ -58,9 +61,10 @@ type prepared struct {
 
 // NewTask is the task of spec s (one budget: expand a budgets: list first
 // with Spec.Expand). The spec is used as it is: experiments.Load fills its
-// defaults, a spec built in code gets none (RewardImages 0 is the whole
-// held-out split, leaving no unseen held-out images). Nothing is read until
-// a run or ID needs it.
+// defaults; a spec built in code gets them from Spec.Check, or none
+// (RewardImages 0 is then the whole held-out split, leaving no unseen
+// held-out images, and zeros enter the run fingerprint as zeros). Nothing is
+// read until a run or ID needs it.
 func NewTask(s *experiments.Spec, opt Options) (*Task, error) {
 	if s == nil {
 		return nil, errors.New("harness: no spec")
@@ -275,12 +279,15 @@ type extAgent struct {
 	Dir     string // working directory: the spec's folder
 }
 
-// ID identifies run r of the task (hashing the weights and fingerprinting
+// ID identifies a run of the task (hashing the weights and fingerprinting
 // the data on first call). A registered strategy's warm-up (DDPG's) keeps
 // the field it had before strategies took params, and its other params
 // count where they differ from the strategy's defaults, so that runs made
 // before keep their fingerprints.
 func (t *Task) ID(run Run) (RunID, error) {
+	if st := run.Strategy; st.Warmup != 0 || st.Schedule != "" {
+		return RunID{}, fmt.Errorf("strategy %s: warmup and schedule are a spec file's shorthands: call Spec.Check (experiments.Load does) to turn them into params and episodes", st.Name)
+	}
 	if err := t.identify(); err != nil {
 		return RunID{}, err
 	}

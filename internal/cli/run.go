@@ -7,8 +7,6 @@ import (
 
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/harness"
-	"github.com/amcbench/amc/search"
-	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/cobra"
 )
 
@@ -106,11 +104,7 @@ func newMergeCmd() *cobra.Command {
 			if outDir == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
-			copied, err := harness.Merge(args, outDir, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			n, err := countRuns(outDir)
+			copied, n, err := harness.Merge(args, outDir, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -122,17 +116,14 @@ func newMergeCmd() *cobra.Command {
 	return cmd
 }
 
-// countRuns is the number of runs in dir/runs.parquet.
-func countRuns(dir string) (int, error) {
-	rows, err := parquet.ReadFile[search.RunRow](filepath.Join(dir, "runs.parquet"))
-	return len(rows), err
-}
-
 // withFlagHints adds the flags that resolve a harness error: a folder of
 // another run is replaced with --overwrite or avoided with another --out.
 func withFlagHints(err error) error {
-	if errors.Is(err, harness.ErrDifferentRun) {
+	switch {
+	case errors.Is(err, harness.ErrDifferentRun):
 		return fmt.Errorf("%w; pass --overwrite to replace it, or choose another --out", err)
+	case errors.Is(err, harness.ErrSpecChanged):
+		return fmt.Errorf("%w; or choose another --out", err)
 	}
 	return err
 }
