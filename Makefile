@@ -24,7 +24,7 @@ all: build
 # System packages: libopenblas-dev for the fast BLAS (otherwise the pure-Go BLAS
 # is used); python3-torch for the PyTorch bridge (python/amc_bridge) and its tests,
 # python3-scipy and python3-numpy for the tests' reference statistics.
-PYDEBS := python3-torch python3-scipy python3-numpy
+PYDEBS := python3-torch python3-torchvision python3-scipy python3-numpy
 # Installed when running as root with apt-get.
 deps:
 	@if ! printf 'int main(void){return 0;}' | cc -x c - -lopenblas -o /dev/null >/dev/null 2>&1; then \
@@ -34,7 +34,7 @@ deps:
 	      || echo "warning: could not install libopenblas-dev; using the pure-Go BLAS"; \
 	  else echo "note: libopenblas-dev not installed; using the pure-Go BLAS"; fi; \
 	fi
-	@/usr/bin/python3 -c 'import scipy.stats, numpy, torch' 2>/dev/null || { \
+	@/usr/bin/python3 -c 'import scipy.stats, numpy, torch, torchvision' 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing $(PYDEBS) (the PyTorch bridge, reference statistics in the tests)"; \
 	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS) >/dev/null 2>&1 \

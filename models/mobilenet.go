@@ -8,12 +8,18 @@ import (
 
 // MobileNetV1 builds the CIFAR MobileNet-V1 (width multiplier w).
 func MobileNetV1(w float64) (*nn.Graph, error) {
+	return mobileNetV1(nn.Shape{C: 3, H: 32, W: 32}, 1, 10, w)
+}
+
+// mobileNetV1 is MobileNet-V1 on inputs of shape in, its first convolution
+// with the given stride, with classes outputs.
+func mobileNetV1(input nn.Shape, stride, classes int, w float64) (*nn.Graph, error) {
 	type blk struct{ out, stride int }
 	cfg := []blk{{64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2},
 		{512, 1}, {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}}
-	g := nn.NewGraph(nn.Shape{C: 3, H: 32, W: 32})
+	g := nn.NewGraph(input)
 	in := roundWidth(32, w)
-	x := g.Conv("conv1", 0, 3, in, 3, 1, 1, 1)
+	x := g.Conv("conv1", 0, 3, in, 3, stride, 1, 1)
 	x = g.BN("bn1", x, in)
 	x = g.Act("relu", nn.OpReLU, x)
 	for i, b := range cfg {
@@ -29,7 +35,7 @@ func MobileNetV1(w float64) (*nn.Graph, error) {
 	}
 	x = g.Add(&nn.Node{Name: "avgpool", Op: nn.OpGlobalAvgPool, Inputs: []int{x}})
 	x = g.Add(&nn.Node{Name: "flatten", Op: nn.OpFlatten, Inputs: []int{x}})
-	g.Add(&nn.Node{Name: "linear", Op: nn.OpLinear, Inputs: []int{x}, InC: in, OutC: 10, Bias: true})
+	g.Add(&nn.Node{Name: "linear", Op: nn.OpLinear, Inputs: []int{x}, InC: in, OutC: classes, Bias: true})
 	return g, nil
 }
 

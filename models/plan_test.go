@@ -15,7 +15,7 @@ import (
 // im2col + SGEMM) computes what the plain reference interpreter computes, on
 // every zoo network with random weights, batch-norm statistics and inputs.
 func TestFastPathMatchesReferenceOnZoo(t *testing.T) {
-	names := append(Names(), "mobilenet_v2@0.5", "resnet20@0.75")
+	names := append(CIFARNames(), "mobilenet_v2@0.5", "resnet20@0.75")
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			g, err := Build(name)

@@ -1,5 +1,6 @@
-// Package models is the CIFAR model zoo: the exact networks of
-// docs/cifar-models.md, built as nn graphs with PyTorch parameter names.
+// Package models is the model zoo: the CIFAR networks of
+// docs/cifar-models.md and the paper's ImageNet networks (imagenet_*),
+// built as nn graphs with PyTorch parameter names.
 package models
 
 import (
@@ -14,9 +15,10 @@ import (
 
 // Spec describes a zoo network.
 type Spec struct {
-	Name  string
-	Doc   string
-	build func(width float64) (*nn.Graph, error)
+	Name     string
+	Doc      string
+	ImageNet bool // 224x224 inputs, 1,000 classes (otherwise CIFAR's 32x32, 10)
+	build    func(width float64) (*nn.Graph, error)
 }
 
 var zoo = map[string]Spec{}
@@ -34,6 +36,12 @@ func init() {
 	register(Spec{Name: "vgg16", Doc: "VGG-16 with batch norm, CIFAR head", build: VGG16})
 	register(Spec{Name: "mobilenet_v1", Doc: "MobileNet-V1, CIFAR strides", build: MobileNetV1})
 	register(Spec{Name: "mobilenet_v2", Doc: "MobileNet-V2, CIFAR strides", build: MobileNetV2})
+	register(Spec{Name: "imagenet_vgg16", Doc: "torchvision vgg16, 224x224, 1000 classes", ImageNet: true,
+		build: func(w float64) (*nn.Graph, error) { return ImageNetVGG16(w, false) }})
+	register(Spec{Name: "imagenet_vgg16_bn", Doc: "torchvision vgg16_bn, 224x224, 1000 classes", ImageNet: true,
+		build: func(w float64) (*nn.Graph, error) { return ImageNetVGG16(w, true) }})
+	register(Spec{Name: "imagenet_mobilenet_v1", Doc: "the paper's MobileNet-V1, 224x224, 1000 classes", ImageNet: true, build: ImageNetMobileNetV1})
+	register(Spec{Name: "imagenet_mobilenet_v2", Doc: "torchvision mobilenet_v2, 224x224, 1000 classes", ImageNet: true, build: ImageNetMobileNetV2})
 }
 
 // Names lists the zoo's base names, sorted.
@@ -43,6 +51,17 @@ func Names() []string {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return natLess(names[i], names[j]) })
+	return names
+}
+
+// CIFARNames lists the CIFAR networks' base names, sorted.
+func CIFARNames() []string {
+	var names []string
+	for _, n := range Names() {
+		if !zoo[n].ImageNet {
+			names = append(names, n)
+		}
+	}
 	return names
 }
 

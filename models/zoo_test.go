@@ -56,7 +56,7 @@ func TestUnknownModelSuggests(t *testing.T) {
 	cases := []struct{ in, wantSub string }{
 		{"resnet57", `did you mean "resnet56"`},
 		{"mobilenetv2", `did you mean "mobilenet_v2"`},
-		{"alexnet", "valid models: mobilenet_v1"},
+		{"alexnet", "valid models: imagenet_mobilenet_v1"},
 		{"resnet20@abc", "width"},
 		{"resnet20@0", "width"},
 	}
@@ -68,6 +68,6 @@ func TestUnknownModelSuggests(t *testing.T) {
 }
 
 func TestNamesListed(t *testing.T) {
-	assert.Equal(t, []string{"mobilenet_v1", "mobilenet_v2", "plain20", "resnet20", "resnet32", "resnet44",
-		"resnet56", "resnet110", "vgg16"}, Names())
+	assert.Equal(t, []string{"imagenet_mobilenet_v1", "imagenet_mobilenet_v2", "imagenet_vgg16", "imagenet_vgg16_bn",
+		"mobilenet_v1", "mobilenet_v2", "plain20", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg16"}, Names())
 }

@@ -143,7 +143,7 @@ func TestBridgeLogitsMatchEngine(t *testing.T) {
 		x.Data[i] = float32(rng.NormFloat64())
 	}
 	var cases []parityCase
-	zoo := models.Names()
+	zoo := models.CIFARNames()
 	require.Len(t, zoo, 9)
 	for _, m := range zoo {
 		cases = append(cases, parityCases(t, dir, m, rng)...)
@@ -228,7 +228,7 @@ func TestDataExportBadInput(t *testing.T) {
 // JSON of python3 -m amc_bridge graph equals amc graph's, at four widths.
 func TestBridgeGraphsEqualTheZoo(t *testing.T) {
 	var names []string
-	for _, m := range models.Names() {
+	for _, m := range models.CIFARNames() {
 		for _, w := range []string{"", "@0.75", "@0.5", "@0.25"} {
 			names = append(names, m+w)
 		}
