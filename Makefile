@@ -73,7 +73,7 @@ REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
 SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
 SET_resnet20-front = experiments/resnet20-front.yaml
 SET_ddpg-collapse = experiments/ddpg-collapse-plain20.yaml experiments/ddpg-collapse-fine20.yaml
-SET_ddpg-critic = experiments/ddpg-critic-plain20-mc.yaml experiments/ddpg-critic-plain20-td.yaml experiments/ddpg-critic-plain20-buffer.yaml
+SET_ddpg-critic = experiments/ddpg-critic-plain20-mc.yaml experiments/ddpg-critic-plain20-td.yaml experiments/ddpg-critic-plain20-buffer.yaml experiments/ddpg-buffer-resnet20.yaml
 # results/external-overhead (runs the Python agent: python3 on PATH)
 SET_external-overhead = experiments/external-random.yaml
 # results/agents (its PyTorch agent needs python3 with torch first on PATH)
