@@ -10,8 +10,7 @@ import (
 // imagenet_*: torchvision's VGG-16, VGG-16-BN and MobileNet-V2 with
 // torchvision's tensor names, and the paper's MobileNet-V1
 // (../shared/docs/imagenet-models.md; it has no public checkpoint, so its
-// names are the CIFAR MobileNet-V1's). ResNet-50 waits for max pooling with
-// padding.
+// names are the CIFAR MobileNet-V1's), and torchvision's ResNet-50.
 
 var imagenetInput = nn.Shape{C: 3, H: 224, W: 224}
 
@@ -105,5 +104,50 @@ func ImageNetMobileNetV2(w float64) (*nn.Graph, error) {
 	x = g.Add(&nn.Node{Name: "avgpool", Op: nn.OpGlobalAvgPool, Inputs: []int{x}})
 	x = g.Add(&nn.Node{Name: "flatten", Op: nn.OpFlatten, Inputs: []int{x}})
 	g.Add(&nn.Node{Name: "classifier.1", Op: nn.OpLinear, Inputs: []int{x}, InC: last, OutC: 1000, Bias: true})
+	return g, nil
+}
+
+// ImageNetResNet50 builds torchvision's resnet50 (v1.5: the bottleneck
+// strides in its 3x3 convolution) with torchvision's tensor names; width w
+// scales every convolution's output channels.
+func ImageNetResNet50(w float64) (*nn.Graph, error) {
+	g := nn.NewGraph(imagenetInput)
+	stem := roundWidth(64, w)
+	x := g.Conv("conv1", 0, 3, stem, 7, 2, 3, 1)
+	x = g.BN("bn1", x, stem)
+	x = g.Act("relu", nn.OpReLU, x)
+	x = g.Add(&nn.Node{Name: "maxpool", Op: nn.OpMaxPool, Inputs: []int{x}, Kernel: 3, Stride: 2, Pad: 1})
+	in := stem
+	for l, st := range []struct{ width, blocks, stride int }{{64, 3, 1}, {128, 4, 2}, {256, 6, 2}, {512, 3, 2}} {
+		mid, out := roundWidth(st.width, w), roundWidth(4*st.width, w)
+		for i := 0; i < st.blocks; i++ {
+			stride := 1
+			if i == 0 {
+				stride = st.stride
+			}
+			p := fmt.Sprintf("layer%d.%d", l+1, i)
+			// The shortcut comes first, so that conv3, bn3, the add and the
+			// ReLU are consecutive nodes (the engine fuses them).
+			sc := x
+			if i == 0 {
+				sc = g.Conv(p+".downsample.0", x, in, out, 1, stride, 0, 1)
+				sc = g.BN(p+".downsample.1", sc, out)
+			}
+			y := g.Conv(p+".conv1", x, in, mid, 1, 1, 0, 1)
+			y = g.BN(p+".bn1", y, mid)
+			y = g.Act(p+".relu1", nn.OpReLU, y)
+			y = g.Conv(p+".conv2", y, mid, mid, 3, stride, 1, 1)
+			y = g.BN(p+".bn2", y, mid)
+			y = g.Act(p+".relu2", nn.OpReLU, y)
+			y = g.Conv(p+".conv3", y, mid, out, 1, 1, 0, 1)
+			y = g.BN(p+".bn3", y, out)
+			y = g.Add(&nn.Node{Name: p + ".add", Op: nn.OpAdd, Inputs: []int{y, sc}})
+			x = g.Act(p+".relu3", nn.OpReLU, y)
+			in = out
+		}
+	}
+	x = g.Add(&nn.Node{Name: "avgpool", Op: nn.OpGlobalAvgPool, Inputs: []int{x}})
+	x = g.Add(&nn.Node{Name: "flatten", Op: nn.OpFlatten, Inputs: []int{x}})
+	g.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: in, OutC: 1000, Bias: true})
 	return g, nil
 }

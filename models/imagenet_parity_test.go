@@ -17,7 +17,7 @@ import (
 )
 
 // referenceScript saves, for random weights and batch-norm statistics and
-// two random 224x224 images, torchvision's mobilenet_v2 and the paper's
+// two random 224x224 images, torchvision's mobilenet_v2 and resnet50 and the paper's
 // MobileNet-V1 (../shared/docs/imagenet-models.md, written here in PyTorch
 // with amc's tensor names) as .pth files, with the inputs and logits.
 const referenceScript = `
@@ -51,7 +51,8 @@ class MobileNetV1(nn.Module):
 
 x = torch.randn(2, 3, 224, 224)
 x.numpy().tofile(out + "/x.f32")
-for name, m in [("mobilenet_v2", torchvision.models.mobilenet_v2()), ("mobilenet_v1", MobileNetV1())]:
+for name, m in [("mobilenet_v2", torchvision.models.mobilenet_v2()), ("mobilenet_v1", MobileNetV1()),
+                ("resnet50", torchvision.models.resnet50())]:
     for mod in m.modules():
         if isinstance(mod, nn.BatchNorm2d):
             with torch.no_grad():
@@ -73,9 +74,10 @@ func readF32(t *testing.T, path string) []float32 {
 	return v
 }
 
-// amc's ImageNet MobileNets give PyTorch's logits (torchvision's own
-// mobilenet_v2 with its tensor names) within 1e-4 x max |logit|. VGG-16's
-// 528 MB of weights are left to the counts test.
+// amc's ImageNet ResNet-50 and MobileNets give PyTorch's logits
+// (torchvision's own resnet50 and mobilenet_v2, with their tensor names)
+// within 1e-4 x max |logit|. VGG-16's 528 MB of weights are left to the
+// counts test.
 func TestImageNetLogitsMatchPyTorch(t *testing.T) {
 	py := testpython.Find(t, "the ImageNet networks' parity test (Debian: python3-torch python3-torchvision; make test installs them as root)", "torch", "torchvision")
 	dir := t.TempDir()
@@ -95,7 +97,7 @@ func TestImageNetLogitsMatchPyTorch(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"mobilenet_v2", "mobilenet_v1"} {
+	for _, name := range []string{"mobilenet_v2", "mobilenet_v1", "resnet50"} {
 		t.Run(name, func(t *testing.T) {
 			g, err := models.Build("imagenet_" + name)
 			require.NoError(t, err)

@@ -16,6 +16,7 @@ func TestImageNetZooMatchesReferenceTable(t *testing.T) {
 		name         string
 		macs, params int64
 	}{
+		{"imagenet_resnet50", 4089184256, 25557032},
 		{"imagenet_vgg16", 15470264320, 138357544},
 		{"imagenet_vgg16_bn", 15470264320, 138365992},
 		{"imagenet_mobilenet_v2", 300774272, 3504872},

@@ -41,6 +41,7 @@ func init() {
 	register(Spec{Name: "imagenet_vgg16_bn", Doc: "torchvision vgg16_bn, 224x224, 1000 classes", ImageNet: true,
 		build: func(w float64) (*nn.Graph, error) { return ImageNetVGG16(w, true) }})
 	register(Spec{Name: "imagenet_mobilenet_v1", Doc: "the paper's MobileNet-V1, 224x224, 1000 classes", ImageNet: true, build: ImageNetMobileNetV1})
+	register(Spec{Name: "imagenet_resnet50", Doc: "torchvision resnet50, 224x224, 1000 classes", ImageNet: true, build: ImageNetResNet50})
 	register(Spec{Name: "imagenet_mobilenet_v2", Doc: "torchvision mobilenet_v2, 224x224, 1000 classes", ImageNet: true, build: ImageNetMobileNetV2})
 }
 

@@ -68,6 +68,6 @@ func TestUnknownModelSuggests(t *testing.T) {
 }
 
 func TestNamesListed(t *testing.T) {
-	assert.Equal(t, []string{"imagenet_mobilenet_v1", "imagenet_mobilenet_v2", "imagenet_vgg16", "imagenet_vgg16_bn",
+	assert.Equal(t, []string{"imagenet_mobilenet_v1", "imagenet_mobilenet_v2", "imagenet_resnet50", "imagenet_vgg16", "imagenet_vgg16_bn",
 		"mobilenet_v1", "mobilenet_v2", "plain20", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg16"}, Names())
 }

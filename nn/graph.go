@@ -66,7 +66,7 @@ type Node struct {
 	// Conv: InC/OutC channels, square Kernel, Stride, Pad, Groups.
 	// Linear: InC inputs, OutC outputs. BatchNorm: OutC channels.
 	// ShortcutA: OutC output channels, Stride subsampling.
-	// MaxPool/AvgPool: Kernel, Stride.
+	// MaxPool/AvgPool: Kernel, Stride; MaxPool also Pad (padding never wins).
 	InC    int     `json:"in_channels,omitempty"`
 	OutC   int     `json:"out_channels,omitempty"`
 	Kernel int     `json:"kernel,omitempty"`
@@ -208,10 +208,13 @@ func nodeShape(n *Node, in Shape) (Shape, error) {
 		}
 		return Shape{n.OutC, (in.H + n.Stride - 1) / n.Stride, (in.W + n.Stride - 1) / n.Stride}, nil
 	case OpMaxPool, OpAvgPool:
-		if n.Kernel < 1 || n.Stride < 1 || in.H < n.Kernel || in.W < n.Kernel {
-			return Shape{}, fmt.Errorf("kernel %d stride %d on %dx%d", n.Kernel, n.Stride, in.H, in.W)
+		if n.Pad < 0 || (n.Pad > 0 && (n.Op == OpAvgPool || 2*n.Pad > n.Kernel)) {
+			return Shape{}, fmt.Errorf("padding %d: only max pooling pads, by at most half its kernel %d", n.Pad, n.Kernel)
 		}
-		return Shape{in.C, (in.H-n.Kernel)/n.Stride + 1, (in.W-n.Kernel)/n.Stride + 1}, nil
+		if n.Kernel < 1 || n.Stride < 1 || in.H+2*n.Pad < n.Kernel || in.W+2*n.Pad < n.Kernel {
+			return Shape{}, fmt.Errorf("kernel %d stride %d padding %d on %dx%d", n.Kernel, n.Stride, n.Pad, in.H, in.W)
+		}
+		return Shape{in.C, (in.H+2*n.Pad-n.Kernel)/n.Stride + 1, (in.W+2*n.Pad-n.Kernel)/n.Stride + 1}, nil
 	case OpGlobalAvgPool:
 		return Shape{in.C, 1, 1}, nil
 	case OpFlatten:

@@ -63,7 +63,11 @@ func (pl *Plan) run(st *step, n int) {
 					}
 					for ky := 0; ky < st.k; ky++ {
 						for kx := 0; kx < st.k; kx++ {
-							s := src[((b*in.H+y*st.stride+ky)*in.W+x*st.stride+kx)*c:][:c]
+							iy, ix := y*st.stride+ky-st.pad, x*st.stride+kx-st.pad
+							if iy < 0 || ix < 0 || iy >= in.H || ix >= in.W {
+								continue // padding (max pooling only) never wins
+							}
+							s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
 							for k, v := range s {
 								if st.maxPool {
 									if v > d[k] {

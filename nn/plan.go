@@ -252,7 +252,7 @@ func CompileKeeping(g *Graph, p Params, workers int, keep []int) (*Plan, error) 
 		case OpShortcutA:
 			st.kind, st.stride, st.chanMap = stShortcutA, nd.Stride, nd.ShortcutMap(shapes[nd.Inputs[0]].C)
 		case OpMaxPool, OpAvgPool:
-			st.kind, st.k, st.stride, st.maxPool = stPool, nd.Kernel, nd.Stride, nd.Op == OpMaxPool
+			st.kind, st.k, st.stride, st.pad, st.maxPool = stPool, nd.Kernel, nd.Stride, nd.Pad, nd.Op == OpMaxPool
 		case OpGlobalAvgPool:
 			st.kind = stGlobalAvg
 		case OpFlatten:

@@ -124,7 +124,11 @@ func Reference(g *Graph, p Params, x []float32, n int) ([]float32, error) {
 							}
 							for ky := 0; ky < nd.Kernel; ky++ {
 								for kx := 0; kx < nd.Kernel; kx++ {
-									v := src[((b*is.C+c)*is.H+y*nd.Stride+ky)*is.W+xx*nd.Stride+kx]
+									iy, ix := y*nd.Stride+ky-nd.Pad, xx*nd.Stride+kx-nd.Pad
+									if iy < 0 || ix < 0 || iy >= is.H || ix >= is.W {
+										continue // padding (max pooling only) never wins
+									}
+									v := src[((b*is.C+c)*is.H+iy)*is.W+ix]
 									if nd.Op == OpAvgPool {
 										s += v
 									} else {

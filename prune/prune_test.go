@@ -94,7 +94,7 @@ func TestGroupsOfZoo(t *testing.T) {
 }
 
 func TestUniformHalfOnEveryZooModel(t *testing.T) {
-	for _, name := range models.Names() {
+	for _, name := range models.CIFARNames() {
 		for _, residual := range []bool{false, true} {
 			g, p := build(t, name)
 			a, err := Analyze(g, Options{Residual: residual})
@@ -215,4 +215,51 @@ func TestPolicyErrors(t *testing.T) {
 	assert.Equal(t, 8, KeepCount(16, 0.01, 8))
 	assert.Equal(t, 4, KeepCount(4, 0.1, 8))
 	assert.Equal(t, 1, KeepCount(16, 0.001, 1))
+}
+
+// The ImageNet networks' channel groups: ResNet-50's are its stem and the
+// insides of its 16 bottlenecks (conv1, conv2), and with residual groups
+// also its 4 stages' joined channels; MobileNet-V2's its stem, its 16
+// expansions, the two projections no add joins and the last 1x1; VGG-16's
+// its 13 convolutions. Uniform halving predicts the pruned graph's MACs
+// exactly.
+func TestImageNetGroups(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		groups, residual int
+	}{
+		{"imagenet_resnet50", 1 + 2*16, 1 + 2*16 + 4},
+		{"imagenet_mobilenet_v2", 1 + 16 + 2 + 1, 0},
+		{"imagenet_vgg16", 13, 0},
+	} {
+		g, err := models.Build(c.name)
+		require.NoError(t, err)
+		for _, residual := range []bool{false, true} {
+			a, err := Analyze(g, Options{Residual: residual})
+			require.NoError(t, err, c.name)
+			if residual && c.residual > 0 {
+				assert.Len(t, a.Groups, c.residual, "%s residual groups", c.name)
+			} else if !residual {
+				assert.Len(t, a.Groups, c.groups, "%s groups", c.name)
+			}
+			counts, err := a.Counts(a.Uniform(0.5), 1)
+			require.NoError(t, err)
+			p := g.InitParams(1)
+			pg, _, err := a.Apply(p, a.Select(p, counts, L1In{}))
+			require.NoError(t, err, c.name)
+			after, err := pg.Count()
+			require.NoError(t, err)
+			assert.Equal(t, a.PredictMACs(counts), after.MACs, "%s residual=%v: predicted MACs", c.name, residual)
+		}
+	}
+	// A pruned VGG-16 still runs: its flatten of a 7x7 map feeds the
+	// classifier (at width 1/8, to stay small).
+	g, p := build(t, "imagenet_vgg16@0.125")
+	a, err := Analyze(g, Options{})
+	require.NoError(t, err)
+	counts, err := a.Counts(a.Uniform(0.5), 1)
+	require.NoError(t, err)
+	pg, pp, err := a.Apply(p, a.Select(p, counts, L1In{}))
+	require.NoError(t, err)
+	assert.Len(t, forward(t, pg, pp, input(g, 2, 1), 2), 2*1000)
 }

@@ -643,7 +643,11 @@ func (net *Net) poolForward(i int, nd *nn.Node, in, out []float32, b int, is, os
 					var sum float32
 					for ky := 0; ky < K; ky++ {
 						for kx := 0; kx < K; kx++ {
-							idx := ((s*is.H+oy*nd.Stride+ky)*is.W+ox*nd.Stride+kx)*C + c
+							iy, ix := oy*nd.Stride+ky-nd.Pad, ox*nd.Stride+kx-nd.Pad
+							if iy < 0 || ix < 0 || iy >= is.H || ix >= is.W {
+								continue // padding (max pooling only) never wins
+							}
+							idx := ((s*is.H+iy)*is.W+ix)*C + c
 							v := in[idx]
 							sum += v
 							if v > best {

@@ -37,7 +37,7 @@ func smallNets() map[string]*nn.Graph {
 	y = a.BN("bn2", y, 10)
 	y = a.Add(&nn.Node{Name: "add", Op: nn.OpAdd, Inputs: []int{y, sc}})
 	y = a.Act("r2", nn.OpReLU, y)
-	y = a.Add(&nn.Node{Name: "mp", Op: nn.OpMaxPool, Inputs: []int{y}, Kernel: 2, Stride: 2})
+	y = a.Add(&nn.Node{Name: "mp", Op: nn.OpMaxPool, Inputs: []int{y}, Kernel: 3, Stride: 2, Pad: 1}) // padded, as ResNet-50's
 	y = a.Add(&nn.Node{Name: "gap", Op: nn.OpGlobalAvgPool, Inputs: []int{y}})
 	y = a.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{y}})
 	a.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{y}, InC: 10, OutC: 10, Bias: true})
@@ -185,4 +185,32 @@ func TestTrainingStepsReduceLoss(t *testing.T) {
 	}
 	assert.Less(t, last, first/4, "loss %.3f -> %.3f", first, last)
 	_ = nn.Params{}
+}
+
+// Without batch norm the training forward pass is the inference one: it
+// equals the reference interpreter's, padded max pooling included.
+func TestForwardMatchesReferenceWithoutBatchNorm(t *testing.T) {
+	g := nn.NewGraph(nn.Shape{C: 3, H: 9, W: 9})
+	x := g.Conv("c1", 0, 3, 4, 3, 1, 1, 1)
+	g.Nodes[x].Bias = true
+	x = g.Act("r1", nn.OpReLU, x)
+	x = g.Add(&nn.Node{Name: "mp", Op: nn.OpMaxPool, Inputs: []int{x}, Kernel: 3, Stride: 2, Pad: 1})
+	x = g.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{x}})
+	g.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: 4 * 5 * 5, OutC: 6, Bias: true})
+	p := g.InitParams(3)
+	net, err := NewNet(g, p)
+	require.NoError(t, err)
+	const b = 2
+	in := net.Input(b)
+	rng := rand.New(rand.NewPCG(4, 5))
+	for i := range in {
+		in[i] = float32(rng.NormFloat64())
+	}
+	want, err := nn.Reference(g, p, in, b)
+	require.NoError(t, err)
+	got := net.Forward(b)
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.InDelta(t, want[i], got[i], 1e-5, "output %d", i)
+	}
 }

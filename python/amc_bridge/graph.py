@@ -252,10 +252,12 @@ def check_shapes(graph):
                 raise bad(f"cannot pad {c} channels to {oc}")
             c, h, w = oc, (h + st - 1) // st, (w + st - 1) // st
         elif op in ("maxpool", "avgpool"):
-            k, st = n.get("kernel", 0), n.get("stride", 0)
-            if k < 1 or st < 1 or h < k or w < k:
-                raise bad(f"kernel {k} stride {st} on {h}x{w}")
-            h, w = (h - k) // st + 1, (w - k) // st + 1
+            k, st, p = n.get("kernel", 0), n.get("stride", 0), n.get("padding", 0)
+            if p < 0 or (p > 0 and (op == "avgpool" or 2 * p > k)):
+                raise bad(f"padding {p}: only max pooling pads, by at most half its kernel {k}")
+            if k < 1 or st < 1 or h + 2 * p < k or w + 2 * p < k:
+                raise bad(f"kernel {k} stride {st} padding {p} on {h}x{w}")
+            h, w = (h + 2 * p - k) // st + 1, (w + 2 * p - k) // st + 1
         elif op == "globalavgpool":
             h, w = 1, 1
         elif op == "flatten":

@@ -100,7 +100,7 @@ class GraphNet(tnn.Module):
                     p = (n["out_channels"] - z.shape[1]) // 2
                     y = F.pad(z, (0, 0, 0, 0, p, p))
             elif op == "maxpool":
-                y = F.max_pool2d(ins[0], n["kernel"], n["stride"])
+                y = F.max_pool2d(ins[0], n["kernel"], n["stride"], n.get("padding", 0))
             elif op == "avgpool":
                 y = F.avg_pool2d(ins[0], n["kernel"], n["stride"])
             elif op == "globalavgpool":
