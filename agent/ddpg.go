@@ -28,11 +28,13 @@ type DDPGConfig struct {
 	LowerBound    float64 // smallest preserve ratio (0.2)
 	Seed          uint64
 	// Critic is the critic's regression target: CriticMC (the default),
-	// each stored step's episode reward minus the baseline; or CriticTD,
-	// the official code's bootstrapped target: the episode's reward at the
-	// last step and, before it, Q'(s', mu'(s')) of target networks, so that
-	// the critic values the actor's own policy, not the policies that
-	// filled the replay buffer (the warm-up's random actions).
+	// each stored step's episode reward minus the baseline; or CriticTD, a
+	// bootstrapped target with target networks as in the official code
+	// (which also adds the reward at every step): the episode's reward at
+	// the last step and, before it, Q'(s', mu'(s')), so that the critic
+	// values the actor's own policy, not the policies that filled the
+	// replay buffer (the warm-up's random actions). mu'(s') is the target
+	// actor's output as it is, unclamped (results/ddpg-critic).
 	Critic string
 	Tau    float64 // CriticTD: soft update of the target networks, t = tau w + (1-tau) t (0.01)
 }
@@ -415,6 +417,23 @@ func (d *DDPG) Restore(b []byte) error {
 		}
 		return nil
 	}
+	if d.cfg.Critic == CriticTD { // checked before anything is changed
+		for _, t := range []struct {
+			src [][]float64
+			n   G.Nodes
+		}{{st.TargetActor, d.actor.net.nodes()}, {st.TargetCritic, d.critic.net.nodes()}} {
+			if len(t.src) != len(t.n) {
+				return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d tensors for %d weights)", CriticTD, len(t.src), len(t.n))
+			}
+			for i, n := range t.n {
+				if len(t.src[i]) != len(values(n)) {
+					return fmt.Errorf("ddpg: restore: target weight %s has %d values, want %d", n.Name(), len(t.src[i]), len(values(n)))
+				}
+			}
+		}
+	} else if st.TargetActor != nil {
+		return fmt.Errorf("ddpg: restore: the state is a critic %s agent's, this one's critic is %s", CriticTD, d.cfg.Critic)
+	}
 	if err := set(d.actor.net.nodes(), st.Actor); err != nil {
 		return err
 	}
@@ -435,21 +454,7 @@ func (d *DDPG) Restore(b []byte) error {
 		o.dst.Iter, o.dst.M, o.dst.V = o.src.Iter, o.src.M, o.src.V
 	}
 	if d.cfg.Critic == CriticTD {
-		for _, t := range []struct {
-			dst *[][]float64
-			src [][]float64
-			n   G.Nodes
-		}{{&d.targetActor, st.TargetActor, d.actor.net.nodes()}, {&d.targetCritic, st.TargetCritic, d.critic.net.nodes()}} {
-			if len(t.src) != len(t.n) {
-				return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d tensors for %d weights)", CriticTD, len(t.src), len(t.n))
-			}
-			for i, n := range t.n {
-				if len(t.src[i]) != len(values(n)) {
-					return fmt.Errorf("ddpg: restore: target weight %s has %d values, want %d", n.Name(), len(t.src[i]), len(values(n)))
-				}
-			}
-			*t.dst = t.src
-		}
+		d.targetActor, d.targetCritic = st.TargetActor, st.TargetCritic
 	}
 	d.buffer, d.next, d.sigma, d.baseline, d.episodes = st.Buffer, st.Next, st.Sigma, st.Baseline, st.Episodes
 	return nil
@@ -488,6 +493,9 @@ func (p *DDPGParams) Resolve(episodes int) {
 func (p *DDPGParams) Validate() error {
 	if p.Critic != CriticMC && p.Critic != CriticTD {
 		return &ParamError{"ddpg", "critic", fmt.Errorf("%q: want %s (Monte Carlo: each episode's reward) or %s (bootstrapped from target networks)", p.Critic, CriticMC, CriticTD)}
+	}
+	if p.Critic == CriticMC && p.Tau != DefaultDDPG().Tau {
+		return &ParamError{"ddpg", "tau", fmt.Errorf("goes with critic: %s (the default critic has no target networks)", CriticTD)}
 	}
 	for _, err := range []error{
 		numcheck.AtLeast(0).Ints().CheckInt("warmup", int64(*p.Warmup)),

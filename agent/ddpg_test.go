@@ -64,6 +64,13 @@ func TestDDPGStateRoundTrip(t *testing.T) {
 			assert.Equal(t, a.Act(s, 0, false), b.Act(s, 0, false))
 			assert.Equal(t, a.targetCritic, b.targetCritic)
 			assert.Error(t, b.Restore([]byte("garbage")))
+			other := cfg
+			other.Critic = map[string]string{CriticMC: CriticTD, CriticTD: CriticMC}[critic]
+			c, err := NewDDPG(other, 2)
+			require.NoError(t, err)
+			before := c.Act(s, 0, false)
+			assert.Error(t, c.Restore(blob), "a state of the other critic is refused")
+			assert.Equal(t, before, c.Act(s, 0, false), "and changes nothing")
 		})
 	}
 }

@@ -50,6 +50,7 @@ func TestDecodeParams(t *testing.T) {
 		{"the bootstrapped critic", Params{"critic": "td", "tau": 0.05}, 300, 100, "", ""},
 		{"an unknown critic", Params{"critic": "q"}, 300, 0, "critic", `"q": want mc`},
 		{"tau 0 never moves the targets", Params{"critic": "td", "tau": 0}, 300, 0, "tau", "want"},
+		{"tau without target networks", Params{"tau": 0.05}, 300, 0, "tau", "goes with critic: td"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ddpg.DecodeParams(c.params, c.episodes)

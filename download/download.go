@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/amcbench/amc/internal/progress"
 	"github.com/amcbench/amc/internal/suggest"
@@ -89,6 +90,9 @@ func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
 	if e.SHA256 == "" && e.MD5 == "" {
 		return "", fmt.Errorf("download %s: the registry gives no checksum", e.Name)
 	}
+	if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
+		return "", fmt.Errorf("download %s: path %q leaves the folder", e.Name, e.Path)
+	}
 	dst := filepath.Join(opt.Dir, filepath.FromSlash(e.Path))
 	if _, err := os.Stat(dst); err == nil {
 		if err := verify(dst, e); err != nil {
@@ -116,8 +120,8 @@ func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
 // get downloads e.URL into part, continuing a partial file.
 func get(ctx context.Context, e Entry, part string, opt Options) error {
 	client := opt.Client
-	if client == nil {
-		client = http.DefaultClient
+	if client == nil { // a server that stops answering is an error, not a hang
+		client = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: time.Minute, IdleConnTimeout: time.Minute}}
 	}
 	var have int64
 	if st, err := os.Stat(part); err == nil {
@@ -134,6 +138,7 @@ func get(ctx context.Context, e Entry, part string, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("download %s: %w", e.Name, err)
 	}
+	req.Header.Set("Accept-Encoding", "identity") // the file's bytes, the same on a resumed request
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 	}
@@ -146,7 +151,13 @@ func get(ctx context.Context, e Entry, part string, opt Options) error {
 	flags := os.O_CREATE | os.O_WRONLY
 	switch {
 	case have > 0 && resp.StatusCode == http.StatusPartialContent:
+		var start int64
+		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-", &start); err != nil || start != have {
+			return fmt.Errorf("download %s from %s: asked for bytes from %d, the server sent %q; run again to resume", e.Name, e.URL, have, resp.Header.Get("Content-Range"))
+		}
 		flags |= os.O_APPEND
+	case resp.StatusCode == http.StatusOK && e.Size > 0 && resp.ContentLength >= 0 && resp.ContentLength != e.Size:
+		return fmt.Errorf("download %s from %s: the server offers %d bytes, not the published %d", e.Name, e.URL, resp.ContentLength, e.Size)
 	case resp.StatusCode == http.StatusOK:
 		flags |= os.O_TRUNC // no range support: start again
 		have = 0

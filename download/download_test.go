@@ -45,7 +45,7 @@ func newServer(t *testing.T, body []byte) *server {
 			return
 		}
 		if cut > 0 {
-			w.Header().Set("Content-Length", "999999999")
+			w.Header().Set("Content-Length", fmt.Sprint(len(s.body))) // the whole file is promised
 			w.WriteHeader(http.StatusOK)
 			w.Write(s.body[:cut])
 			if h, ok := w.(http.Hijacker); ok { // drop the connection mid-body
@@ -93,6 +93,7 @@ func TestFetch(t *testing.T) {
 		{"dropped connection: resumed by the next call", func(s *server, _ *Entry, _ string) { s.cut = 100 << 10 }, "interrupted", true},
 		{"offline", func(s *server, e *Entry, _ string) { e.URL = "http://127.0.0.1:1/f" }, "offline? put the file at", false},
 		{"no checksum", func(_ *server, e *Entry, _ string) { e.SHA256, e.MD5 = "", "" }, "no checksum", false},
+		{"a path out of the folder", func(_ *server, e *Entry, _ string) { e.Path = "../escape.bin" }, "leaves the folder", false},
 		{"a different file already there is kept", func(_ *server, e *Entry, dir string) {
 			require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "file.bin"), []byte("mine"), 0o644))
@@ -184,4 +185,30 @@ func TestRegistry(t *testing.T) {
 	}
 	_, err = Lookup("cifar-10")
 	assert.ErrorContains(t, err, `did you mean "cifar10"`)
+}
+
+// A server that ignores range requests sends the whole file again: the
+// partial download starts over, and the result verifies.
+func TestFetchRestartsWithoutRangeSupport(t *testing.T) {
+	data := body()
+	var mu sync.Mutex
+	var ranges []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ranges = append(ranges, r.Header.Get("Range"))
+		mu.Unlock()
+		w.Write(data) // 200, whatever the range
+	}))
+	defer srv.Close()
+	e := entryFor(srv.URL, data)
+	dir := t.TempDir()
+	part := filepath.Join(dir, "sub", "file.bin.partial")
+	require.NoError(t, os.MkdirAll(filepath.Dir(part), 0o755))
+	require.NoError(t, os.WriteFile(part, []byte("stale half"), 0o644))
+	path, err := Fetch(context.Background(), e, Options{Dir: dir})
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, data, b)
+	assert.Equal(t, []string{"bytes=10-"}, ranges)
 }

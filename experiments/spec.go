@@ -192,6 +192,11 @@ func (s *Spec) checkModel() error {
 	if err != nil {
 		return s.at("model", err)
 	}
+	if base, _, _ := models.ParseName(s.Model); base != "" {
+		if m, _ := models.Lookup(base); m.ImageNet {
+			return s.at("model", fmt.Errorf("model %s takes 224x224 ImageNet images, and amc has no ImageNet data set yet (data: %s is CIFAR-10's 32x32)", s.Model, s.Data))
+		}
+	}
 	hw := g.Input.H * g.Input.W
 	r := numcheck.Between(1, float64(hw)).Ints().Means(fmt.Sprintf("%s's %dx%d input has %d positions", s.Model, g.Input.H, g.Input.W, hw))
 	return s.at("calibration.positions", r.CheckInt("calibration.positions", int64(s.Calibration.Positions)))

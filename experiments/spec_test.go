@@ -111,6 +111,7 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"warm-up twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, warmup: 5, params: {warmup: 5}}\n", "line 6: strategy ddpg: warmup given twice"},
 		{"params for a baseline", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: uniform, params: {ratio: 5}}\n", "line 6: strategy uniform: param ratio: uniform takes no params"},
 		{"unknown strategy", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddgp}\n", `line 6: unknown strategy "ddgp" (did you mean "ddpg"?)`},
+		{"ImageNet model", "name: x\nmodel: imagenet_resnet50\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n", `line 2: model imagenet_resnet50 takes 224x224 ImageNet images, and amc has no ImageNet data set yet`},
 		{"built-in name with a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, command: [python3, a.py]}\n", "an external agent needs a name of its own"},
 		{"negative agent timeout", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], timeout: -1}\n", "timeout -1"},
 		{"official schedule of another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, schedule: official}\n", "line 6: strategy random: schedule official is DDPG's"},

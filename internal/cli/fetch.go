@@ -18,6 +18,9 @@ func newFetchCmd() *cobra.Command {
 			"verified and kept; a file with another checksum is refused, not overwritten.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if list {
+				if len(args) > 0 {
+					return fmt.Errorf("--list lists every file; give names without it to fetch them")
+				}
 				es, err := download.Registry()
 				if err != nil {
 					return err

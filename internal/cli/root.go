@@ -27,7 +27,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "amc",
 		Short: "AMC (AutoML for Model Compression) benchmark harness",
 		Long: "amc reproduces AMC (He et al., ECCV 2018) on CIFAR networks: a Go inference engine,\n" +
-			"the CIFAR model zoo, PyTorch and safetensors weights, and CIFAR-10 data.",
+			"the CIFAR model zoo (and the paper's ImageNet networks), PyTorch and safetensors weights, and CIFAR-10 data.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
