@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
   echo "# $title"
   echo
   echo "- command: \`$cmd\`, then \`bin/amc report $dir\`"
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet -- . ":(exclude)$dir/README.md" || echo ' (with uncommitted changes)')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(./bin/amc info | sed -n 's/^blas: *//p') BLAS"
   echo "- date: $(date -u +%Y-%m-%d)"
   echo "- files: runs.parquet, episodes.parquet (every episode), <spec>/<run>/summary.json, report.md and its plots"
