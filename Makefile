@@ -47,7 +47,8 @@ deps:
 	@/usr/bin/python3 -c 'import torchvision' 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing $(PYDEBS_VISION) (the ImageNet networks' parity test)"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS_VISION) >/dev/null 2>&1 \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS_VISION) >/dev/null 2>&1 \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS_VISION) >/dev/null; }; } \
 	      || echo "warning: could not install $(PYDEBS_VISION); its test is skipped (and fails under CI=true)"; \
 	  else echo "note: $(PYDEBS_VISION) missing; its test is skipped (and fails under CI=true)"; fi; }
 	$(GO) mod download

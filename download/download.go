@@ -76,7 +76,7 @@ func Lookup(name string) (Entry, error) {
 // Options say where files go and how they are fetched.
 type Options struct {
 	Dir      string       // files go to Dir/Entry.Path
-	Client   *http.Client // nil: http.DefaultClient
+	Client   *http.Client // nil: Go's default transport with a response-header timeout
 	Progress io.Writer    // a progress bar or lines (nil: none)
 }
 
@@ -120,9 +120,15 @@ func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
 // get downloads e.URL into part, continuing a partial file.
 func get(ctx context.Context, e Entry, part string, opt Options) error {
 	client := opt.Client
-	if client == nil { // a server that stops answering is an error, not a hang
-		client = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: time.Minute, IdleConnTimeout: time.Minute}}
+	if client == nil { // a server that stops answering is an error, not a hang (with the stall watchdog below)
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = time.Minute
+		client = &http.Client{Transport: tr}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stall := time.AfterFunc(stallTimeout, cancel) // no byte for stallTimeout: give up (the partial file stays)
+	defer stall.Stop()
 	var have int64
 	if st, err := os.Stat(part); err == nil {
 		have = st.Size()
@@ -153,7 +159,8 @@ func get(ctx context.Context, e Entry, part string, opt Options) error {
 	case have > 0 && resp.StatusCode == http.StatusPartialContent:
 		var start int64
 		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-", &start); err != nil || start != have {
-			return fmt.Errorf("download %s from %s: asked for bytes from %d, the server sent %q; run again to resume", e.Name, e.URL, have, resp.Header.Get("Content-Range"))
+			os.Remove(part) // the next call starts over without a range
+			return fmt.Errorf("download %s from %s: asked for bytes from %d, the server sent %q; the partial download was deleted: run again to start over", e.Name, e.URL, have, resp.Header.Get("Content-Range"))
 		}
 		flags |= os.O_APPEND
 	case resp.StatusCode == http.StatusOK && e.Size > 0 && resp.ContentLength >= 0 && resp.ContentLength != e.Size:
@@ -175,7 +182,10 @@ func get(ctx context.Context, e Entry, part string, opt Options) error {
 		total = have + resp.ContentLength
 	}
 	bar := progress.NewUnit(opt.Progress, int(max(1, total>>10)), "download "+e.Name, "KiB")
-	w := &counter{w: f, n: have, update: func(n int64) { bar.Update(int(n>>10), int(max(1, total>>10))) }}
+	w := &counter{w: f, n: have, update: func(n int64) {
+		stall.Reset(stallTimeout)
+		bar.Update(int(n>>10), int(max(1, total>>10)))
+	}}
 	_, cerr := io.Copy(w, resp.Body)
 	bar.Finish()
 	if err := errors.Join(f.Sync(), f.Close()); err != nil && cerr == nil {
@@ -191,6 +201,9 @@ func get(ctx context.Context, e Entry, part string, opt Options) error {
 	}
 	return nil
 }
+
+// stallTimeout is how long a download may go without receiving a byte.
+var stallTimeout = time.Minute
 
 // counter writes through and reports the running total.
 type counter struct {

@@ -212,3 +212,30 @@ func TestFetchRestartsWithoutRangeSupport(t *testing.T) {
 	assert.Equal(t, data, b)
 	assert.Equal(t, []string{"bytes=10-"}, ranges)
 }
+
+// A server that stops sending mid-body is given up on after stallTimeout
+// without a byte; the partial download stays for the next call.
+func TestFetchGivesUpOnAStalledServer(t *testing.T) {
+	data := body()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.Write(data[:100<<10])
+		w.(http.Flusher).Flush()
+		<-release // stall
+	}))
+	defer srv.Close()
+	defer close(release)
+	old := stallTimeout
+	stallTimeout = 300 * time.Millisecond
+	defer func() { stallTimeout = old }()
+	e := entryFor(srv.URL, data)
+	dir := t.TempDir()
+	start := time.Now()
+	_, err := Fetch(context.Background(), e, Options{Dir: dir})
+	require.ErrorContains(t, err, "interrupted")
+	assert.Less(t, time.Since(start), 10*time.Second)
+	st, err := os.Stat(filepath.Join(dir, "sub", "file.bin.partial"))
+	require.NoError(t, err)
+	assert.Positive(t, st.Size())
+}

@@ -222,3 +222,26 @@ func TestPlansRunConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// Padding never wins a max pool, also where every value in a window is
+// negative (padding taken as zero would win there).
+func TestPaddedMaxPoolMatchesReferenceOnNegatives(t *testing.T) {
+	g := NewGraph(Shape{C: 2, H: 7, W: 7})
+	g.Add(&Node{Name: "mp", Op: OpMaxPool, Inputs: []int{0}, Kernel: 3, Stride: 2, Pad: 1})
+	p := g.InitParams(1)
+	x := randInput(2, g.Input, 9)
+	for i := range x {
+		x[i] = -1 - x[i]*x[i] // all negative
+	}
+	want, err := Reference(g, p, x, 2)
+	require.NoError(t, err)
+	pl, err := Compile(g, p, 1)
+	require.NoError(t, err)
+	got, err := pl.Forward(x, 2)
+	require.NoError(t, err)
+	require.Len(t, got, 2*2*4*4)
+	for i := range want {
+		require.Less(t, want[i], float32(0), "the reference's maximum is an input, not padding")
+		assert.Equal(t, want[i], got[i], "output %d", i)
+	}
+}
