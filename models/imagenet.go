@@ -20,25 +20,7 @@ var imagenetInput = nn.Shape{C: 3, H: 224, W: 224}
 // classifier's three linear layers; dropout is the identity at inference.
 func ImageNetVGG16(w float64, bn bool) (*nn.Graph, error) {
 	g := nn.NewGraph(imagenetInput)
-	x, in, k := 0, 3, 0
-	for _, c := range vgg16Config {
-		if c == 0 {
-			x = g.Add(&nn.Node{Name: fmt.Sprintf("features.%d", k), Op: nn.OpMaxPool, Inputs: []int{x}, Kernel: 2, Stride: 2})
-			k++
-			continue
-		}
-		c = roundWidth(c, w)
-		x = g.Conv(fmt.Sprintf("features.%d", k), x, in, c, 3, 1, 1, 1)
-		g.Nodes[x].Bias = true
-		k++
-		if bn {
-			x = g.BN(fmt.Sprintf("features.%d", k), x, c)
-			k++
-		}
-		x = g.Act(fmt.Sprintf("features.%d", k), nn.OpReLU, x)
-		k++
-		in = c
-	}
+	x, in := vggFeatures(g, w, true, bn)
 	x = g.Add(&nn.Node{Name: "flatten", Op: nn.OpFlatten, Inputs: []int{x}})
 	hidden := roundWidth(4096, w)
 	x = g.Add(&nn.Node{Name: "classifier.0", Op: nn.OpLinear, Inputs: []int{x}, InC: in * 7 * 7, OutC: hidden, Bias: true})

@@ -151,15 +151,6 @@ func unseenText(top1 float64, n int) string {
 	return fmt.Sprintf("%.2f%% (%d images)", top1, n)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // parseParams reads --param KEY=VALUE flags; each value is a YAML scalar
 // (50, 0.5, true, text), as in a spec's params:.
 func parseParams(args []string) (agent.Params, error) {
