@@ -11,7 +11,7 @@ import (
 // Augment never panics on a pad out of range (a negative pad used to panic
 // in rand.IntN): a negative pad is no pad, a huge one the image's size.
 func TestAugmentPadOutOfRange(t *testing.T) {
-	im := &Images{N: 2, H: 4, W: 4, C: 3, Pixels: make([]uint8, 2*48), Labels: make([]uint8, 2)}
+	im := &Images{N: 2, H: 4, W: 4, C: 3, Pixels: make([]uint8, 2*48), Labels: make([]uint16, 2)}
 	for i := range im.Pixels {
 		im.Pixels[i] = uint8(i%250 + 1)
 	}

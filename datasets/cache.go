@@ -11,7 +11,9 @@ import (
 	"github.com/amcbench/amc/internal/atomicfile"
 )
 
-const cacheMagic = "AMCIMGS1"
+// cacheMagic names the format: AMCIMGS2 stores labels as little-endian
+// uint16 (AMCIMGS1, one byte per label, is decoded again).
+const cacheMagic = "AMCIMGS2"
 
 type cacheHeader struct {
 	Source  string   `json:"source"`  // what was decoded (path and checksum)
@@ -33,7 +35,7 @@ func writeCache(path string, h cacheHeader, im *Images) error {
 		w.Write([]byte(cacheMagic))
 		binary.Write(w, binary.LittleEndian, uint32(len(js)))
 		w.Write(js)
-		w.Write(im.Labels)
+		binary.Write(w, binary.LittleEndian, im.Labels)
 		_, err := w.Write(im.Pixels)
 		return err
 	})
@@ -68,12 +70,12 @@ func readCache(path string, want cacheHeader) (*Images, cacheHeader, bool) {
 		return fail()
 	}
 	if h.Source != want.Source || h.Decoder != want.Decoder || h.Split != want.Split || h.N <= 0 || h.N > 1<<24 ||
-		h.H*h.W*h.C <= 0 || h.H*h.W*h.C > 1<<16 {
+		h.H*h.W*h.C <= 0 || h.H*h.W*h.C > 1<<20 {
 		return fail()
 	}
 	im := &Images{N: h.N, H: h.H, W: h.W, C: h.C, Classes: h.Classes,
-		Labels: make([]uint8, h.N), Pixels: make([]uint8, h.N*h.H*h.W*h.C)}
-	if _, err := io.ReadFull(r, im.Labels); err != nil {
+		Labels: make([]uint16, h.N), Pixels: make([]uint8, h.N*h.H*h.W*h.C)}
+	if err := binary.Read(r, binary.LittleEndian, im.Labels); err != nil {
 		return fail()
 	}
 	if _, err := io.ReadFull(r, im.Pixels); err != nil {

@@ -205,13 +205,13 @@ func (d *binSet) decodeAll() error {
 func decodeRecords(raw []byte, split Split) (*Images, error) {
 	n := len(raw) / binRecord
 	im := &Images{Dataset: "cifar10", Split: split, N: n, H: 32, W: 32, C: 3, Classes: CIFAR10Classes,
-		Pixels: make([]uint8, n*3072), Labels: make([]uint8, n)}
+		Pixels: make([]uint8, n*3072), Labels: make([]uint16, n)}
 	for i := 0; i < n; i++ {
 		rec := raw[i*binRecord : (i+1)*binRecord]
 		if int(rec[0]) >= len(CIFAR10Classes) {
 			return nil, fmt.Errorf("cifar10: record %d has label %d, want 0..9 (damaged file?)", i, rec[0])
 		}
-		im.Labels[i] = rec[0]
+		im.Labels[i] = uint16(rec[0])
 		px := im.Pixels[i*3072 : (i+1)*3072]
 		for c := 0; c < 3; c++ {
 			for j := 0; j < 1024; j++ {

@@ -214,9 +214,9 @@ func assemble(entries []jpegEntry, test bool, path string) (*Images, error) {
 	const h, w, ch = 32, 32, 3
 	total := len(todo)
 	im := &Images{N: total, H: h, W: w, C: ch, Classes: CIFAR10Classes,
-		Pixels: make([]uint8, total*h*w*ch), Labels: make([]uint8, total)}
+		Pixels: make([]uint8, total*h*w*ch), Labels: make([]uint16, total)}
 	for pos, i := range todo {
-		im.Labels[pos] = uint8(entries[i].class)
+		im.Labels[pos] = uint16(entries[i].class)
 	}
 	var wg sync.WaitGroup
 	var once sync.Once

@@ -49,7 +49,7 @@ type Images struct {
 	N       int
 	H, W, C int
 	Pixels  []uint8 // N*H*W*C values
-	Labels  []uint8
+	Labels  []uint16
 	Classes []string
 }
 
@@ -65,7 +65,7 @@ func (im *Images) Subset(idx []int) *Images {
 	s := im.H * im.W * im.C
 	out.N = len(idx)
 	out.Pixels = make([]uint8, len(idx)*s)
-	out.Labels = make([]uint8, len(idx))
+	out.Labels = make([]uint16, len(idx))
 	for k, i := range idx {
 		copy(out.Pixels[k*s:], im.Image(i))
 		out.Labels[k] = im.Labels[i]
@@ -171,8 +171,8 @@ func CacheDir(dir string) (string, error) {
 // other indices (in their original order). The result depends only on the
 // images' content and labels, not on their order (identical images under one
 // label are interchangeable).
-func HeldoutByHash(labels []uint8, hashes [][32]byte) (held, rest []int) {
-	byClass := map[uint8][]int{}
+func HeldoutByHash(labels []uint16, hashes [][32]byte) (held, rest []int) {
+	byClass := map[uint16][]int{}
 	for i, l := range labels {
 		byClass[l] = append(byClass[l], i)
 	}
@@ -206,11 +206,11 @@ func HeldoutByHash(labels []uint8, hashes [][32]byte) (held, rest []int) {
 // train and heldout, the last tenth of each class's images (the last 500 of
 // 5,000 for CIFAR-10), in the original order, held out.
 func splitTrain(all *Images, split Split) *Images {
-	perClass := map[uint8]int{}
+	perClass := map[uint16]int{}
 	for _, l := range all.Labels {
 		perClass[l]++
 	}
-	seen := map[uint8]int{}
+	seen := map[uint16]int{}
 	var idx []int
 	for i, l := range all.Labels {
 		held := seen[l] >= perClass[l]-perClass[l]/10

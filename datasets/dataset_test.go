@@ -39,7 +39,7 @@ func TestCIFAR10JPEGSplits(t *testing.T) {
 		require.NoError(t, err, c.split)
 		assert.Equal(t, c.n, im.N)
 		assert.Equal(t, c.n*32*32*3, len(im.Pixels))
-		counts := map[uint8]int{}
+		counts := map[uint16]int{}
 		for _, l := range im.Labels {
 			counts[l]++
 		}
@@ -233,7 +233,7 @@ func TestCIFAR10Lossless(t *testing.T) {
 		im, err := ds.Load(sp)
 		require.NoError(t, err)
 		loaded[sp] = im
-		byClass := map[uint8]int{}
+		byClass := map[uint16]int{}
 		for _, l := range im.Labels {
 			byClass[l]++
 		}
@@ -314,7 +314,7 @@ func TestCorruptCacheIsRebuilt(t *testing.T) {
 }
 
 func TestAugmentKeepsSourceAndShifts(t *testing.T) {
-	im := &Images{N: 1, H: 4, W: 4, C: 1, Labels: []uint8{0}, Pixels: make([]uint8, 16)}
+	im := &Images{N: 1, H: 4, W: 4, C: 1, Labels: []uint16{0}, Pixels: make([]uint8, 16)}
 	for i := range im.Pixels {
 		im.Pixels[i] = uint8(i + 1)
 	}
@@ -353,7 +353,7 @@ func TestJPEGPrefixesAreClassBalanced(t *testing.T) {
 		im, err := ds.Load(sp)
 		require.NoError(t, err)
 		for i := 0; i < 30; i++ {
-			assert.Equal(t, uint8(i%10), im.Labels[i], "split %s image %d", sp, i)
+			assert.Equal(t, uint16(i%10), im.Labels[i], "split %s image %d", sp, i)
 		}
 	}
 }

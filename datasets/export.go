@@ -3,10 +3,12 @@ package datasets
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/amcbench/amc/internal/atomicfile"
@@ -26,7 +28,7 @@ type ExportedSplit struct {
 
 // Export writes im as two NumPy (.npy) files in dir, SPLIT-images.npy
 // (uint8, N x H x W x C, the pixels amc computes on) and SPLIT-labels.npy
-// (uint8, N), each atomically, and returns their description.
+// (uint8, N; uint16 where a label exceeds 255), each atomically, and returns their description.
 func Export(im *Images, dir string) (ExportedSplit, error) {
 	if im.N*im.H*im.W*im.C != len(im.Pixels) || len(im.Labels) != im.N {
 		return ExportedSplit{}, fmt.Errorf("export %s: %d pixels and %d labels for %d images of %dx%dx%d",
@@ -34,18 +36,38 @@ func Export(im *Images, dir string) (ExportedSplit, error) {
 	}
 	s := ExportedSplit{Images: im.N, ImagesFile: string(im.Split) + "-images.npy", LabelsFile: string(im.Split) + "-labels.npy"}
 	var err error
-	if s.ImagesSHA256, err = writeNPY(filepath.Join(dir, s.ImagesFile), []int{im.N, im.H, im.W, im.C}, im.Pixels); err != nil {
+	if s.ImagesSHA256, err = writeNPY(filepath.Join(dir, s.ImagesFile), []int{im.N, im.H, im.W, im.C}, "|u1", im.Pixels); err != nil {
 		return ExportedSplit{}, err
 	}
-	if s.LabelsSHA256, err = writeNPY(filepath.Join(dir, s.LabelsFile), []int{im.N}, im.Labels); err != nil {
+	descr, labels := labelBytes(im.Labels)
+	if s.LabelsSHA256, err = writeNPY(filepath.Join(dir, s.LabelsFile), []int{im.N}, descr, labels); err != nil {
 		return ExportedSplit{}, err
 	}
 	return s, nil
 }
 
-// writeNPY writes a uint8 array in NumPy's .npy format (version 1.0) and
-// returns the file's SHA-256.
-func writeNPY(path string, shape []int, data []uint8) (string, error) {
+// labelBytes encodes labels for NumPy: one byte each (uint8) when every
+// label fits, as CIFAR-10's do, else little-endian uint16 (ImageNet's 1,000
+// classes).
+func labelBytes(labels []uint16) (descr string, data []byte) {
+	if slices.Max(append([]uint16{0}, labels...)) < 256 {
+		data = make([]byte, len(labels))
+		for i, l := range labels {
+			data[i] = byte(l)
+		}
+		return "|u1", data
+	}
+	data = make([]byte, 2*len(labels))
+	for i, l := range labels {
+		binary.LittleEndian.PutUint16(data[2*i:], l)
+	}
+	return "<u2", data
+}
+
+// writeNPY writes an array of the NumPy type descr ("|u1", "<u2") from its
+// raw bytes in NumPy's .npy format (version 1.0) and returns the file's
+// SHA-256.
+func writeNPY(path string, shape []int, descr string, data []byte) (string, error) {
 	dims := make([]string, len(shape))
 	for i, d := range shape {
 		dims[i] = fmt.Sprint(d)
@@ -54,7 +76,7 @@ func writeNPY(path string, shape []int, data []uint8) (string, error) {
 	if len(shape) == 1 {
 		tuple += ","
 	}
-	header := fmt.Sprintf("{'descr': '|u1', 'fortran_order': False, 'shape': (%s), }", tuple)
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
 	// magic (6) + version (2) + length (2) + header + padding + '\n' is a multiple of 64.
 	pad := 64 - (10+len(header)+1)%64
 	if pad == 64 {

@@ -98,7 +98,7 @@ func FuzzCache(f *testing.F) {
 	dir := f.TempDir()
 	p := filepath.Join(dir, "c")
 	h := cacheHeader{Source: "s", Decoder: "d", Split: "test", N: 1, H: 32, W: 32}
-	im := &Images{N: 1, H: 32, W: 32, C: 3, Pixels: make([]uint8, 3072), Labels: []uint8{1}, Classes: CIFAR10Classes}
+	im := &Images{N: 1, H: 32, W: 32, C: 3, Pixels: make([]uint8, 3072), Labels: []uint16{1}, Classes: CIFAR10Classes}
 	if err := writeCache(p, h, im); err == nil {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

@@ -18,7 +18,7 @@ import (
 // synthetic images: the reconstruction must work on any inputs.
 func fakeImages(n int, seed uint64) *datasets.Images {
 	x := input(&nn.Graph{Input: nn.Shape{C: 3, H: 32, W: 32}}, n, seed)
-	im := &datasets.Images{N: n, H: 32, W: 32, C: 3, Split: datasets.Train, Labels: make([]uint8, n),
+	im := &datasets.Images{N: n, H: 32, W: 32, C: 3, Split: datasets.Train, Labels: make([]uint16, n),
 		Pixels: make([]uint8, len(x)), Classes: datasets.CIFAR10Classes}
 	for i, v := range x {
 		im.Pixels[i] = uint8(min(255, max(0, 128+40*v)))

@@ -16,12 +16,12 @@ import (
 )
 
 func fakeSet(n int) *datasets.Images {
-	im := &datasets.Images{N: n, H: 32, W: 32, C: 3, Labels: make([]uint8, n), Pixels: make([]uint8, n*3072), Classes: datasets.CIFAR10Classes}
+	im := &datasets.Images{N: n, H: 32, W: 32, C: 3, Labels: make([]uint16, n), Pixels: make([]uint8, n*3072), Classes: datasets.CIFAR10Classes}
 	for i := range im.Pixels {
 		im.Pixels[i] = uint8(i * 7)
 	}
 	for i := range im.Labels {
-		im.Labels[i] = uint8(i % 10)
+		im.Labels[i] = uint16(i % 10)
 	}
 	return im
 }

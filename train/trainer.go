@@ -205,7 +205,7 @@ func Run(net *Net, train, held *datasets.Images, norm datasets.Normalization, cf
 	raw := make([]uint8, cfg.Batch*size)
 	labels := make([]int, cfg.Batch)
 	dlogits := make([]float32, cfg.Batch*classes)
-	aug := &datasets.Images{N: cfg.Batch, H: train.H, W: train.W, C: train.C, Pixels: raw, Labels: make([]uint8, cfg.Batch), Classes: train.Classes}
+	aug := &datasets.Images{N: cfg.Batch, H: train.H, W: train.W, C: train.C, Pixels: raw, Labels: make([]uint16, cfg.Batch), Classes: train.Classes}
 	ident := make([]int, cfg.Batch)
 	for i := range ident {
 		ident[i] = i

@@ -19,10 +19,10 @@ import (
 // at a class-dependent place), so that a network can learn it.
 func synthetic(n int, seed uint64) *datasets.Images {
 	rng := rand.New(rand.NewPCG(seed, 3))
-	im := &datasets.Images{N: n, H: 32, W: 32, C: 3, Pixels: make([]uint8, n*3072), Labels: make([]uint8, n), Classes: datasets.CIFAR10Classes}
+	im := &datasets.Images{N: n, H: 32, W: 32, C: 3, Pixels: make([]uint8, n*3072), Labels: make([]uint16, n), Classes: datasets.CIFAR10Classes}
 	for i := 0; i < n; i++ {
 		c := i % 10
-		im.Labels[i] = uint8(c)
+		im.Labels[i] = uint16(c)
 		px := im.Pixels[i*3072 : (i+1)*3072]
 		for j := range px {
 			px[j] = uint8(rng.IntN(80))
