@@ -1,4 +1,5 @@
 // Package datasets reads the image classification data the harness runs on:
+// ImageNet in the ImageFolder layout ("imagenet": see imageFolder) and
 // CIFAR-10 as the standard binary distribution ("cifar10", the default: the
 // lossless copy under ../shared/data or the official archive) or as the older
 // lossy JPEG copy ("cifar10-jpeg"), split into train (45,000), heldout (5,000:
@@ -108,9 +109,29 @@ type Options struct {
 
 type opener func(roots []string, cacheDir string) (Dataset, error)
 
-var registry = map[string]opener{
-	"cifar10-jpeg": openJPEG,
-	"cifar10":      openBinary,
+// source is a registered data set: how to open it and the side of its
+// (square) images.
+type source struct {
+	open opener
+	side int
+}
+
+var registry = map[string]source{
+	"cifar10-jpeg": {openJPEG, 32},
+	"cifar10":      {openBinary, 32},
+	"imagenet":     {openImageNet, EvalCrop},
+}
+
+// ImageSide is the side of a registered data set's square images (32 for
+// CIFAR-10, 224 for ImageNet after the evaluation transform), without
+// opening it: what a spec's model must take.
+func ImageSide(name string) (int, error) {
+	s, ok := registry[name]
+	if !ok {
+		return 0, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
+			suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
+	}
+	return s.side, nil
 }
 
 // Names lists the registered data sets.
@@ -125,7 +146,7 @@ func Names() []string {
 
 // Open finds and opens a data set by name.
 func Open(name string, opt Options) (Dataset, error) {
-	op, ok := registry[name]
+	src, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
 			suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
@@ -134,7 +155,7 @@ func Open(name string, opt Options) (Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op(DataRoots(opt.DataDir), cache)
+	return src.open(DataRoots(opt.DataDir), cache)
 }
 
 // DataRoots lists the data roots to search: the given one alone if set, else
