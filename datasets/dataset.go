@@ -109,29 +109,37 @@ type Options struct {
 
 type opener func(roots []string, cacheDir string) (Dataset, error)
 
-// source is a registered data set: how to open it and the side of its
-// (square) images.
+// Info is what is known of a registered data set without opening it.
+type Info struct {
+	// Side is the side of its square images (32 for CIFAR-10, 224 for
+	// ImageNet after the evaluation transform): what a model must take.
+	Side int
+	// TrainIsSample is true where the train split is a calibration pool,
+	// not the training set (ImageNet): amc's Go trainer does not train or
+	// fine-tune on it (the PyTorch bridge does, docs/bridge.md).
+	TrainIsSample bool
+}
+
+// source is a registered data set: how to open it, and its Info.
 type source struct {
 	open opener
-	side int
+	info Info
 }
 
 var registry = map[string]source{
-	"cifar10-jpeg": {openJPEG, 32},
-	"cifar10":      {openBinary, 32},
-	"imagenet":     {openImageNet, EvalCrop},
+	"cifar10-jpeg": {openJPEG, Info{Side: 32}},
+	"cifar10":      {openBinary, Info{Side: 32}},
+	"imagenet":     {openImageNet, Info{Side: EvalCrop, TrainIsSample: true}},
 }
 
-// ImageSide is the side of a registered data set's square images (32 for
-// CIFAR-10, 224 for ImageNet after the evaluation transform), without
-// opening it: what a spec's model must take.
-func ImageSide(name string) (int, error) {
+// Describe returns a registered data set's Info.
+func Describe(name string) (Info, error) {
 	s, ok := registry[name]
 	if !ok {
-		return 0, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
+		return Info{}, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
 			suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
 	}
-	return s.side, nil
+	return s.info, nil
 }
 
 // Names lists the registered data sets.

@@ -283,7 +283,8 @@ func TestOpenErrors(t *testing.T) {
 		{"cifar10-jpeg", "looked in"},
 		{"cifar10", "cifar-10-binary.tar.gz"},
 		{"cifar-10", `did you mean "cifar10"`},
-		{"imagenet", "valid datasets: cifar10, cifar10-jpeg"},
+		{"imagenet", "DATA/imagenet/train/<wnid>/"},
+		{"imagnet", "valid datasets: cifar10, cifar10-jpeg, imagenet"},
 	}
 	for _, c := range cases {
 		_, err := Open(c.name, Options{DataDir: empty, CacheDir: t.TempDir()})

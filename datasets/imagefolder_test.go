@@ -210,12 +210,12 @@ func TestImageNetFolderErrors(t *testing.T) {
 	assert.ErrorContains(t, WriteSyntheticImageFolder(t.TempDir(), 2, 5, 1, 1), "want >= 2 classes, >= 6 training")
 }
 
-func TestImageSide(t *testing.T) {
-	for name, side := range map[string]int{"cifar10": 32, "cifar10-jpeg": 32, "imagenet": 224} {
-		got, err := ImageSide(name)
+func TestDescribe(t *testing.T) {
+	for name, want := range map[string]Info{"cifar10": {Side: 32}, "cifar10-jpeg": {Side: 32}, "imagenet": {Side: 224, TrainIsSample: true}} {
+		got, err := Describe(name)
 		require.NoError(t, err)
-		assert.Equal(t, side, got, name)
+		assert.Equal(t, want, got, name)
 	}
-	_, err := ImageSide("imagenett")
-	assert.ErrorContains(t, err, `did you mean "imagenet"`)
+	_, err := Describe("imagenett")
+	assert.ErrorContains(t, err, `(did you mean "imagenet"?)`)
 }

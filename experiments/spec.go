@@ -17,6 +17,7 @@ import (
 
 	"github.com/amcbench/amc/agent"
 	_ "github.com/amcbench/amc/baselines" // registers uniform, deep, shallow and random
+	"github.com/amcbench/amc/datasets"
 
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/internal/numcheck"
@@ -192,10 +193,16 @@ func (s *Spec) checkModel() error {
 	if err != nil {
 		return s.at("model", err)
 	}
-	if base, _, _ := models.ParseName(s.Model); base != "" {
-		if m, _ := models.Lookup(base); m.ImageNet {
-			return s.at("model", fmt.Errorf("model %s takes 224x224 ImageNet images, and amc has no ImageNet data set yet (data: %s is CIFAR-10's 32x32)", s.Model, s.Data))
-		}
+	info, err := datasets.Describe(s.Data)
+	if err != nil {
+		return s.at("data", err)
+	}
+	if g.Input.H != info.Side || g.Input.W != info.Side {
+		return s.at("model", fmt.Errorf("model %s takes %dx%d images, and data %s has %dx%d (ImageNet models go with data: imagenet, CIFAR ones with cifar10)",
+			s.Model, g.Input.H, g.Input.W, s.Data, info.Side, info.Side))
+	}
+	if info.TrainIsSample && s.FineTune != nil {
+		return s.at("finetune", fmt.Errorf("finetune: amc's Go trainer does not fine-tune on %s (its train split is a calibration pool); fine-tune the best networks with the PyTorch bridge (docs/bridge.md)", s.Data))
 	}
 	hw := g.Input.H * g.Input.W
 	r := numcheck.Between(1, float64(hw)).Ints().Means(fmt.Sprintf("%s's %dx%d input has %d positions", s.Model, g.Input.H, g.Input.W, hw))

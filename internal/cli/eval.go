@@ -18,7 +18,7 @@ type dataFlags struct {
 }
 
 func (d *dataFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&d.data, "data", "cifar10", "data set: cifar10 (the lossless standard binary distribution; held-out = per class the 500 images with the smallest pixel SHA-256) or cifar10-jpeg (the older lossy JPEG copy; held-out = 4500-4999.jpg of each class)")
+	cmd.Flags().StringVar(&d.data, "data", "cifar10", "data set: cifar10 (the lossless standard binary distribution; held-out = per class the 500 images with the smallest pixel SHA-256), cifar10-jpeg (the older lossy JPEG copy; held-out = 4500-4999.jpg of each class) or imagenet (ImageFolder layout under DATA/imagenet; held-out = the paper's reward set, 3 training images per class; test = val)")
 	cmd.Flags().StringVar(&d.dataDir, "data-dir", "", "data root (default $AMC_DATA, else ./data, else ../shared/data)")
 	cmd.Flags().StringVar(&d.cacheDir, "cache-dir", "", "decoded-data cache (default $AMC_CACHE, else the user cache dir)")
 }
