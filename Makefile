@@ -17,7 +17,7 @@ TAGS := -tags openblas
 export CGO_ENABLED := 1
 endif
 
-.PHONY: all deps build test vet demo bench bench-deps clean fuzz reproduce
+.PHONY: all deps build test test-slow vet demo bench bench-deps clean fuzz reproduce
 
 all: build
 
@@ -71,6 +71,11 @@ test: build vet
 	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...
 	$(GO) test $(TAGS) -race -count=1 ./nn/
 	$(GO) test $(TAGS) -race -count=1 -run "GradientsMatch|StepsReduce" ./train/
+
+# The tests too slow for make test: the VGG-16 ImageNet spec end to end on a synthetic ImageFolder
+# (138 million random weights, reconstructions at 224x224: 19 minutes and 14 GB on 2 cores).
+test-slow: build
+	AMC_SLOW=1 $(GO) test $(TAGS) -count=1 -timeout 60m -run 'TestImageNetSpecsRunOnSyntheticData' -v ./harness/
 
 # Every results folder's specs, each set into REPRO_OUT/<folder>, then its report (hours on 2 cores;
 # the committed results/ folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed,

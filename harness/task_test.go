@@ -21,7 +21,7 @@ var (
 
 // dataFree are the tests that need no data: the only ones run where
 // ../shared, the data and weights beside the repository, is missing.
-const dataFree = "^(TestDiffRunsNamesFields|TestNewTaskRefusesBudgetList|TestIDRefusesSpecShorthands|TestFitNeedsAModel)$"
+const dataFree = "^(TestDiffRunsNamesFields|TestNewTaskRefusesBudgetList|TestIDRefusesSpecShorthands|TestFitNeedsAModel|TestImageNetSpecsRunOnSyntheticData)$"
 
 func TestMain(m *testing.M) {
 	flag.Parse()

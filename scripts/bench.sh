@@ -4,16 +4,19 @@
 # against PyTorch on the same machine: same models (every zoo network; MODELS to
 # choose), same batch, random weights and inputs, with achieved GFLOP/s (2 x MACs
 # per image) against the machine's measured single-thread SGEMM peak times its
-# cores. Prints a markdown table and writes results/speed/engine.md and its raw
-# output, results/speed/raw/engine.txt.
+# cores. Prints a markdown table and writes results/speed/$OUT.md and its raw
+# output, results/speed/raw/$OUT.txt (OUT: engine by default).
 #   bash scripts/bench.sh [SECONDS_PER_CELL]
+#   MODELS="imagenet_resnet50 imagenet_mobilenet_v2" BATCHES="1 32" OUT=engine-224 bash scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sec=${1:-3}
 threads=$(nproc)
 MODELS=${MODELS:-resnet20 resnet32 resnet44 resnet56 resnet110 plain20 vgg16 mobilenet_v1 mobilenet_v2}
+BATCHES=${BATCHES:-1 100}
+OUT=${OUT:-engine}
 mkdir -p bin results/speed/raw
-raw=results/speed/raw/engine.txt
+raw=results/speed/raw/$OUT.txt
 : > $raw
 CGO_ENABLED=0 go build -o bin/amc-purego ./cmd/amc
 ob=0
@@ -36,20 +39,20 @@ if [ $ob = 1 ]; then
   echo "## SGEMM, one thread, native kernel" >> $raw
   peakn=$(sgemm native)
 fi
-out=results/speed/engine.md
+out=results/speed/$OUT.md
 tmp=$(mktemp)
 kdef=$([ $ob = 1 ] && ./bin/amc-openblas info | sed -n 's/^blas: *//p' || echo -)
 knat=$([ $ob = 1 ] && native ./bin/amc-openblas info | sed -n 's/^blas: *//p' || echo -)
 {
   echo "# Go engine vs PyTorch: forward throughput (images/s), eval mode, random weights and inputs"
   echo
-  echo "- command: \`bash scripts/bench.sh $sec\` (\`amc bench\` and \`scripts/bench_torch.py\`; median of >= 5 runs and >= ${sec}s per cell)"
+  echo "- command: \`MODELS=\"$MODELS\" BATCHES=\"$BATCHES\" OUT=$OUT bash scripts/bench.sh $sec\` (\`amc bench\` and \`scripts/bench_torch.py\`; median of >= 5 runs and >= ${sec}s per cell)"
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
   echo "- machine: $threads cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
   echo "- date: $(date -u +%Y-%m-%d)"
   if [ $havetorch = 1 ]; then echo "- PyTorch $($py -c 'import torch;print(torch.__version__)') (Debian python3-torch, oneDNN), $threads threads, eager, no_grad, glibc malloc thresholds fixed (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_; without them PyTorch page-faults on every large allocation and runs up to 10x slower here)"; fi
   echo "- Go: $(go version | cut -d' ' -f3), $threads worker goroutines, one BLAS thread per call"
-  echo "- GFLOP/s: 2 x MACs x images/s; the machine's SGEMM peak, measured on one thread (\`go test -bench Sgemm/m6400 ./nn\`, the engine's BLAS and its largest ResNet shape): $peak GFLOP/s with the forced kernel, $peakn with the native one, x $threads cores = $(echo "$peak * $threads" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || echo -) and $(echo "$peakn * $threads" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || echo -) GFLOP/s (PyTorch's oneDNN uses AVX-512 like the native kernel); raw output: [raw/engine.txt](raw/engine.txt)"
+  echo "- GFLOP/s: 2 x MACs x images/s; the machine's SGEMM peak, measured on one thread (\`go test -bench Sgemm/m6400 ./nn\`, the engine's BLAS and its largest ResNet shape): $peak GFLOP/s with the forced kernel, $peakn with the native one, x $threads cores = $(echo "$peak * $threads" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || echo -) and $(echo "$peakn * $threads" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || echo -) GFLOP/s (PyTorch's oneDNN uses AVX-512 like the native kernel); raw output: [raw/$OUT.txt](raw/$OUT.txt)"
   echo "- OpenBLAS columns: \`$kdef\` is the kernel this machine's environment forces (OPENBLAS_CORETYPE, kept as is in tests and CI); \`$knat\` is what OpenBLAS picks with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, in this benchmark only, after the fast-path-vs-reference tests passed with it"
   echo
   echo "| model | batch | Go pure-Go | Go $kdef | Go $knat | PyTorch | $kdef / PyTorch | $knat / PyTorch | pure-Go / PyTorch | GFLOP/s $kdef / PyTorch |"
@@ -57,7 +60,7 @@ knat=$([ $ob = 1 ] && native ./bin/amc-openblas info | sed -n 's/^blas: *//p' ||
 } > "$tmp"
 for m in $MODELS; do
   mc=$(macs $m)
-  for b in 1 100; do
+  for b in $BATCHES; do
     echo "## $m batch $b" >> $raw
     pg=$(ips "$(./bin/amc-purego bench --model $m --batch $b --seconds "$sec" --json | tail -1)")
     od=""; on=""; pt=""
