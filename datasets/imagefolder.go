@@ -50,7 +50,7 @@ const (
 	// FolderCalibPerClass more per class form the calibration pool.
 	FolderCalibPerClass = 3
 	folderSalt          = "amc-imagefolder-select/1\x00"
-	folderDecoder       = "amc-imagefolder/1 go-image pil-bilinear resize256 crop224 ycc-libjpeg chroma-nearest"
+	folderDecoder       = "amc-imagefolder/1 go-image pil-bilinear resize256 crop224 ycc-libjpeg chroma-fancy"
 )
 
 // HeldoutBySeededPath is the ImageFolder data sets' rule.

@@ -170,25 +170,19 @@ func evalTransform(dst []uint8, src rgbImage) error {
 }
 
 // toRGB converts a decoded image to 8-bit RGB. JPEG's YCbCr is converted
-// with libjpeg's fixed-point equations (jdcolor.c), each pixel taking the
-// chroma sample that covers it (libjpeg, hence Pillow, interpolates chroma
-// instead: results/speed/decode.md measures the difference); grey images
-// are replicated; other models go through Go's colour conversion.
+// as libjpeg does by default (hence Pillow): 4:2:0 and 4:2:2 chroma
+// upsampled by libjpeg's "fancy" triangle filter (jdsample.c), then its
+// fixed-point YCbCr equations (jdcolor.c); other subsamplings take each
+// pixel's covering chroma sample. Go's IDCT is not libjpeg's, so pixels
+// still differ slightly (results/speed/decode.md). Grey images are
+// replicated; other models go through Go's colour conversion.
 func toRGB(img image.Image) rgbImage {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	out := rgbImage{W: w, H: h, Pix: make([]uint8, w*h*3)}
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := range h {
-			yi := m.YOffset(b.Min.X, b.Min.Y+y)
-			o := out.Pix[y*w*3:]
-			for x := range w {
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := ycc(m.Y[yi+x], m.Cb[ci], m.Cr[ci])
-				o[3*x], o[3*x+1], o[3*x+2] = r, g, bl
-			}
-		}
+		ycbcrToRGB(out, m)
 	case *image.Gray:
 		for y := range h {
 			row := m.Pix[(y)*m.Stride:]
@@ -224,6 +218,85 @@ func toRGB(img image.Image) rgbImage {
 		}
 	}
 	return out
+}
+
+// ycbcrToRGB converts a YCbCr image into out.
+func ycbcrToRGB(out rgbImage, m *image.YCbCr) {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var up func(plane []uint8, y int) []uint8 // chroma row y, upsampled to w samples
+	cw, ch := (w+1)/2, (h+1)/2
+	// A chroma plane's row r, from the image's origin.
+	row := func(plane []uint8, r int) []uint8 {
+		off := m.COffset(b.Min.X, b.Min.Y) + r*m.CStride
+		return plane[off : off+cw]
+	}
+	buf := make([]uint8, 2*cw)
+	switch {
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio420 && b.Min.X%2 == 0 && b.Min.Y%2 == 0 && cw >= 2:
+		// jdsample.c h2v2_fancy_upsample: each output row mixes its nearest
+		// chroma row (x3) with the next nearest (x1), then columns the
+		// same way; the first and last rows are their own neighbours.
+		up = func(plane []uint8, y int) []uint8 {
+			r := y / 2
+			other := r - 1 // above, for the upper output row of a pair
+			if y%2 == 1 {
+				other = r + 1
+			}
+			other = min(max(other, 0), ch-1)
+			in0, in1 := row(plane, r), row(plane, other)
+			col := func(i int) int32 { return int32(in0[i])*3 + int32(in1[i]) }
+			this, next := col(0), col(1)
+			buf[0] = uint8((this*4 + 8) >> 4)
+			buf[1] = uint8((this*3 + next + 7) >> 4)
+			last := this
+			this = next
+			for i := 1; i < cw-1; i++ {
+				next = col(i + 1)
+				buf[2*i] = uint8((this*3 + last + 8) >> 4)
+				buf[2*i+1] = uint8((this*3 + next + 7) >> 4)
+				last, this = this, next
+			}
+			buf[2*cw-2] = uint8((this*3 + last + 8) >> 4)
+			buf[2*cw-1] = uint8((this*4 + 7) >> 4)
+			return buf
+		}
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio422 && b.Min.X%2 == 0 && cw >= 2:
+		// jdsample.c h2v1_fancy_upsample.
+		up = func(plane []uint8, y int) []uint8 {
+			in := row(plane, y)
+			buf[0] = in[0]
+			buf[1] = uint8((int32(in[0])*3 + int32(in[1]) + 2) >> 2)
+			for i := 1; i < cw-1; i++ {
+				v := int32(in[i]) * 3
+				buf[2*i] = uint8((v + int32(in[i-1]) + 1) >> 2)
+				buf[2*i+1] = uint8((v + int32(in[i+1]) + 2) >> 2)
+			}
+			buf[2*cw-2] = uint8((int32(in[cw-1])*3 + int32(in[cw-2]) + 1) >> 2)
+			buf[2*cw-1] = in[cw-1]
+			return buf
+		}
+	}
+	cb := make([]uint8, w)
+	for y := range h {
+		yi := m.YOffset(b.Min.X, b.Min.Y+y)
+		o := out.Pix[y*w*3:]
+		cr := cb
+		if up != nil {
+			copy(cb, up(m.Cb, y))
+			cr = up(m.Cr, y)
+		}
+		for x := range w {
+			var r, g, bl uint8
+			if up != nil {
+				r, g, bl = ycc(m.Y[yi+x], cb[x], cr[x])
+			} else {
+				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
+				r, g, bl = ycc(m.Y[yi+x], m.Cb[ci], m.Cr[ci])
+			}
+			o[3*x], o[3*x+1], o[3*x+2] = r, g, bl
+		}
+	}
 }
 
 // ycc is libjpeg's YCbCr -> RGB conversion (jdcolor.c, SCALEBITS 16).

@@ -99,6 +99,6 @@ out=results/speed/decode.md
   echo
   echo "Pixels, amc against torchvision on the same val files (after the transform, 224x224x3 bytes each):"
   echo
-  jq -r '"- PNG files (the same RGB pixels on both sides): largest difference \(.png_max_abs_diff) (the transform is byte-exact: `datasets.TestEvalTransformMatchesPillow`)\n- JPEG files: largest difference \(.jpeg_max_abs_diff) levels, mean \(.jpeg_mean_abs_diff * 1000 | round / 1000), \(.jpeg_bytes_differing * 1000 | round / 10)% of bytes differ, \(.jpeg_bytes_off_by_more_than_2 * 10000 | round / 100)% by more than 2 levels: Go decodes JPEG with its own IDCT and takes each pixel'"'"'s chroma sample as it is, where libjpeg (Pillow) interpolates chroma (\"fancy upsampling\")"' <<<"$pyj"
+  jq -r '"- PNG files (the same RGB pixels on both sides): largest difference \(.png_max_abs_diff) (the transform is byte-exact: `datasets.TestEvalTransformMatchesPillow`)\n- JPEG files: largest difference \(.jpeg_max_abs_diff) levels, mean \(.jpeg_mean_abs_diff * 1000 | round / 1000), \(.jpeg_bytes_differing * 1000 | round / 10)% of bytes differ, \(.jpeg_bytes_off_by_more_than_2 * 10000 | round / 100)% by more than 2 levels: amc upsamples chroma and converts colour with libjpeg'"'"'s arithmetic, but Go'"'"'s inverse DCT is not libjpeg'"'"'s"' <<<"$pyj"
 } > $out
 cat $out
