@@ -25,7 +25,8 @@ all: build
 # is used); python3-torch for the PyTorch bridge (python/amc_bridge) and its tests,
 # python3-scipy and python3-numpy for the tests' reference statistics;
 # python3-torchvision (installed on its own, so that the others do not depend on
-# it) for the ImageNet networks' parity test.
+# it) for the ImageNet networks' parity test and the ImageNet transform's; onnxruntime-node
+# (npm, pinned by scripts/onnx-check/package-lock.json) for the ONNX export's parity test.
 PYDEBS := python3-torch python3-scipy python3-numpy
 PYDEBS_VISION := python3-torchvision
 # Installed when running as root with apt-get.
@@ -51,6 +52,15 @@ deps:
 	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS_VISION) >/dev/null; }; } \
 	      || echo "warning: could not install $(PYDEBS_VISION); its test is skipped (and fails under CI=true)"; \
 	  else echo "note: $(PYDEBS_VISION) missing; its test is skipped (and fails under CI=true)"; fi; }
+	@test -d scripts/onnx-check/node_modules/onnxruntime-node || { \
+	  if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nodejs npm (the ONNX export's parity test runs onnxruntime through npm)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 || true; fi; \
+	  if command -v npm >/dev/null; then \
+	    echo "installing onnxruntime-node into scripts/onnx-check (npm ci; the ONNX parity test)"; \
+	    (cd scripts/onnx-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
+	      || echo "warning: npm ci failed; the ONNX parity test is skipped (and fails under CI=true)"; \
+	  else echo "note: npm missing; the ONNX parity test is skipped (and fails under CI=true)"; fi; }
 	$(GO) mod download
 
 build: deps
@@ -141,4 +151,4 @@ bench: bench-deps build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf bin demo-out reproduce-quick reproduce-out
+	rm -rf bin demo-out reproduce-quick reproduce-out scripts/onnx-check/node_modules
