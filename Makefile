@@ -131,10 +131,13 @@ fuzz:
 # The main job on offline defaults: a short AMC experiment (experiments/demo-resnet20.yaml) on the
 # lossless CIFAR-10 with the clean ResNet-20 (never saw the held-out split) at 50% MACs: DDPG, random
 # search and the hand-crafted policies, the unpruned network as "before", the report with its plots,
-# and the DDPG policy's pruned model measured.
+# and the DDPG policy's pruned model measured. Without ../shared it first fetches CIFAR-10 into ./data
+# (the weights are the repository's own, checkpoints/cifar10); scripts/demo_fresh.sh proves it on a fresh
+# clone with a loopback server standing in for the internet.
 DEMO_OUT ?= demo-out
 demo: build
 	./bin/amc info
+	@./bin/amc data prepare --data cifar10 >/dev/null 2>&1 || { echo "CIFAR-10 not found: amc fetch cifar10 (into ./data)"; ./bin/amc fetch cifar10; }
 	./bin/amc run experiments/demo-resnet20.yaml --out $(DEMO_OUT)
 	./bin/amc report $(DEMO_OUT)
 	@echo; sed -n '/^## demo-resnet20/,/^On /p' $(DEMO_OUT)/report.md | head -n -1

@@ -7,6 +7,7 @@
 package download
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -48,11 +49,42 @@ type Entry struct {
 //go:embed registry.json
 var registryJSON []byte
 
-// Registry lists the downloadable files.
+// RegistryEnv names a JSON file of entries (registry.json's format) that
+// replace the built-in ones of the same name or add to them: a site's
+// mirror with its own URLs and checksums, or a loopback server in a test.
+const RegistryEnv = "AMC_FETCH_REGISTRY"
+
+// Registry lists the downloadable files: the built-in registry, with the
+// entries of the file named by $AMC_FETCH_REGISTRY in place of those of the
+// same name.
 func Registry() ([]Entry, error) {
 	var es []Entry
 	if err := json.Unmarshal(registryJSON, &es); err != nil {
 		return nil, fmt.Errorf("download: registry: %w", err)
+	}
+	path := os.Getenv(RegistryEnv)
+	if path == "" {
+		return es, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("download: %s: %w", RegistryEnv, err)
+	}
+	var extra []Entry
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&extra); err != nil {
+		return nil, fmt.Errorf("download: %s=%s: %w", RegistryEnv, path, err)
+	}
+	for _, x := range extra {
+		if x.Name == "" || x.URL == "" || x.Path == "" || (x.SHA256 == "" && x.MD5 == "") {
+			return nil, fmt.Errorf("download: %s=%s: entry %q needs a name, url, path and sha256 (or md5)", RegistryEnv, path, x.Name)
+		}
+		if i := slices.IndexFunc(es, func(e Entry) bool { return e.Name == x.Name }); i >= 0 {
+			es[i] = x
+		} else {
+			es = append(es, x)
+		}
 	}
 	return es, nil
 }

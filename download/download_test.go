@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -238,4 +239,45 @@ func TestFetchGivesUpOnAStalledServer(t *testing.T) {
 	st, err := os.Stat(filepath.Join(dir, "sub", "file.bin.partial"))
 	require.NoError(t, err)
 	assert.Positive(t, st.Size())
+}
+
+// $AMC_FETCH_REGISTRY's entries replace the built-in ones by name (a
+// mirror) or add to them; entries without a checksum are refused.
+func TestRegistryOverlay(t *testing.T) {
+	dir := t.TempDir()
+	write := func(js string) string {
+		p := filepath.Join(dir, fmt.Sprintf("r%d.json", len(js)))
+		require.NoError(t, os.WriteFile(p, []byte(js), 0o644))
+		return p
+	}
+	t.Setenv(RegistryEnv, write(`[{"name": "cifar10", "url": "http://127.0.0.1:1/c.tgz", "path": "cifar10/cifar-10-binary.tar.gz", "size": 3, "sha256": "abc", "checksum_source": "mirror"},
+		{"name": "extra", "url": "http://127.0.0.1:1/e", "path": "e", "md5": "def", "checksum_source": "mirror"}]`))
+	base := len(builtIn(t))
+	es, err := Registry()
+	require.NoError(t, err)
+	assert.Len(t, es, base+1)
+	e, err := Lookup("cifar10")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:1/c.tgz", e.URL)
+	assert.Equal(t, "abc", e.SHA256)
+	_, err = Lookup("extra")
+	assert.NoError(t, err)
+	for js, want := range map[string]string{
+		`[{"name": "x", "url": "u", "path": "p"}]`:             `entry "x" needs a name, url, path and sha256`,
+		`[{"name": "x", "url": "u", "path": "p", "sha": "1"}]`: `unknown field "sha"`,
+		`{"name": "x"}`: "cannot unmarshal object",
+	} {
+		t.Setenv(RegistryEnv, write(js))
+		_, err := Registry()
+		assert.ErrorContains(t, err, want, js)
+	}
+	t.Setenv(RegistryEnv, filepath.Join(dir, "missing.json"))
+	_, err = Registry()
+	assert.ErrorContains(t, err, "AMC_FETCH_REGISTRY")
+}
+
+func builtIn(t *testing.T) []Entry {
+	var es []Entry
+	require.NoError(t, json.Unmarshal(registryJSON, &es))
+	return es
 }
