@@ -7,7 +7,8 @@
 SHELL := /bin/bash
 GO ?= go
 SHARED ?= $(abspath ../shared)
-export AMC_DATA ?= $(SHARED)/data
+# ../shared/data where it exists; otherwise empty, so amc looks in ./data (where amc fetch puts files).
+export AMC_DATA ?= $(if $(wildcard $(SHARED)/data),$(SHARED)/data)
 WEIGHTS ?= $(SHARED)/weights
 
 # OpenBLAS is used when a test program links against it; BLAS=gonum forces pure Go.
@@ -17,7 +18,7 @@ TAGS := -tags openblas
 export CGO_ENABLED := 1
 endif
 
-.PHONY: all deps build test test-slow vet demo bench bench-deps clean fuzz reproduce
+.PHONY: all deps test-deps build test test-slow vet demo bench bench-deps clean fuzz reproduce
 
 all: build
 
@@ -25,8 +26,8 @@ all: build
 # is used); python3-torch for the PyTorch bridge (python/amc_bridge) and its tests,
 # python3-scipy and python3-numpy for the tests' reference statistics;
 # python3-torchvision (installed on its own, so that the others do not depend on
-# it) for the ImageNet networks' parity test and the ImageNet transform's; onnxruntime-node
-# (npm, pinned by scripts/onnx-check/package-lock.json) for the ONNX export's parity test.
+# it) for the ImageNet networks' parity test and the ImageNet transform's. test-deps adds
+# onnxruntime-node (npm, pinned by scripts/onnx-check/package-lock.json) for the ONNX parity test.
 PYDEBS := python3-torch python3-scipy python3-numpy
 PYDEBS_VISION := python3-torchvision
 # Installed when running as root with apt-get.
@@ -52,15 +53,6 @@ deps:
 	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDEBS_VISION) >/dev/null; }; } \
 	      || echo "warning: could not install $(PYDEBS_VISION); its test is skipped (and fails under CI=true)"; \
 	  else echo "note: $(PYDEBS_VISION) missing; its test is skipped (and fails under CI=true)"; fi; }
-	@test -d scripts/onnx-check/node_modules/onnxruntime-node || { \
-	  if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing nodejs npm (the ONNX export's parity test runs onnxruntime through npm)"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 || true; fi; \
-	  if command -v npm >/dev/null; then \
-	    echo "installing onnxruntime-node into scripts/onnx-check (npm ci; the ONNX parity test)"; \
-	    (cd scripts/onnx-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
-	      || echo "warning: npm ci failed; the ONNX parity test is skipped (and fails under CI=true)"; \
-	  else echo "note: npm missing; the ONNX parity test is skipped (and fails under CI=true)"; fi; }
 	$(GO) mod download
 
 build: deps
@@ -75,7 +67,20 @@ vet:
 	CGO_ENABLED=0 $(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
-test: build vet
+# The tests' extra: onnxruntime-node (npm) for the ONNX export's parity test (not needed to build or
+# run amc, so make demo never waits on npm).
+test-deps:
+	@test -d scripts/onnx-check/node_modules/onnxruntime-node || { \
+	  if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nodejs npm (the ONNX export's parity test runs onnxruntime through npm)"; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1; }; } || true; fi; \
+	  if command -v npm >/dev/null; then \
+	    echo "installing onnxruntime-node into scripts/onnx-check (npm ci; the ONNX parity test)"; \
+	    (cd scripts/onnx-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000 >/dev/null) \
+	      || echo "warning: npm ci failed; the ONNX parity test is skipped (and fails under CI=true)"; \
+	  else echo "note: npm missing; the ONNX parity test is skipped (and fails under CI=true)"; fi; }
+
+test: build vet test-deps
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/amc
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...

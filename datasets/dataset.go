@@ -115,8 +115,8 @@ type Info struct {
 	// ImageNet after the evaluation transform): what a model must take.
 	Side int
 	// TrainIsSample is true where the train split is a calibration pool,
-	// not the training set (ImageNet): amc's Go trainer does not train or
-	// fine-tune on it (the PyTorch bridge does, docs/bridge.md).
+	// not the training set (ImageNet): amc does not train or fine-tune on
+	// it.
 	TrainIsSample bool
 }
 

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/amcbench/amc/internal/progress"
 )
@@ -29,7 +30,7 @@ import (
 // their path (3,000 for ImageNet's 1,000 classes); the train split is the
 // calibration pool, the next FolderCalibPerClass per class; test is all of
 // val. The whole training set (~190 GB at 224x224) is never decoded: training
-// and fine-tuning on ImageNet belong to the PyTorch bridge (docs/bridge.md).
+// and fine-tuning on ImageNet belong to the user's own pipeline.
 // Decoding runs on every core, once: each split is cached, keyed by its
 // files' names, sizes and modification times.
 type imageFolder struct {
@@ -50,7 +51,7 @@ const (
 	// FolderCalibPerClass more per class form the calibration pool.
 	FolderCalibPerClass = 3
 	folderSalt          = "amc-imagefolder-select/1\x00"
-	folderDecoder       = "amc-imagefolder/1 go-image pil-bilinear resize256 crop224 ycc-libjpeg chroma-fancy"
+	folderDecoder       = "amc-imagefolder/1 go-image pil-bilinear resize256 crop224 ycc-libjpeg chroma-fancy-gt2"
 )
 
 // HeldoutBySeededPath is the ImageFolder data sets' rule.
@@ -116,6 +117,15 @@ type folderFile struct {
 	mtime int64
 }
 
+// isDir says whether a folder entry is a folder, following a link.
+func isDir(dir string, e os.DirEntry) bool {
+	if e.Type()&os.ModeSymlink == 0 {
+		return e.IsDir()
+	}
+	st, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && st.IsDir()
+}
+
 // listClass lists a class folder's image files in name order.
 func listClass(dir, class string, label uint16) ([]folderFile, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, class))
@@ -128,12 +138,12 @@ func listClass(dir, class string, label uint16) ([]folderFile, error) {
 		if strings.HasPrefix(n, ".") || !slices.Contains(folderImageExt, strings.ToLower(filepath.Ext(n))) {
 			continue
 		}
-		info, err := e.Info()
+		info, err := os.Stat(filepath.Join(dir, class, n)) // follows links, as torchvision does
 		if err != nil {
 			return nil, err
 		}
 		if !info.Mode().IsRegular() {
-			continue
+			return nil, fmt.Errorf("%s is not a regular file", filepath.Join(dir, class, n))
 		}
 		out = append(out, folderFile{rel: class + "/" + n, label: label, size: info.Size(), mtime: info.ModTime().UnixNano()})
 	}
@@ -150,7 +160,7 @@ func (d *imageFolder) listFolder() ([]string, map[Split][]folderFile, error) {
 	}
 	var classes []string
 	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		if !strings.HasPrefix(e.Name(), ".") && isDir(trainDir, e) {
 			classes = append(classes, e.Name())
 		}
 	}
@@ -197,7 +207,7 @@ func (d *imageFolder) listFolder() ([]string, map[Split][]folderFile, error) {
 		return nil, nil, fmt.Errorf("imagenet: %w", err)
 	}
 	for _, e := range vents {
-		if !e.IsDir() {
+		if !isDir(valDir, e) {
 			if slices.Contains(folderImageExt, strings.ToLower(filepath.Ext(e.Name()))) {
 				return nil, nil, fmt.Errorf("imagenet: %s holds images directly (%s); sort val into class folders val/<wnid>/ (torchvision's ImageFolder layout)", valDir, e.Name())
 			}
@@ -252,6 +262,9 @@ func (d *imageFolder) readAll() error {
 // the decoder) matches, else decoded and cached.
 func (d *imageFolder) split(sp Split, dir string, classes []string, fs []folderFile) (*Images, string, error) {
 	key := sha256.New()
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	fmt.Fprintf(key, "%s\n%s\n%s\n", folderDecoder, dir, strings.Join(classes, ","))
 	for _, f := range fs {
 		fmt.Fprintf(key, "%s\x00%d\x00%d\x00%d\n", f.rel, f.label, f.size, f.mtime)
@@ -277,9 +290,24 @@ func (d *imageFolder) split(sp Split, dir string, classes []string, fs []folderF
 		if err != nil {
 			// A cache that cannot be written only costs time.
 			fmt.Fprintf(os.Stderr, "warning: %v\n", err)
+		} else {
+			removeStaleCaches(d.cache, sp, path)
 		}
 	}
 	return im, sfp, nil
+}
+
+// removeStaleCaches deletes the split's other caches in dir (written for
+// files that have since changed: val's is 7.5 GB). Caches of another
+// ImageNet copy sharing the cache folder are deleted too; they are rebuilt
+// when that copy is read again.
+func removeStaleCaches(dir string, sp Split, keep string) {
+	old, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("imagenet-%s-*.u8", sp)))
+	for _, f := range old {
+		if f != keep {
+			os.Remove(f)
+		}
+	}
 }
 
 // decodeFolder decodes files (paths relative to dir) through the
@@ -291,9 +319,9 @@ func decodeFolder(dir string, fs []folderFile, classes []string, log io.Writer, 
 	sums := make([][32]byte, len(fs))
 	jobs := make(chan int)
 	done := make(chan error)
-	workers := runtime.GOMAXPROCS(0)
-	for range workers {
-		go func() {
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
 			for i := range jobs {
 				f := fs[i]
 				raw, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.rel)))
@@ -307,21 +335,32 @@ func decodeFolder(dir string, fs []folderFile, classes []string, log io.Writer, 
 				im.Labels[i] = f.label
 				done <- err
 			}
-		}()
+		})
 	}
+	var failed atomic.Bool
 	go func() {
 		for i := range fs {
+			if failed.Load() {
+				break // the first error stops the feed
+			}
 			jobs <- i
 		}
 		close(jobs)
+		wg.Wait()
+		close(done)
 	}()
 	bar := progress.New(log, len(fs), desc)
 	var first error
-	for n := 1; n <= len(fs); n++ {
-		if err := <-done; err != nil && first == nil {
+	n := 0
+	for err := range done { // every job sent gets its answer
+		n++
+		if err != nil && first == nil {
 			first = err
+			failed.Store(true)
 		}
-		bar.Update(n, len(fs))
+		if first == nil {
+			bar.Update(n, len(fs))
+		}
 	}
 	bar.Finish()
 	if first != nil {
@@ -334,9 +373,20 @@ func decodeFolder(dir string, fs []folderFile, classes []string, log io.Writer, 
 	return im, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// maxImagePixels bounds an image's size before it is decoded (ImageNet's
+// largest is about 10 megapixels).
+const maxImagePixels = 1 << 26
+
 // decodeEval decodes one encoded image (JPEG or PNG) into dst through the
 // evaluation transform.
 func decodeEval(dst, raw []byte) error {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width*cfg.Height > maxImagePixels {
+		return fmt.Errorf("image of %dx%d pixels: want at least 1x1 and at most %d pixels", cfg.Width, cfg.Height, maxImagePixels)
+	}
 	img, _, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return err

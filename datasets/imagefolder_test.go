@@ -43,7 +43,8 @@ func TestEvalTransformMatchesPillow(t *testing.T) {
 	py := testpython.Find(t, "comparing the ImageNet transform with torchvision's (Debian: python3-torchvision python3-pil)", "torchvision", "PIL")
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(3, 4))
-	sizes := [][2]int{{500, 375}, {375, 500}, {343, 256}, {256, 256}, {100, 80}, {641, 427}, {301, 1001}, {224, 224}, {257, 999}}
+	sizes := [][2]int{{500, 375}, {375, 500}, {343, 256}, {256, 256}, {100, 80}, {641, 427}, {301, 1001}, {224, 224}, {257, 999},
+		{3, 300}, {4, 40}, {5, 7}} // chroma 2 samples wide: replicated, not interpolated (libjpeg)
 	var names []string
 	for i, sz := range sizes {
 		img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
@@ -106,7 +107,9 @@ for name in json.loads(sys.argv[1]):
 			mean := float64(sum) / float64(len(got))
 			// Measured: at most 3 levels, mean about 0.05 on these noisy images (each pixel's nearest chroma sample instead: up to 64 and 4.3).
 			assert.LessOrEqual(t, worst, 4, "%dx%d %s", sizes[i][0], sizes[i][1], sub)
-			assert.Less(t, mean, 0.08, "%dx%d %s", sizes[i][0], sizes[i][1], sub)
+			if min(sizes[i][0], sizes[i][1]) >= 80 { // tiny images: a few source pixels span the whole crop
+				assert.Less(t, mean, 0.08, "%dx%d %s", sizes[i][0], sizes[i][1], sub)
+			}
 			t.Logf("%dx%d %s: largest difference %d, mean %.4f", sizes[i][0], sizes[i][1], sub, worst, mean)
 		}
 	}
@@ -190,6 +193,29 @@ func TestImageNetFolder(t *testing.T) {
 	fp4, err := open().Fingerprint()
 	require.NoError(t, err)
 	assert.NotEqual(t, fp, fp4)
+}
+
+// Linked class folders and files are followed, as torchvision does: a
+// folder of links reads as the folder itself.
+func TestImageNetFolderFollowsLinks(t *testing.T) {
+	root, moved := t.TempDir(), t.TempDir()
+	require.NoError(t, WriteSyntheticImageFolder(root, 3, 6, 2, 3))
+	fp := func() string {
+		ds, err := Open("imagenet", Options{DataDir: root, CacheDir: t.TempDir()})
+		require.NoError(t, err)
+		ds.(*imageFolder).log = nil
+		f, err := ds.Fingerprint()
+		require.NoError(t, err)
+		return f
+	}
+	want := fp()
+	base := filepath.Join(root, "imagenet")
+	for _, rel := range []string{"train/n00000001", "val/n00000002", "train/n00000000/n00000000_4.JPEG"} {
+		to := filepath.Join(moved, filepath.Base(rel))
+		require.NoError(t, os.Rename(filepath.Join(base, rel), to))
+		require.NoError(t, os.Symlink(to, filepath.Join(base, rel)))
+	}
+	assert.Equal(t, want, fp())
 }
 
 // Malformed folders are refused with what to fix.

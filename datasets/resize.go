@@ -232,8 +232,8 @@ func ycbcrToRGB(out rgbImage, m *image.YCbCr) {
 		return plane[off : off+cw]
 	}
 	buf := make([]uint8, 2*cw)
-	switch {
-	case m.SubsampleRatio == image.YCbCrSubsampleRatio420 && b.Min.X%2 == 0 && b.Min.Y%2 == 0 && cw >= 2:
+	switch { // libjpeg's jinit_upsampler: fancy only where the chroma is wider than 2
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio420 && b.Min.X%2 == 0 && b.Min.Y%2 == 0 && cw > 2:
 		// jdsample.c h2v2_fancy_upsample: each output row mixes its nearest
 		// chroma row (x3) with the next nearest (x1), then columns the
 		// same way; the first and last rows are their own neighbours.
@@ -261,7 +261,7 @@ func ycbcrToRGB(out rgbImage, m *image.YCbCr) {
 			buf[2*cw-1] = uint8((this*4 + 7) >> 4)
 			return buf
 		}
-	case m.SubsampleRatio == image.YCbCrSubsampleRatio422 && b.Min.X%2 == 0 && cw >= 2:
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio422 && b.Min.X%2 == 0 && cw > 2:
 		// jdsample.c h2v1_fancy_upsample.
 		up = func(plane []uint8, y int) []uint8 {
 			in := row(plane, y)

@@ -202,7 +202,7 @@ func (s *Spec) checkModel() error {
 			s.Model, g.Input.H, g.Input.W, s.Data, info.Side, info.Side))
 	}
 	if info.TrainIsSample && s.FineTune != nil {
-		return s.at("finetune", fmt.Errorf("finetune: amc's Go trainer does not fine-tune on %s (its train split is a calibration pool); fine-tune the best networks with the PyTorch bridge (docs/bridge.md)", s.Data))
+		return s.at("finetune", fmt.Errorf("finetune: amc does not fine-tune on %s (its train split is a 3-per-class calibration pool, not the training set); fine-tune the best networks (DIR/SPEC/STRATEGY-sSEED/best) in your own ImageNet pipeline: docs/onnx.md and docs/pruned-format.md say how to load them", s.Data))
 	}
 	hw := g.Input.H * g.Input.W
 	r := numcheck.Between(1, float64(hw)).Ints().Means(fmt.Sprintf("%s's %dx%d input has %d positions", s.Model, g.Input.H, g.Input.W, hw))

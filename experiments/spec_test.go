@@ -113,7 +113,7 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"unknown strategy", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddgp}\n", `line 6: unknown strategy "ddgp" (did you mean "ddpg"?)`},
 		{"ImageNet model", "name: x\nmodel: imagenet_resnet50\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n", `line 2: model imagenet_resnet50 takes 224x224 images, and data cifar10 has 32x32`},
 		{"CIFAR model on ImageNet", "name: x\nmodel: resnet20\nweights: w\ndata: imagenet\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n", `line 2: model resnet20 takes 32x32 images, and data imagenet has 224x224`},
-		{"fine-tuning on ImageNet", "name: x\nmodel: imagenet_mobilenet_v2\nweights: w\ndata: imagenet\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\nfinetune: {epochs: 1}\n", `line 8: finetune: amc's Go trainer does not fine-tune on imagenet`},
+		{"fine-tuning on ImageNet", "name: x\nmodel: imagenet_mobilenet_v2\nweights: w\ndata: imagenet\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\nfinetune: {epochs: 1}\n", `line 8: finetune: amc does not fine-tune on imagenet`},
 		{"unknown data", "name: x\nmodel: resnet20\nweights: w\ndata: imagenett\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n", `line 4: unknown dataset "imagenett" (did you mean "imagenet"?)`},
 		{"built-in name with a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, command: [python3, a.py]}\n", "an external agent needs a name of its own"},
 		{"negative agent timeout", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], timeout: -1}\n", "timeout -1"},

@@ -58,7 +58,7 @@ func Fit(j Training, opt Options) (*TrainSummary, error) {
 	if info, err := datasets.Describe(j.Data); err != nil {
 		return nil, err
 	} else if info.TrainIsSample {
-		return nil, fmt.Errorf("harness: training %s on %s: its train split is a calibration pool, not the training set; train and fine-tune with the PyTorch bridge (docs/bridge.md)", m.Name, j.Data)
+		return nil, fmt.Errorf("harness: training %s on %s: its train split is a calibration pool, not the training set; train and fine-tune in your own ImageNet pipeline (the pruned network loads by name: docs/pruned-format.md, or as ONNX: docs/onnx.md)", m.Name, j.Data)
 	}
 	ds, err := datasets.Open(j.Data, datasets.Options{DataDir: opt.DataDir, CacheDir: opt.CacheDir})
 	if err != nil {

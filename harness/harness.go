@@ -12,7 +12,12 @@
 // (ErrDifferentRun) unless Options.Overwrite.
 package harness
 
-import "io"
+import (
+	"io"
+	"sync"
+
+	"github.com/amcbench/amc/datasets"
+)
 
 // Options are where a task's inputs are and how a sweep runs; none of them
 // enters a run's fingerprint (a latency table kept in LatencyFile is reused
@@ -31,6 +36,38 @@ type Options struct {
 	// cells Shard, Shard+Shards, ... (0 and 0 or 1: all of them).
 	Shard, Shards int
 	Log           io.Writer // progress and notes (nil: discarded)
+
+	// sets shares opened data sets between the tasks of one RunSpecs, so
+	// that a sweep of several specs on one data set decodes and holds it
+	// once (ImageNet's decoded splits take 8.4 GB).
+	sets *openSets
+}
+
+// openSets are data sets opened once per name.
+type openSets struct {
+	mu sync.Mutex
+	m  map[string]datasets.Dataset
+}
+
+// openData opens a data set, or returns the one opened before for the same
+// name within a RunSpecs.
+func (o Options) openData(name string) (datasets.Dataset, error) {
+	open := func() (datasets.Dataset, error) {
+		return datasets.Open(name, datasets.Options{DataDir: o.DataDir, CacheDir: o.CacheDir})
+	}
+	if o.sets == nil {
+		return open()
+	}
+	o.sets.mu.Lock()
+	defer o.sets.mu.Unlock()
+	if ds, ok := o.sets.m[name]; ok {
+		return ds, nil
+	}
+	ds, err := open()
+	if err == nil {
+		o.sets.m[name] = ds
+	}
+	return ds, err
 }
 
 func (o Options) log() io.Writer {

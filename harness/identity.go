@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/internal/filesum"
 )
 
@@ -39,7 +38,7 @@ func (t *Task) identify() error {
 		id.WeightsSHA256 = sum
 	}
 	if t.ds == nil {
-		ds, err := datasets.Open(t.spec.Data, datasets.Options{DataDir: t.opt.DataDir, CacheDir: t.opt.CacheDir})
+		ds, err := t.opt.openData(t.spec.Data)
 		if err != nil {
 			return err
 		}

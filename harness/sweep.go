@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
@@ -78,6 +79,9 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 	}
 	var todo []cellRun
 	cell := -1
+	if opt.sets == nil { // one copy of each data set for every task of the sweep
+		opt.sets = &openSets{m: map[string]datasets.Dataset{}}
+	}
 	for _, s := range all {
 		topt := opt
 		topt.LatencyFile = filepath.Join(out, s.Name, "latency-table.json")

@@ -21,7 +21,7 @@ var (
 
 // dataFree are the tests that need no data: the only ones run where
 // ../shared, the data and weights beside the repository, is missing.
-const dataFree = "^(TestDiffRunsNamesFields|TestNewTaskRefusesBudgetList|TestIDRefusesSpecShorthands|TestFitNeedsAModel|TestImageNetSpecsRunOnSyntheticData)$"
+const dataFree = "^(TestDiffRunsNamesFields|TestNewTaskRefusesBudgetList|TestIDRefusesSpecShorthands|TestFitNeedsAModel|TestImageNetSpecsRunOnSyntheticData|TestOpenDataSharedWithinASweep)$"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -133,4 +133,25 @@ func TestNewTaskRefusesBudgetList(t *testing.T) {
 	assert.ErrorContains(t, err, "Spec.Expand")
 	_, err = NewTask(nil, Options{})
 	assert.Error(t, err)
+}
+
+// Within a sweep (Options.sets, set by RunSpecs) a data set is opened once
+// for all its tasks; outside one, each call opens its own.
+func TestOpenDataSharedWithinASweep(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, datasets.WriteSyntheticImageFolder(root, 2, 6, 1, 1))
+	opt := Options{DataDir: root, CacheDir: t.TempDir()}
+	a, err := opt.openData("imagenet")
+	require.NoError(t, err)
+	b, err := opt.openData("imagenet")
+	require.NoError(t, err)
+	assert.NotSame(t, a, b)
+	opt.sets = &openSets{m: map[string]datasets.Dataset{}}
+	a, err = opt.openData("imagenet")
+	require.NoError(t, err)
+	b, err = opt.openData("imagenet")
+	require.NoError(t, err)
+	assert.Same(t, a, b)
+	_, err = opt.openData("imagenett")
+	assert.ErrorContains(t, err, "unknown dataset")
 }

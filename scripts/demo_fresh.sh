@@ -23,6 +23,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 /usr/bin/python3 -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/mirror" > "$tmp/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$port/" || { echo "the loopback server did not start:"; cat "$tmp/server.log"; exit 1; }
 cat > "$tmp/registry.json" <<EOF
 [{"name": "cifar10", "doc": "CIFAR-10 from a loopback mirror (scripts/demo_fresh.sh)",
   "url": "http://127.0.0.1:$port/cifar-10-binary.tar.gz", "path": "cifar10/cifar-10-binary.tar.gz",
@@ -32,9 +33,9 @@ EOF
 echo "== fresh clone at $tmp/main (commit $(git -C "$tmp/main" rev-parse --short HEAD)), no ../shared; mirror on 127.0.0.1:$port"
 cd "$tmp/main"
 start=$(date +%s)
-AMC_FETCH_REGISTRY="$tmp/registry.json" AMC_CACHE="$tmp/cache" AMC_DATA= make demo > "$tmp/demo.log" 2>&1 || { tail -40 "$tmp/demo.log"; exit 1; }
+env -u AMC_DATA AMC_FETCH_REGISTRY="$tmp/registry.json" AMC_CACHE="$tmp/cache" make demo > "$tmp/demo.log" 2>&1 || { tail -40 "$tmp/demo.log"; exit 1; }
 echo "== make demo: rc 0 in $(( $(date +%s) - start )) s"
-grep -E "CIFAR-10 not found|cifar10: .*verified|runs in|report with plots" "$tmp/demo.log"
+grep -E "CIFAR-10 not found|cifar10: .*verified|runs in|report with plots" "$tmp/demo.log" || { echo "make demo's log lacks the fetch and run lines:"; tail -40 "$tmp/demo.log"; exit 1; }
 grep -c '"GET /cifar-10-binary.tar.gz' "$tmp/server.log" | sed 's/^/mirror requests for the archive: /'
 test -s data/cifar10/cifar-10-binary.tar.gz && test -s demo-out/report.md
 echo "== fetched data/cifar10/cifar-10-binary.tar.gz ($(stat -c %s data/cifar10/cifar-10-binary.tar.gz) bytes) and wrote demo-out/report.md"

@@ -1,6 +1,6 @@
 """The images amc trains and evaluates on, read from `amc data export`
 (docs/bridge.md): SPLIT-images.npy (uint8 N x H x W x C) and
-SPLIT-labels.npy (uint8 N), checked against export.json's checksums."""
+SPLIT-labels.npy (uint8 N; uint16 where a label exceeds 255), checked against export.json's checksums."""
 import hashlib
 import json
 import os
