@@ -38,6 +38,10 @@ type Entry struct {
 	Size   int64  `json:"size"` // bytes (0: not published)
 	SHA256 string `json:"sha256,omitempty"`
 	MD5    string `json:"md5,omitempty"` // where only an MD5 is published
+	// SHA256Prefix is the leading hex digits of the SHA-256 where only they
+	// are published: torch.hub's convention (the digits in a checkpoint's
+	// file name), which torch.hub itself checks.
+	SHA256Prefix string `json:"sha256_prefix,omitempty"`
 	// ChecksumSource says where the checksum was published.
 	ChecksumSource string `json:"checksum_source"`
 	// AcceptSHA256 are the SHA-256 sums of local copies accepted in place of
@@ -77,7 +81,7 @@ func Registry() ([]Entry, error) {
 		return nil, fmt.Errorf("download: %s=%s: %w", RegistryEnv, path, err)
 	}
 	for _, x := range extra {
-		if x.Name == "" || x.URL == "" || x.Path == "" || (x.SHA256 == "" && x.MD5 == "") {
+		if x.Name == "" || x.URL == "" || x.Path == "" || (x.SHA256 == "" && x.MD5 == "" && len(x.SHA256Prefix) < 8) {
 			return nil, fmt.Errorf("download: %s=%s: entry %q needs a name, url, path and sha256 (or md5)", RegistryEnv, path, x.Name)
 		}
 		if i := slices.IndexFunc(es, func(e Entry) bool { return e.Name == x.Name }); i >= 0 {
@@ -119,8 +123,8 @@ type Options struct {
 // request when an earlier download was interrupted, verified, and renamed
 // into place. A download with the wrong checksum is deleted.
 func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
-	if e.SHA256 == "" && e.MD5 == "" {
-		return "", fmt.Errorf("download %s: the registry gives no checksum", e.Name)
+	if e.SHA256 == "" && e.MD5 == "" && len(e.SHA256Prefix) < 8 {
+		return "", fmt.Errorf("download %s: the registry gives no checksum (sha256, md5, or a sha256_prefix of 8 or more digits)", e.Name)
 	}
 	if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
 		return "", fmt.Errorf("download %s: path %q leaves the folder", e.Name, e.Path)
@@ -286,13 +290,19 @@ func verify(path string, e Entry) error {
 			return fmt.Errorf("has %s %s, not the published %s", c.name, got, c.want)
 		}
 	}
+	if p := strings.ToLower(e.SHA256Prefix); p != "" && !strings.HasPrefix(sum, p) {
+		return fmt.Errorf("has SHA-256 %s, not starting with the published %s", sum, p)
+	}
 	return nil
 }
 
 // checksumText names e's published checksum.
 func checksumText(e Entry) string {
-	if e.SHA256 != "" {
+	switch {
+	case e.SHA256 != "":
 		return "SHA-256 " + e.SHA256
+	case e.MD5 != "":
+		return "MD5 " + e.MD5
 	}
-	return "MD5 " + e.MD5
+	return "SHA-256 starting " + e.SHA256Prefix
 }

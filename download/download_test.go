@@ -94,6 +94,15 @@ func TestFetch(t *testing.T) {
 		{"dropped connection: resumed by the next call", func(s *server, _ *Entry, _ string) { s.cut = 100 << 10 }, "interrupted", true},
 		{"offline", func(s *server, e *Entry, _ string) { e.URL = "http://127.0.0.1:1/f" }, "offline? put the file at", false},
 		{"no checksum", func(_ *server, e *Entry, _ string) { e.SHA256, e.MD5 = "", "" }, "no checksum", false},
+		{"a published SHA-256 prefix (torch.hub's) is enough", func(_ *server, e *Entry, _ string) {
+			e.SHA256Prefix, e.SHA256, e.MD5, e.Size = e.SHA256[:8], "", "", 0
+		}, "", false},
+		{"a wrong SHA-256 prefix: deleted", func(_ *server, e *Entry, _ string) {
+			e.SHA256Prefix, e.SHA256, e.MD5 = "00000000", "", ""
+		}, "not starting with the published 00000000", false},
+		{"a prefix too short to check", func(_ *server, e *Entry, _ string) {
+			e.SHA256Prefix, e.SHA256, e.MD5 = e.SHA256[:4], "", ""
+		}, "no checksum", false},
 		{"a path out of the folder", func(_ *server, e *Entry, _ string) { e.Path = "../escape.bin" }, "leaves the folder", false},
 		{"a different file already there is kept", func(_ *server, e *Entry, dir string) {
 			require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
@@ -168,12 +177,19 @@ func TestRegistry(t *testing.T) {
 		assert.False(t, seen[e.Name], "%s twice", e.Name)
 		seen[e.Name] = true
 		assert.True(t, strings.HasPrefix(e.URL, "https://"), e.Name)
-		assert.True(t, e.SHA256 != "" || e.MD5 != "", "%s has a checksum", e.Name)
+		assert.True(t, e.SHA256 != "" || e.MD5 != "" || len(e.SHA256Prefix) >= 8, "%s has a checksum", e.Name)
 		assert.NotEmpty(t, e.ChecksumSource, e.Name)
 		assert.False(t, filepath.IsAbs(e.Path) || strings.Contains(e.Path, ".."), "%s: path inside the folder", e.Name)
-		assert.Positive(t, e.Size, e.Name)
-		if m := hub.FindStringSubmatch(e.Path); m != nil && e.SHA256 != "" {
-			assert.Equal(t, m[1], e.SHA256[:8], "%s: the torch.hub name's digits are the SHA-256's first 8", e.Name)
+		if e.SHA256Prefix == "" {
+			assert.Positive(t, e.Size, e.Name)
+		}
+		if m := hub.FindStringSubmatch(e.Path); m != nil {
+			switch {
+			case e.SHA256 != "":
+				assert.Equal(t, m[1], e.SHA256[:8], "%s: the torch.hub name's digits are the SHA-256's first 8", e.Name)
+			default:
+				assert.Equal(t, m[1], e.SHA256Prefix, "%s: the published prefix is the torch.hub name's digits", e.Name)
+			}
 		}
 		shared := filepath.Join("..", "..", "shared", "data", filepath.FromSlash(e.Path))
 		if _, err := os.Stat(shared); err == nil {

@@ -26,7 +26,11 @@ func newFetchCmd() *cobra.Command {
 					return err
 				}
 				for _, e := range es {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n    %s -> %s/%s (%d bytes; checksum: %s)\n", e.Name, e.Doc, e.URL, dir, e.Path, e.Size, e.ChecksumSource)
+					size := fmt.Sprintf("%d bytes", e.Size)
+					if e.Size == 0 {
+						size = "size not published"
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n    %s -> %s/%s (%s; checksum: %s)\n", e.Name, e.Doc, e.URL, dir, e.Path, size, e.ChecksumSource)
 				}
 				return nil
 			}
