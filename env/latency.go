@@ -234,9 +234,20 @@ func (t *LatencyTable) Check(a *prune.Analysis) error {
 		if len(grid) == 0 || len(t.Seconds[i]) != len(grid) || grid[len(grid)-1] != g.Channels {
 			return fmt.Errorf("latency table: group %s does not fit (%d channels)", g.Name, g.Channels)
 		}
+		for k, c := range grid {
+			if c < 1 || (k > 0 && c <= grid[k-1]) {
+				return fmt.Errorf("latency table: group %s: counts %v are not ascending from 1", g.Name, grid)
+			}
+			if sec := t.Seconds[i][k]; !(sec > 0) || math.IsInf(sec, 0) {
+				return fmt.Errorf("latency table: group %s: %v seconds at %d channels", g.Name, sec, c)
+			}
+		}
 	}
-	if !(t.Full > 0) {
-		return fmt.Errorf("latency table: no unpruned latency")
+	if !(t.Full > 0) || math.IsInf(t.Full, 0) {
+		return fmt.Errorf("latency table: no unpruned latency (full_seconds %v)", t.Full)
+	}
+	if math.IsNaN(t.Scale) || math.IsInf(t.Scale, 0) || t.Scale < 0 {
+		return fmt.Errorf("latency table: scale %v", t.Scale)
 	}
 	return nil
 }

@@ -84,6 +84,11 @@ type Latency struct {
 	Workers int  `yaml:"workers"` // threads (default 1: one core, least disturbed by other processes)
 	Points  int  `yaml:"points"`  // table grid counts per group (default 8)
 	Table   bool `yaml:"table"`   // build the table even without a latency budget (predicted latency per episode)
+	// File is a latency table measured elsewhere (env.LatencyTable's JSON,
+	// docs/onnx.md; relative to the spec): used instead of measuring on the
+	// Go engine, and the search's best policy is then not re-fitted on
+	// measured Go latency.
+	File string `yaml:"file"`
 }
 
 // Strategy is one agent or baseline of a spec.
@@ -282,6 +287,20 @@ func (s *Spec) defaults() error {
 		}
 		if f.Seed == 0 {
 			f.Seed = 1
+		}
+	}
+	if s.Latency.File != "" {
+		latency := false
+		for _, text := range append([]string{s.Budget}, s.Budgets...) {
+			if b, err := env.ParseBudget(text); err == nil && b.Kind == "latency" {
+				latency = true
+			}
+		}
+		if !latency && !s.Latency.Table {
+			return s.at("latency.file", fmt.Errorf("latency.file: a latency table is used only with a latency budget or latency.table: true"))
+		}
+		if !filepath.IsAbs(s.Latency.File) {
+			s.Latency.File = filepath.Join(filepath.Dir(s.Path), s.Latency.File)
 		}
 	}
 	if s.Latency.Batch == 0 {

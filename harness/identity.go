@@ -18,9 +18,10 @@ import (
 // path, or pointing --data-dir at other pixels, is another run, and moving
 // the same file is not.
 type identity struct {
-	WeightsSHA256   string
-	DataFingerprint string
-	HeldoutRule     string
+	WeightsSHA256     string
+	DataFingerprint   string
+	HeldoutRule       string
+	LatencyFileSHA256 string // a spec's latency.file, by content
 }
 
 // identify opens the task's data set (kept for Prepare) and hashes its
@@ -36,6 +37,13 @@ func (t *Task) identify() error {
 			return fmt.Errorf("weights: %w", err)
 		}
 		id.WeightsSHA256 = sum
+	}
+	if f := t.spec.Latency.File; f != "" {
+		sum, err := filesum.SHA256(f)
+		if err != nil {
+			return fmt.Errorf("latency.file: %w", err)
+		}
+		id.LatencyFileSHA256 = sum
 	}
 	if t.ds == nil {
 		ds, err := t.opt.openData(t.spec.Data)

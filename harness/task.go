@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -262,9 +263,12 @@ type RunID struct {
 	LatencyBatch, LatencyPoints     int
 	LatencyWorkers                  int
 	LatencyTable                    bool
-	Strategy                        string
-	Seed                            int64
-	Episodes, Warmup                int
+	// LatencyFileSHA256 names a latency table measured elsewhere by
+	// content (empty without one, so earlier runs keep their fingerprints).
+	LatencyFileSHA256 string `json:",omitempty"`
+	Strategy          string
+	Seed              int64
+	Episodes, Warmup  int
 	// An external agent's command and params (canonical JSON); empty for
 	// built-in strategies, so their fingerprints do not change.
 	Command []string `json:",omitempty"`
@@ -296,7 +300,7 @@ func (t *Task) ID(run Run) (RunID, error) {
 		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: s.Protocol, Budget: s.Budget,
 		Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images, CalPos: s.Calibration.Positions, Multiple: s.Multiple,
 		LowerBound: s.LowerBound, Ridge: s.Ridge, Residual: s.Residual, NoRecon: t.noRecon(), Granularity: granularity(s.Granularity), FinalImages: s.FinalImages,
-		LatencyBatch: t.latBatch(), LatencyWorkers: t.latWorkers(), LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table, Strategy: st.Name, Seed: run.Seed, Episodes: st.Episodes}
+		LatencyBatch: t.latBatch(), LatencyWorkers: t.latWorkers(), LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table, LatencyFileSHA256: id.LatencyFileSHA256, Strategy: st.Name, Seed: run.Seed, Episodes: st.Episodes}
 	if run.Agent != nil {
 		r.Command = []string{"amc env serve"} // the client's own agent: apart from any strategy of the same name
 		return r, nil
@@ -557,7 +561,9 @@ func (t *Task) Run(run Run) (*Summary, error) {
 	}
 	searchSec := before + time.Since(start).Seconds()
 	var fit *LatencyFit
-	if pr.cfg.Budget.Kind == "latency" && pr.cfg.Protocol == env.Constrained {
+	// A table measured elsewhere (latency.file) is the budget's measure: the
+	// Go engine's timings must not re-fit the policy.
+	if pr.cfg.Budget.Kind == "latency" && pr.cfg.Protocol == env.Constrained && t.spec.Latency.File == "" {
 		if fit, err = t.fitLatency(e, &best); err != nil {
 			return nil, err
 		}
@@ -662,6 +668,9 @@ func median(x []float64) float64 {
 // latencyTable reads Options.LatencyFile if it exists, or measures the
 // table and saves it there.
 func (t *Task) latencyTable(a *prune.Analysis, params nn.Params, minCounts []int) (*env.LatencyTable, error) {
+	if f := t.spec.Latency.File; f != "" {
+		return readExternalLatency(f, a)
+	}
 	file, batch, workers := t.opt.LatencyFile, t.latBatch(), t.latWorkers()
 	points := t.spec.Latency.Points
 	if file != "" {
@@ -702,6 +711,26 @@ func (t *Task) latencyTable(a *prune.Analysis, params nn.Params, minCounts []int
 		}
 	}
 	return lt, nil
+}
+
+// readExternalLatency reads a latency table measured elsewhere (a spec's
+// latency.file): env.LatencyTable's JSON, checked against the model's
+// groups.
+func readExternalLatency(path string, a *prune.Analysis) (*env.LatencyTable, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("latency.file: %w", err)
+	}
+	var lt env.LatencyTable
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&lt); err != nil {
+		return nil, fmt.Errorf("latency.file %s: %w (the format: docs/onnx.md)", path, err)
+	}
+	if err := lt.Check(a); err != nil {
+		return nil, fmt.Errorf("latency.file %s: %w (the format: docs/onnx.md)", path, err)
+	}
+	return &lt, nil
 }
 
 // LatencyFit records the closed loop that brings a latency search's best

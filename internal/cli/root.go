@@ -33,7 +33,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTrainCmd(), newFinetuneCmd(), newMergeCmd(), newModelsCmd(), newEvalCmd(), newConvertCmd(), newInfoCmd(), newBenchCmd(), newGraphCmd(), newDataCmd(), newExportCmd(), newStrategiesCmd(), newEnvCmd(), newFetchCmd(),
+	root.AddCommand(newTrainCmd(), newFinetuneCmd(), newMergeCmd(), newModelsCmd(), newEvalCmd(), newConvertCmd(), newInfoCmd(), newBenchCmd(), newGraphCmd(), newDataCmd(), newExportCmd(), newLatencyGridCmd(), newStrategiesCmd(), newEnvCmd(), newFetchCmd(),
 		newGroupsCmd(), newPruneCmd(), newMeasureCmd(), newSearchCmd(), newRunCmd(), newReportCmd())
 	return root
 }
