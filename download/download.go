@@ -81,8 +81,11 @@ func Registry() ([]Entry, error) {
 		return nil, fmt.Errorf("download: %s=%s: %w", RegistryEnv, path, err)
 	}
 	for _, x := range extra {
+		if _, err := hex.DecodeString(x.SHA256Prefix + x.SHA256Prefix[:len(x.SHA256Prefix)%2]); err != nil {
+			return nil, fmt.Errorf("download: %s=%s: entry %q: sha256_prefix %q is not hex", RegistryEnv, path, x.Name, x.SHA256Prefix)
+		}
 		if x.Name == "" || x.URL == "" || x.Path == "" || (x.SHA256 == "" && x.MD5 == "" && len(x.SHA256Prefix) < 8) {
-			return nil, fmt.Errorf("download: %s=%s: entry %q needs a name, url, path and sha256 (or md5)", RegistryEnv, path, x.Name)
+			return nil, fmt.Errorf("download: %s=%s: entry %q needs a name, url, path and sha256 (or md5, or a sha256_prefix of 8 or more hex digits)", RegistryEnv, path, x.Name)
 		}
 		if i := slices.IndexFunc(es, func(e Entry) bool { return e.Name == x.Name }); i >= 0 {
 			es[i] = x

@@ -34,6 +34,11 @@ type LatencyTable struct {
 	// Checks are the whole networks timed to fit Scale: predicted (plain
 	// sum) and measured ratios to Full.
 	Checks [][2]float64 `json:"checks,omitempty"`
+	// CheckCounts and CheckSeconds, in a table measured elsewhere (amc
+	// latency-grid writes the counts), are whole networks with random
+	// counts and their measured latencies: FitScale fits Scale on them.
+	CheckCounts  [][]int   `json:"check_counts,omitempty"`
+	CheckSeconds []float64 `json:"check_seconds,omitempty"`
 	// MinCounts and Points are what the grid was built from.
 	MinCounts []int `json:"min_counts"`
 	Points    int   `json:"points"`
@@ -163,28 +168,73 @@ func MeasureLatencyTable(a *prune.Analysis, params nn.Params, minCounts []int, o
 		t.Seconds = append(t.Seconds, secs)
 	}
 	// Fit Scale on whole networks with random counts between the bounds.
+	checks := CheckCounts(a, minCounts, 6)
+	secs := make([]float64, len(checks))
+	for k, counts := range checks {
+		if secs[k], err = MeasurePruned(a, params, counts, opt.Batch, opt.Workers, opt.Repeats); err != nil {
+			return nil, fmt.Errorf("latency table: %w", err)
+		}
+	}
+	t.fitScale(checks, secs)
+	t.MeasureSec = time.Since(start).Seconds()
+	return t, nil
+}
+
+// CheckCounts are n whole-network count vectors, each group's count drawn
+// uniformly between minCounts and its full width (a fixed seed per model):
+// the networks Scale is fitted on.
+func CheckCounts(a *prune.Analysis, minCounts []int, n int) [][]int {
+	full := a.FullCounts()
 	rng := rand.New(rand.NewPCG(uint64(len(a.Groups)), 7))
-	var num, den float64
-	for k := 0; k < 6; k++ {
+	out := make([][]int, n)
+	for k := range out {
 		counts := make([]int, len(full))
 		for i := range counts {
 			counts[i] = minCounts[i] + rng.IntN(full[i]-minCounts[i]+1)
 		}
-		sec, err := MeasurePruned(a, params, counts, opt.Batch, opt.Workers, opt.Repeats)
-		if err != nil {
-			return nil, fmt.Errorf("latency table: %w", err)
-		}
-		pred := t.Predict(counts) - t.Full
-		meas := sec - t.Full
+		out[k] = counts
+	}
+	return out
+}
+
+// fitScale sets Scale by least squares through the origin of the measured
+// latency changes on the predicted ones (clamped to [0.5, 2]) and records
+// the checks as ratios to Full.
+func (t *LatencyTable) fitScale(counts [][]int, secs []float64) {
+	t.Scale, t.Checks = 0, nil
+	var num, den float64
+	for k, c := range counts {
+		pred := t.Predict(c) - t.Full
+		meas := secs[k] - t.Full
 		num += pred * meas
 		den += pred * pred
-		t.Checks = append(t.Checks, [2]float64{1 + pred/t.Full, sec / t.Full})
+		t.Checks = append(t.Checks, [2]float64{1 + pred/t.Full, secs[k] / t.Full})
 	}
 	if den > 0 {
 		t.Scale = math.Min(2, math.Max(0.5, num/den))
 	}
-	t.MeasureSec = time.Since(start).Seconds()
-	return t, nil
+}
+
+// UseExternal prepares a checked table measured elsewhere: each group's
+// full-width entry is Full (the same network; separate timings of it would
+// add their noise once per group), latency never falls as a group keeps
+// more channels (running maximum, capped at Full, as for the Go engine's
+// tables), and where the file has whole-network checks Scale is fitted on
+// them.
+func (t *LatencyTable) UseExternal() {
+	for i, secs := range t.Seconds {
+		secs[len(secs)-1] = t.Full
+		for k := range secs {
+			if k > 0 {
+				secs[k] = math.Max(secs[k], secs[k-1])
+			}
+			secs[k] = math.Min(secs[k], t.Full)
+		}
+		t.Seconds[i] = secs
+	}
+	if len(t.CheckCounts) > 0 {
+		t.fitScale(t.CheckCounts, t.CheckSeconds)
+	}
 }
 
 // Predict returns the predicted latency (seconds) of the network pruned to
@@ -248,6 +298,22 @@ func (t *LatencyTable) Check(a *prune.Analysis) error {
 	}
 	if math.IsNaN(t.Scale) || math.IsInf(t.Scale, 0) || t.Scale < 0 {
 		return fmt.Errorf("latency table: scale %v", t.Scale)
+	}
+	if len(t.CheckCounts) != len(t.CheckSeconds) {
+		return fmt.Errorf("latency table: %d check networks, %d check times", len(t.CheckCounts), len(t.CheckSeconds))
+	}
+	for k, counts := range t.CheckCounts {
+		if len(counts) != len(a.Groups) {
+			return fmt.Errorf("latency table: check network %d has %d counts, the model %d groups", k, len(counts), len(a.Groups))
+		}
+		for i, c := range counts {
+			if c < 1 || c > a.Groups[i].Channels {
+				return fmt.Errorf("latency table: check network %d: %d channels in group %s of %d", k, c, a.Groups[i].Name, a.Groups[i].Channels)
+			}
+		}
+		if sec := t.CheckSeconds[k]; !(sec > 0) || math.IsInf(sec, 0) {
+			return fmt.Errorf("latency table: check network %d: %v seconds", k, sec)
+		}
 	}
 	return nil
 }

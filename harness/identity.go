@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ type identity struct {
 	DataFingerprint   string
 	HeldoutRule       string
 	LatencyFileSHA256 string // a spec's latency.file, by content
+	latencyFile       []byte // and its bytes
 }
 
 // identify opens the task's data set (kept for Prepare) and hashes its
@@ -39,11 +42,12 @@ func (t *Task) identify() error {
 		id.WeightsSHA256 = sum
 	}
 	if f := t.spec.Latency.File; f != "" {
-		sum, err := filesum.SHA256(f)
+		b, err := os.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("latency.file: %w", err)
 		}
-		id.LatencyFileSHA256 = sum
+		sum := sha256.Sum256(b)
+		id.LatencyFileSHA256, id.latencyFile = hex.EncodeToString(sum[:]), b // hashed and used: the same bytes
 	}
 	if t.ds == nil {
 		ds, err := t.opt.openData(t.spec.Data)

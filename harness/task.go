@@ -669,7 +669,10 @@ func median(x []float64) float64 {
 // table and saves it there.
 func (t *Task) latencyTable(a *prune.Analysis, params nn.Params, minCounts []int) (*env.LatencyTable, error) {
 	if f := t.spec.Latency.File; f != "" {
-		return readExternalLatency(f, a)
+		if err := t.identify(); err != nil {
+			return nil, err
+		}
+		return readExternalLatency(f, t.ident.latencyFile, a)
 	}
 	file, batch, workers := t.opt.LatencyFile, t.latBatch(), t.latWorkers()
 	points := t.spec.Latency.Points
@@ -713,14 +716,10 @@ func (t *Task) latencyTable(a *prune.Analysis, params nn.Params, minCounts []int
 	return lt, nil
 }
 
-// readExternalLatency reads a latency table measured elsewhere (a spec's
-// latency.file): env.LatencyTable's JSON, checked against the model's
-// groups.
-func readExternalLatency(path string, a *prune.Analysis) (*env.LatencyTable, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("latency.file: %w", err)
-	}
+// readExternalLatency parses a latency table measured elsewhere (a spec's
+// latency.file, read once by identify): env.LatencyTable's JSON, checked
+// against the model's groups and prepared by UseExternal.
+func readExternalLatency(path string, b []byte, a *prune.Analysis) (*env.LatencyTable, error) {
 	var lt env.LatencyTable
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -730,6 +729,7 @@ func readExternalLatency(path string, a *prune.Analysis) (*env.LatencyTable, err
 	if err := lt.Check(a); err != nil {
 		return nil, fmt.Errorf("latency.file %s: %w (the format: docs/onnx.md)", path, err)
 	}
+	lt.UseExternal()
 	return &lt, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/spf13/cobra"
 )
 
@@ -116,6 +117,8 @@ func newDataSyntheticCmd() *cobra.Command {
 	cmd.Flags().IntVar(&train, "train", 8, "training images per class (at least 6)")
 	cmd.Flags().IntVar(&val, "val", 3, "val images per class")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed (the same seed writes the same files)")
+	limitFlags(cmd, map[string]numcheck.Range{"classes": numcheck.Between(2, 65536).Ints(), "train": numcheck.Between(6, 1e6).Ints(),
+		"val": numcheck.Between(1, 1e6).Ints(), "seed": anyInt})
 	return cmd
 }
 

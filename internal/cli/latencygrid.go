@@ -9,18 +9,24 @@ import (
 
 	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/onnx"
 	"github.com/amcbench/amc/prune"
 	"github.com/spf13/cobra"
 )
 
-// gridFile is one network of a latency grid: the model with only group
-// Group cut to Count channels (Group -1: the unpruned network).
+// gridFile is one network of a latency grid: the unpruned network (kind
+// "full"), the model with only group Group cut to Count channels
+// ("group"), or check network Check with every group cut to Counts
+// ("check").
 type gridFile struct {
-	Group int    `json:"group"`
-	Name  string `json:"group_name,omitempty"`
-	Count int    `json:"count,omitempty"`
-	File  string `json:"file"`
+	Kind   string `json:"kind"`
+	Group  int    `json:"group"`
+	Name   string `json:"group_name,omitempty"`
+	Count  int    `json:"count,omitempty"`
+	Check  int    `json:"check"`
+	Counts []int  `json:"counts,omitempty"`
+	File   string `json:"file"`
 }
 
 func newLatencyGridCmd() *cobra.Command {
@@ -28,27 +34,23 @@ func newLatencyGridCmd() *cobra.Command {
 	var out string
 	var residual bool
 	var lower float64
-	var points int
+	var points, checks int
 	cmd := &cobra.Command{
 		Use:   "latency-grid --model NAME [--weights W] --out DIR [--points 8] [--lower-bound 0.2] [--residual]",
 		Short: "Write the networks to time on another device (ONNX) and a latency table to fill, for a spec's latency.file",
 		Long: "For every prunable group and --points channel counts from the lower bound to the full width, writes\n" +
 			"DIR/gGG-cCOUNT.onnx, the network with only that group cut (latency does not depend on the weights:\n" +
 			"random ones without --weights), DIR/full.onnx, DIR/grid.json (which file is which), and\n" +
+			"DIR/check-K.onnx (every group cut at random: the checks that fit the table's scale),\n" +
 			"DIR/latency-table.json with every time 0. Time the files on the device at the batch you deploy,\n" +
 			"write the seconds into latency-table.json (full_seconds: full.onnx; seconds[g][k]: the file of\n" +
-			"group g at counts[g][k]; the last count of each group is the full width: full.onnx's time), and\n" +
-			"name it in the spec as latency: {file: ...} (docs/onnx.md).",
+			"group g at counts[g][k], the last of each group being full.onnx's; check_seconds[k]: check-K.onnx),\n" +
+			"and name it in the spec as latency: {file: ...} (docs/onnx.md). Each file holds the weights:\n" +
+			"(1 + groups x (points-1) + checks) copies of the model in all (VGG-16 at 8 points: about 50 GB).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
-			}
-			if points < 2 || points > 64 {
-				return fmt.Errorf("--points %d: want 2 to 64", points)
-			}
-			if !(lower > 0 && lower <= 1) {
-				return fmt.Errorf("--lower-bound %v: want a fraction in (0, 1]", lower)
 			}
 			m, err := mf.load(true)
 			if err != nil {
@@ -73,7 +75,7 @@ func newLatencyGridCmd() *cobra.Command {
 					return onnx.Export(w, g, p, onnx.Options{Name: m.Name, Metadata: map[string]string{"amc.model": m.Name}})
 				})
 			}
-			files := []gridFile{{Group: -1, File: "full.onnx"}}
+			files := []gridFile{{Kind: "full", Group: -1, Check: -1, File: "full.onnx"}}
 			if err := export("full.onnx", nil); err != nil {
 				return err
 			}
@@ -94,11 +96,24 @@ func newLatencyGridCmd() *cobra.Command {
 					if err := export(name, counts); err != nil {
 						return fmt.Errorf("group %s at %d channels: %w", grp.Name, c, err)
 					}
-					files = append(files, gridFile{Group: i, Name: grp.Name, Count: c, File: name})
+					files = append(files, gridFile{Kind: "group", Group: i, Name: grp.Name, Count: c, Check: -1, File: name})
 				}
 				lt.Counts = append(lt.Counts, grid)
 				lt.Seconds = append(lt.Seconds, make([]float64, len(grid)))
 				lt.MinCounts = append(lt.MinCounts, lo)
+			}
+			// Whole networks with every group cut at random: the check
+			// times that fit the table's scale (cuts in several groups
+			// interact: a convolution's cost is its input times its output
+			// channels).
+			lt.CheckCounts = env.CheckCounts(a, lt.MinCounts, checks)
+			lt.CheckSeconds = make([]float64, checks)
+			for k, counts := range lt.CheckCounts {
+				name := fmt.Sprintf("check-%d.onnx", k)
+				if err := export(name, counts); err != nil {
+					return fmt.Errorf("check network %d: %w", k, err)
+				}
+				files = append(files, gridFile{Kind: "check", Group: -1, Check: k, Counts: counts, File: name})
 			}
 			for name, v := range map[string]any{"grid.json": files, "latency-table.json": lt} {
 				b, _ := json.MarshalIndent(v, "", " ")
@@ -113,7 +128,10 @@ func newLatencyGridCmd() *cobra.Command {
 	mf.register(cmd, false)
 	cmd.Flags().StringVar(&out, "out", "", "output folder")
 	cmd.Flags().IntVar(&points, "points", 8, "channel counts per group, lower bound to full width")
+	cmd.Flags().IntVar(&checks, "checks", 6, "whole networks with random counts, timed to fit the table's scale")
 	cmd.Flags().Float64Var(&lower, "lower-bound", 0.2, "the smallest fraction of a group's channels (the spec's lower_bound)")
 	cmd.Flags().BoolVar(&residual, "residual", false, "residual groups (the spec's residual_groups)")
+	limitFlags(cmd, map[string]numcheck.Range{"points": numcheck.Between(2, 64).Ints(), "lower-bound": numcheck.Fraction(),
+		"checks": numcheck.Between(1, 100).Ints()})
 	return cmd
 }

@@ -26,8 +26,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "amc",
 		Short: "AMC (AutoML for Model Compression) benchmark harness",
-		Long: "amc reproduces AMC (He et al., ECCV 2018) on CIFAR networks: a Go inference engine,\n" +
-			"the CIFAR model zoo (and the paper's ImageNet networks), PyTorch and safetensors weights, and CIFAR-10 data.",
+		Long: "amc reproduces AMC (He et al., ECCV 2018) on CIFAR and ImageNet networks: a Go inference engine,\n" +
+			"the CIFAR model zoo and the paper's ImageNet networks, PyTorch and safetensors weights, CIFAR-10 and ImageNet (ImageFolder) data.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
