@@ -38,9 +38,12 @@ type imageFolder struct {
 	cache string
 	log   io.Writer
 
-	once        sync.Once
-	err         error
-	splits      map[Split]*Images
+	mu          sync.Mutex
+	listed      bool // classes and files listed once
+	classes     []string
+	files       map[Split][]folderFile
+	splits      map[Split]*Images // decoded splits (each once, when first needed)
+	splitFP     map[Split]string
 	fingerprint string
 }
 
@@ -85,28 +88,66 @@ func (d *imageFolder) HeldoutRule() string { return HeldoutBySeededPath }
 // SHA-256, and the class list: other pixels, labels or selections give
 // another fingerprint.
 func (d *imageFolder) Fingerprint() (string, error) {
-	if err := d.loadAll(); err != nil {
-		return "", err
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fingerprint != "" {
+		return d.fingerprint, nil
 	}
+	for _, sp := range []Split{Train, Heldout, Test} {
+		if err := d.loadSplit(sp); err != nil {
+			return "", err
+		}
+	}
+	fp := sha256.New()
+	fmt.Fprintf(fp, "%s\nclasses %s\n", folderDecoder, strings.Join(d.classes, ","))
+	for _, sp := range []Split{Train, Heldout, Test} {
+		fmt.Fprintf(fp, "%s %s\n", sp, d.splitFP[sp])
+	}
+	d.fingerprint = "sha256:" + hex.EncodeToString(fp.Sum(nil))
 	return d.fingerprint, nil
 }
 
-// Load returns a split. The pixels are shared with the data set (val is
-// 7.5 GB at 224x224): callers must not modify them.
+// Load returns a split, decoding only that split the first time (the
+// fingerprint decodes all three). The pixels are shared with the data set
+// (val is 7.5 GB at 224x224): callers must not modify them.
 func (d *imageFolder) Load(split Split) (*Images, error) {
 	if _, err := ParseSplit(string(split)); err != nil {
 		return nil, err
 	}
-	if err := d.loadAll(); err != nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadSplit(split); err != nil {
 		return nil, err
 	}
 	out := *d.splits[split]
 	return &out, nil
 }
 
-func (d *imageFolder) loadAll() error {
-	d.once.Do(func() { d.err = d.readAll() })
-	return d.err
+// loadSplit lists the folder (once) and decodes a split (once); d.mu is
+// held. Errors are not kept: a later call tries again.
+func (d *imageFolder) loadSplit(sp Split) error {
+	if !d.listed {
+		classes, files, err := d.listFolder()
+		if err != nil {
+			return err
+		}
+		d.classes, d.files, d.listed = classes, files, true
+		d.splits, d.splitFP = map[Split]*Images{}, map[Split]string{}
+	}
+	if d.splits[sp] != nil {
+		return nil
+	}
+	dir := filepath.Join(d.root, "train")
+	if sp == Test {
+		dir = filepath.Join(d.root, "val")
+	}
+	im, sfp, err := d.split(sp, dir, d.classes, d.files[sp])
+	if err != nil {
+		return err
+	}
+	im.Dataset, im.Split = d.Name(), sp
+	d.splits[sp], d.splitFP[sp] = im, sfp
+	return nil
 }
 
 // folderFile is one image to decode.
@@ -230,31 +271,6 @@ func (d *imageFolder) listFolder() ([]string, map[Split][]folderFile, error) {
 		return nil, nil, fmt.Errorf("imagenet: no images under %s", valDir)
 	}
 	return classes, files, nil
-}
-
-func (d *imageFolder) readAll() error {
-	classes, files, err := d.listFolder()
-	if err != nil {
-		return err
-	}
-	d.splits = map[Split]*Images{}
-	fp := sha256.New()
-	fmt.Fprintf(fp, "%s\nclasses %s\n", folderDecoder, strings.Join(classes, ","))
-	for _, sp := range []Split{Train, Heldout, Test} {
-		dir := filepath.Join(d.root, "train")
-		if sp == Test {
-			dir = filepath.Join(d.root, "val")
-		}
-		im, sfp, err := d.split(sp, dir, classes, files[sp])
-		if err != nil {
-			return err
-		}
-		im.Dataset, im.Split = d.Name(), sp
-		d.splits[sp] = im
-		fmt.Fprintf(fp, "%s %s\n", sp, sfp)
-	}
-	d.fingerprint = "sha256:" + hex.EncodeToString(fp.Sum(nil))
-	return nil
 }
 
 // split returns one split's images and content fingerprint, from the cache

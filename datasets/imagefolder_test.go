@@ -195,6 +195,31 @@ func TestImageNetFolder(t *testing.T) {
 	assert.NotEqual(t, fp, fp4)
 }
 
+// A split is decoded when first loaded, alone (amc eval --split heldout
+// never decodes val); the fingerprint decodes the rest.
+func TestImageNetFolderDecodesSplitsLazily(t *testing.T) {
+	root, cache := t.TempDir(), t.TempDir()
+	require.NoError(t, WriteSyntheticImageFolder(root, 2, 6, 2, 5))
+	ds, err := Open("imagenet", Options{DataDir: root, CacheDir: cache})
+	require.NoError(t, err)
+	ds.(*imageFolder).log = nil
+	im, err := ds.Load(Heldout)
+	require.NoError(t, err)
+	assert.Equal(t, 2*FolderHeldoutPerClass, im.N)
+	files, _ := filepath.Glob(filepath.Join(cache, "imagenet-*.u8"))
+	assert.Len(t, files, 1, "only the held-out split decoded")
+	fp, err := ds.Fingerprint()
+	require.NoError(t, err)
+	files, _ = filepath.Glob(filepath.Join(cache, "imagenet-*.u8"))
+	assert.Len(t, files, 3)
+	again, err := Open("imagenet", Options{DataDir: root, CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	again.(*imageFolder).log = nil
+	fp2, err := again.Fingerprint()
+	require.NoError(t, err)
+	assert.Equal(t, fp, fp2, "the same fingerprint whatever the order splits were loaded in")
+}
+
 // Linked class folders and files are followed, as torchvision does: a
 // folder of links reads as the folder itself.
 func TestImageNetFolderFollowsLinks(t *testing.T) {
