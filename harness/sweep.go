@@ -120,9 +120,12 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 			}
 		}
 	}
-	for _, c := range todo {
+	for i, c := range todo {
 		if _, err := c.t.Run(c.run); err != nil {
 			return sw, fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.run.Strategy.Name, c.run.Seed, err)
+		}
+		if i+1 == len(todo) || todo[i+1].t != c.t {
+			c.t.release() // a task's cells are consecutive: its prepared state is done with
 		}
 	}
 	for _, s := range all {

@@ -241,6 +241,11 @@ func (t *Task) Prepare() error {
 	return nil
 }
 
+// release drops what Prepare loaded and measured (the model, the reward
+// set, the calibration statistics: VGG-16's at 224x224 take gigabytes), so
+// that a sweep holds one task's at a time; a later run prepares again.
+func (t *Task) release() { t.prep = nil }
+
 // RunID identifies one search run: the task (its inputs by content and its
 // settings), the strategy with its parameters, the seed and the episodes.
 // Its fingerprint is the one definition of "the same run": stored in the
