@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amcbench/amc/internal/outlock"
 	"github.com/amcbench/amc/internal/progress"
 	"github.com/amcbench/amc/internal/suggest"
 )
@@ -141,6 +142,22 @@ func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("download %s: %w", e.Name, err)
+	}
+	// One download into a folder at a time: two would interleave their
+	// bytes in one .partial file.
+	lock, err := outlock.Acquire(filepath.Dir(dst))
+	if err != nil {
+		if errors.Is(err, outlock.ErrBusy) {
+			return "", fmt.Errorf("download %s: another process is downloading into %s (%w); wait for it and run again", e.Name, filepath.Dir(dst), err)
+		}
+		return "", fmt.Errorf("download %s: %w", e.Name, err)
+	}
+	defer lock.Release()
+	if _, err := os.Stat(dst); err == nil { // finished by the process that held the lock
+		if err := verify(dst, e); err != nil {
+			return "", fmt.Errorf("download %s: %s is already there and %w; move it away to download the published file", e.Name, dst, err)
+		}
+		return dst, nil
 	}
 	part := dst + ".partial"
 	if err := get(ctx, e, part, opt); err != nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amcbench/amc/internal/outlock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -296,4 +297,24 @@ func builtIn(t *testing.T) []Entry {
 	var es []Entry
 	require.NoError(t, json.Unmarshal(registryJSON, &es))
 	return es
+}
+
+// A folder another process is downloading into is refused, not shared: two
+// downloads would interleave their bytes in one partial file.
+func TestFetchRefusesABusyFolder(t *testing.T) {
+	data := body()
+	s := newServer(t, data)
+	e := entryFor(s.URL, data)
+	dir := t.TempDir()
+	l, err := outlock.Acquire(filepath.Join(dir, "sub"))
+	require.NoError(t, err)
+	_, err = Fetch(context.Background(), e, Options{Dir: dir})
+	assert.ErrorIs(t, err, outlock.ErrBusy)
+	assert.ErrorContains(t, err, "another process is downloading into")
+	assert.Empty(t, s.ranges, "nothing requested")
+	require.NoError(t, l.Release())
+	_, err = Fetch(context.Background(), e, Options{Dir: dir})
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, "sub", outlock.Name))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the lock is released")
 }
