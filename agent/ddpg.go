@@ -404,53 +404,70 @@ func (d *DDPG) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
 		return fmt.Errorf("ddpg: restore: %w", err)
 	}
-	set := func(nodes G.Nodes, vals [][]float64) error {
+	// Everything is checked before anything changes: a state that does not
+	// fit leaves the agent as it was.
+	fits := func(what string, nodes G.Nodes, vals [][]float64) error {
 		if len(vals) != len(nodes) {
-			return fmt.Errorf("ddpg: restore: %d tensors for %d weights", len(vals), len(nodes))
+			return fmt.Errorf("ddpg: restore: %d %s tensors for %d weights", len(vals), what, len(nodes))
 		}
 		for i, n := range nodes {
-			dst := values(n)
-			if len(vals[i]) != len(dst) {
-				return fmt.Errorf("ddpg: restore: weight %s has %d values, want %d", n.Name(), len(vals[i]), len(dst))
+			if len(vals[i]) != len(values(n)) {
+				return fmt.Errorf("ddpg: restore: %s %s has %d values, want %d", what, n.Name(), len(vals[i]), len(values(n)))
 			}
-			copy(dst, vals[i])
 		}
 		return nil
 	}
-	if d.cfg.Critic == CriticTD { // checked before anything is changed
+	if d.cfg.Critic == CriticTD {
+		if len(st.TargetActor) != len(d.actor.net.nodes()) || len(st.TargetCritic) != len(d.critic.net.nodes()) {
+			return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d tensors for %d weights)", CriticTD, len(st.TargetActor), len(d.actor.net.nodes()))
+		}
 		for _, t := range []struct {
 			src [][]float64
 			n   G.Nodes
 		}{{st.TargetActor, d.actor.net.nodes()}, {st.TargetCritic, d.critic.net.nodes()}} {
-			if len(t.src) != len(t.n) {
-				return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d tensors for %d weights)", CriticTD, len(t.src), len(t.n))
-			}
-			for i, n := range t.n {
-				if len(t.src[i]) != len(values(n)) {
-					return fmt.Errorf("ddpg: restore: target weight %s has %d values, want %d", n.Name(), len(t.src[i]), len(values(n)))
-				}
+			if err := fits("target weight", t.n, t.src); err != nil {
+				return err
 			}
 		}
 	} else if st.TargetActor != nil {
 		return fmt.Errorf("ddpg: restore: the state is a critic %s agent's, this one's critic is %s", CriticTD, d.cfg.Critic)
 	}
-	if err := set(d.actor.net.nodes(), st.Actor); err != nil {
+	if err := fits("actor weight", d.actor.net.nodes(), st.Actor); err != nil {
 		return err
 	}
-	if err := set(d.critic.net.nodes(), st.Critic); err != nil {
+	if err := fits("critic weight", d.critic.net.nodes(), st.Critic); err != nil {
 		return err
 	}
-	if err := d.src.UnmarshalBinary(st.RNG); err != nil {
-		return err
-	}
-	for _, o := range []struct {
+	opts := []struct {
 		dst *adam
 		src adam
 		n   G.Nodes
-	}{{d.actor.opt, st.ActorAdam, d.actor.net.nodes()}, {d.critic.opt, st.CriticAdam, d.critic.net.nodes()}} {
-		if o.src.M != nil && len(o.src.M) != len(o.n) {
-			return fmt.Errorf("ddpg: restore: optimiser state for %d tensors, want %d", len(o.src.M), len(o.n))
+	}{{d.actor.opt, st.ActorAdam, d.actor.net.nodes()}, {d.critic.opt, st.CriticAdam, d.critic.net.nodes()}}
+	for _, o := range opts {
+		if o.src.M == nil && o.src.V == nil {
+			continue // no step taken yet
 		}
+		if err := fits("optimiser moment", o.n, o.src.M); err != nil {
+			return err
+		}
+		if err := fits("optimiser moment", o.n, o.src.V); err != nil {
+			return err
+		}
+	}
+	rng := *d.src
+	if err := rng.UnmarshalBinary(st.RNG); err != nil {
+		return fmt.Errorf("ddpg: restore: random state: %w", err)
+	}
+	for _, c := range []struct {
+		nodes G.Nodes
+		vals  [][]float64
+	}{{d.actor.net.nodes(), st.Actor}, {d.critic.net.nodes(), st.Critic}} {
+		for i, n := range c.nodes {
+			copy(values(n), c.vals[i])
+		}
+	}
+	*d.src = rng
+	for _, o := range opts {
 		o.dst.Iter, o.dst.M, o.dst.V = o.src.Iter, o.src.M, o.src.V
 	}
 	if d.cfg.Critic == CriticTD {

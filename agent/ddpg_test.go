@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/gob"
 	"math"
 	"testing"
 
@@ -71,6 +73,23 @@ func TestDDPGStateRoundTrip(t *testing.T) {
 			before := c.Act(s, 0, false)
 			assert.Error(t, c.Restore(blob), "a state of the other critic is refused")
 			assert.Equal(t, before, c.Act(s, 0, false), "and changes nothing")
+			// A state whose critic (or optimiser) does not fit is refused before
+			// the actor or the noise change.
+			for name, damage := range map[string]func(*ddpgState){
+				"critic":    func(x *ddpgState) { x.Critic[0] = x.Critic[0][:1] },
+				"optimiser": func(x *ddpgState) { x.CriticAdam.V = x.CriticAdam.V[:1] },
+			} {
+				var cp ddpgState
+				require.NoError(t, gob.NewDecoder(bytes.NewReader(blob)).Decode(&cp))
+				damage(&cp)
+				var buf bytes.Buffer
+				require.NoError(t, gob.NewEncoder(&buf).Encode(cp))
+				d := mk()
+				before, noise := d.Act(s, 0, false), *d.src
+				assert.Error(t, d.Restore(buf.Bytes()), name)
+				assert.Equal(t, before, d.Act(s, 0, false), "%s: the actor is unchanged", name)
+				assert.Equal(t, noise, *d.src, "%s: the noise state is unchanged", name)
+			}
 		})
 	}
 }
