@@ -35,7 +35,20 @@ type calibLayer struct {
 	g     []float64 // dim x dim
 	b     []float64 // dim x outC
 	nrows int
+	// sample keeps the rows themselves, x (nrows x dim) and y (nrows x
+	// outC), instead of g and b, where the rows are far fewer than the
+	// features (VGG-16's first linear layer: 3,000 rows of 25,089 features,
+	// a 5 GB g): Reconstruct then solves the same ridge regression in its
+	// dual form, a system of the rows' size (sampleForm).
+	sample bool
+	x, y   []float64
 }
+
+// sampleForm says whether a layer's rows are kept instead of its normal
+// equations: only for wide layers (more than 2,048 features) with fewer
+// than half as many rows, so that every CIFAR network and every layer
+// sampled at more positions than half its features keeps the usual form.
+func sampleForm(dim, rows int) bool { return dim > 2048 && 2*rows < dim }
 
 // Calibrate samples n images of the training split (never the held-out
 // one) and `positions` random output positions per image for every layer
@@ -69,8 +82,15 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 				l.k = nd.Kernel * nd.Kernel
 			}
 			l.dim = l.inC*l.k + 1
-			l.g = make([]float64, l.dim*l.dim)
-			l.b = make([]float64, l.dim*l.outC)
+			rowsPerImage := 1
+			if nd.Op != nn.OpLinear {
+				out := a.Shapes[i]
+				rowsPerImage = min(positions, out.H*out.W)
+			}
+			if l.sample = sampleForm(l.dim, min(n, im.N)*rowsPerImage); !l.sample {
+				l.g = make([]float64, l.dim*l.dim)
+				l.b = make([]float64, l.dim*l.outC)
+			}
 			c.layers[i] = l
 			keep = append(keep, nd.Inputs[0])
 		}
@@ -102,6 +122,9 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 		}
 	}
 	for _, l := range c.layers {
+		if l.sample {
+			continue
+		}
 		// Only the upper triangle was accumulated (dsyrk); mirror it.
 		for r := 0; r < l.dim; r++ {
 			for q := 0; q < r; q++ {
@@ -165,6 +188,11 @@ func (c *Calibration) accumulate(l *calibLayer, nd *nn.Node, p nn.Params, val []
 	Xg := blas64.General{Rows: rows, Cols: l.dim, Stride: l.dim, Data: X}
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, Xg, blas64.General{Rows: l.dim, Cols: l.outC, Stride: l.outC, Data: W},
 		0, blas64.General{Rows: rows, Cols: l.outC, Stride: l.outC, Data: Y})
+	if l.sample {
+		l.x, l.y = append(l.x, X...), append(l.y, Y...)
+		l.nrows += rows
+		return
+	}
 	blas64.Syrk(blas.Trans, 1, Xg, 1, blas64.Symmetric{Uplo: blas.Upper, N: l.dim, Stride: l.dim, Data: l.g})
 	blas64.Gemm(blas.Trans, blas.NoTrans, 1, Xg, blas64.General{Rows: rows, Cols: l.outC, Stride: l.outC, Data: Y},
 		1, blas64.General{Rows: l.dim, Cols: l.outC, Stride: l.outC, Data: l.b})
@@ -209,33 +237,8 @@ func (c *Calibration) Reconstruct(pg *nn.Graph, pp nn.Params, kept [][]int, ridg
 			sel = sel[:len(sel)-1]
 		}
 		d := len(sel)
-		G := mat.NewSymDense(d, nil)
-		var tr float64
-		for r, a := range sel {
-			tr += l.g[a*l.dim+a]
-			for q := r; q < d; q++ {
-				G.SetSym(r, q, l.g[a*l.dim+sel[q]])
-			}
-		}
-		lambda := ridge * tr / float64(d)
-		if lambda == 0 {
-			lambda = 1e-9 * tr / float64(d) // keep Cholesky defined for dead channels
-		}
-		for r := 0; r < d; r++ {
-			G.SetSym(r, r, G.At(r, r)+lambda)
-		}
-		B := mat.NewDense(d, len(ko), nil)
-		for r, a := range sel {
-			for q, o := range ko {
-				B.Set(r, q, l.b[a*l.outC+o])
-			}
-		}
-		var ch mat.Cholesky
-		if ok := ch.Factorize(G); !ok {
-			return fmt.Errorf("reconstruct %s: normal equations are singular; use a ridge > 0", nd.Name)
-		}
-		var W mat.Dense
-		if err := ch.SolveTo(&W, B); err != nil {
+		W, err := l.solve(sel, ko, ridge)
+		if err != nil {
 			return fmt.Errorf("reconstruct %s: %w", nd.Name, err)
 		}
 		feat := len(ki) * l.k
@@ -269,6 +272,91 @@ func (c *Calibration) Reconstruct(pg *nn.Graph, pp nn.Params, kept [][]int, ridg
 		}
 	}
 	return nil
+}
+
+// solve returns the ridge regression's weights (len(sel) x len(ko)) of the
+// outputs ko on the features sel: (X'X + lambda I) W = X'Y with X and Y
+// restricted to them, lambda = ridge x mean(diag X'X) (1e-9 of it for ridge
+// 0, which keeps Cholesky defined for dead channels). In the sample form
+// the same W is X'(XX' + lambda I)^-1 Y, a system of the rows' size.
+func (l *calibLayer) solve(sel, ko []int, ridge float64) (*mat.Dense, error) {
+	d := len(sel)
+	if l.sample {
+		return l.solveDual(sel, ko, ridge)
+	}
+	G := mat.NewSymDense(d, nil)
+	var tr float64
+	for r, a := range sel {
+		tr += l.g[a*l.dim+a]
+		for q := r; q < d; q++ {
+			G.SetSym(r, q, l.g[a*l.dim+sel[q]])
+		}
+	}
+	lambda := ridge * tr / float64(d)
+	if lambda == 0 {
+		lambda = 1e-9 * tr / float64(d)
+	}
+	for r := 0; r < d; r++ {
+		G.SetSym(r, r, G.At(r, r)+lambda)
+	}
+	B := mat.NewDense(d, len(ko), nil)
+	for r, a := range sel {
+		for q, o := range ko {
+			B.Set(r, q, l.b[a*l.outC+o])
+		}
+	}
+	var ch mat.Cholesky
+	if ok := ch.Factorize(G); !ok {
+		return nil, fmt.Errorf("normal equations are singular; use a ridge > 0")
+	}
+	var W mat.Dense
+	if err := ch.SolveTo(&W, B); err != nil {
+		return nil, err
+	}
+	return &W, nil
+}
+
+// solveDual is solve in the sample form.
+func (l *calibLayer) solveDual(sel, ko []int, ridge float64) (*mat.Dense, error) {
+	n, d := l.nrows, len(sel)
+	if n == 0 {
+		return nil, fmt.Errorf("no calibration rows")
+	}
+	Xs := mat.NewDense(n, d, nil)
+	var tr float64
+	for r := 0; r < n; r++ {
+		row := l.x[r*l.dim : (r+1)*l.dim]
+		for q, a := range sel {
+			Xs.Set(r, q, row[a])
+			tr += row[a] * row[a]
+		}
+	}
+	lambda := ridge * tr / float64(d)
+	if lambda == 0 {
+		lambda = 1e-9 * tr / float64(d)
+	}
+	K := mat.NewSymDense(n, nil)
+	K.SymOuterK(1, Xs) // X X'
+	for r := 0; r < n; r++ {
+		K.SetSym(r, r, K.At(r, r)+lambda)
+	}
+	Ys := mat.NewDense(n, len(ko), nil)
+	for r := 0; r < n; r++ {
+		for q, o := range ko {
+			Ys.Set(r, q, l.y[r*l.outC+o])
+		}
+	}
+	var ch mat.Cholesky
+	if ok := ch.Factorize(K); !ok {
+		return nil, fmt.Errorf("the calibration rows' Gram matrix is singular; use a ridge > 0")
+	}
+	var Z mat.Dense
+	if err := ch.SolveTo(&Z, Ys); err != nil {
+		return nil, err
+	}
+	var W mat.Dense
+	W.Mul(Xs.T(), &Z)
+	return &W, nil
 }
 
 // keepBySpace maps channel spaces to kept indices (nil: all kept).

@@ -2,6 +2,7 @@ package prune
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,13 +40,24 @@ func relErr(want, got []float32) float64 {
 // Re-fitting the layers that read pruned channels brings the pruned
 // network's outputs closer to the original's than selection alone.
 func TestReconstructionReducesOutputError(t *testing.T) {
-	for _, name := range []string{"resnet20", "mobilenet_v2@0.5", "vgg16@0.25"} {
+	for _, name := range []string{"resnet20", "mobilenet_v2@0.5", "vgg16@0.25", "vgg16"} {
 		g, p := build(t, name)
 		a, err := Analyze(g, Options{})
 		require.NoError(t, err)
 		im := fakeImages(120, 1)
 		cal, err := Calibrate(a, p, im, datasets.ImageNetNorm, 100, 10, 7)
 		require.NoError(t, err)
+		sample := 0
+		for _, l := range cal.layers {
+			if l.sample {
+				sample++
+			}
+		}
+		if name == "vgg16" { // 512-channel 3x3 layers on 2x2 maps: 400 rows of 4,609 features
+			assert.Positive(t, sample, "the sample form is used")
+		} else {
+			assert.Zero(t, sample, name)
+		}
 		counts, err := a.Counts(a.Uniform(0.6), 1)
 		require.NoError(t, err)
 		kept := a.Select(p, counts, L1In{})
@@ -139,4 +151,55 @@ func TestCalibrationIsDeterministic(t *testing.T) {
 		assert.Equal(t, l.g, c2.layers[i].g)
 		assert.Equal(t, l.b, c2.layers[i].b)
 	}
+}
+
+// The sample form (rows kept, the dual system solved) gives the normal
+// equations' weights: the same ridge regression, rows fewer than features.
+func TestDualSolveMatchesNormalEquations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const rows, dim, outC = 25, 61, 4
+	x := make([]float64, rows*dim)
+	for r := 0; r < rows; r++ {
+		for f := 0; f < dim-1; f++ {
+			x[r*dim+f] = rng.NormFloat64()
+		}
+		x[r*dim+dim-1] = 1 // the ones column
+	}
+	y := make([]float64, rows*outC)
+	for i := range y {
+		y[i] = rng.NormFloat64()
+	}
+	g := make([]float64, dim*dim)
+	b := make([]float64, dim*outC)
+	for r := 0; r < rows; r++ {
+		for i := 0; i < dim; i++ {
+			for j := 0; j < dim; j++ {
+				g[i*dim+j] += x[r*dim+i] * x[r*dim+j]
+			}
+			for o := 0; o < outC; o++ {
+				b[i*outC+o] += x[r*dim+i] * y[r*outC+o]
+			}
+		}
+	}
+	primal := &calibLayer{dim: dim, outC: outC, g: g, b: b, nrows: rows}
+	dual := &calibLayer{dim: dim, outC: outC, x: x, y: y, nrows: rows, sample: true}
+	sel := []int{0, 3, 4, 7, 10, 11, 20, 21, 22, 30, 31, 40, 41, 42, 50, 51, 52, 53, 55, 57, 58, 59, 33, 34, 35, 36, 37, 38, 60}
+	ko := []int{0, 2, 3}
+	for _, ridge := range []float64{1e-3, 1e-1} {
+		wp, err := primal.solve(sel, ko, ridge)
+		require.NoError(t, err)
+		wd, err := dual.solve(sel, ko, ridge)
+		require.NoError(t, err)
+		var scale, diff float64
+		for i := 0; i < len(sel); i++ {
+			for q := range ko {
+				scale = math.Max(scale, math.Abs(wp.At(i, q)))
+				diff = math.Max(diff, math.Abs(wp.At(i, q)-wd.At(i, q)))
+			}
+		}
+		assert.Less(t, diff, 1e-8*scale, "ridge %g: max |difference| %g of %g", ridge, diff, scale)
+	}
+	assert.True(t, sampleForm(25089, 3000), "VGG-16's first linear layer at 3,000 images")
+	assert.False(t, sampleForm(4609, 30000), "a 3x3 convolution of 512 channels at 10 positions")
+	assert.False(t, sampleForm(513, 3), "narrow layers keep the normal equations")
 }
