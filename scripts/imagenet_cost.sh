@@ -4,7 +4,7 @@
 # classes (300 reward images, 300 calibration images, 224x224) with random
 # weights (VGG-16: the uniform policy only), timed with /usr/bin/time -v.
 # Writes the logs and the runs' summary.json files to results/imagenet-cost.
-#   bash scripts/imagenet_cost.sh
+#   bash scripts/imagenet_cost.sh              (SPECS="vgg16-macs25" for some of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make build > /dev/null
@@ -14,10 +14,11 @@ out=results/imagenet-cost
 mkdir -p "$out" "$E/w" "$E/specs"
 ./bin/amc data synthetic --out "$E/data" --classes 100 --train 6 --val 1
 AMC_CACHE="$E/cache" ./bin/amc data prepare --data imagenet --data-dir "$E/data" 2>/dev/null
-for m in imagenet_mobilenet_v1 imagenet_mobilenet_v2 imagenet_resnet50 imagenet_vgg16; do
-  go run ./scripts/randweights "$m" "$E/w/$m.safetensors"
+for s in ${SPECS:-mobilenet_v1-macs50 mobilenet_v2-macs70 resnet50-fine-params20 vgg16-macs25}; do
+  m=$(awk '/^model:/{print $2}' "experiments/imagenet/$s.yaml")
+  [ -f "$E/w/$m.safetensors" ] || go run ./scripts/randweights "$m" "$E/w/$m.safetensors"
 done
-for s in mobilenet_v1-macs50 mobilenet_v1-latency50 mobilenet_v2-macs70 resnet50-fine-params20 vgg16-macs25; do
+for s in ${SPECS:-mobilenet_v1-macs50 mobilenet_v1-latency50 mobilenet_v2-macs70 resnet50-fine-params20 vgg16-macs25}; do
   m=$(awk '/^model:/{print $2}' "experiments/imagenet/$s.yaml")
   sed "s|^weights:.*|weights: $E/w/$m.safetensors|" "experiments/imagenet/$s.yaml" > "$E/specs/$s.yaml"
   if [ "$s" = vgg16-macs25 ]; then sed -i '/name: ddpg/d; /name: deep/d; /name: shallow/d' "$E/specs/$s.yaml"; fi
