@@ -11,6 +11,8 @@ import (
 	"github.com/amcbench/amc/internal/filesum"
 	"github.com/amcbench/amc/models"
 	"github.com/amcbench/amc/prune"
+	"github.com/amcbench/amc/search"
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -63,7 +65,7 @@ func TestExternalLatencyTable(t *testing.T) {
 	file := write("device.json", lt)
 	tk, err := NewTask(spec(file), Options{DataDir: dataDir})
 	require.NoError(t, err)
-	run := Run{Strategy: spec(file).Strategies[0], Seed: 1, Dir: filepath.Join(dir, "run")}
+	run := Run{Strategy: spec(file).Strategies[0], Seed: 1, Dir: filepath.Join(dir, "out", "ext-latency", "random-s1")}
 	sum, err := tk.Run(run)
 	require.NoError(t, err)
 	assert.Nil(t, sum.LatencyFit, "no re-fit on the Go engine's latency")
@@ -71,6 +73,16 @@ func TestExternalLatencyTable(t *testing.T) {
 	want, err := filesum.SHA256(file)
 	require.NoError(t, err)
 	assert.Equal(t, want, sum.RunID.LatencyFileSHA256)
+	// runs.parquet names the table; the run's latency is the table's prediction.
+	n, err := Collect(filepath.Join(dir, "out"))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	rows, err := parquet.ReadFile[search.RunRow](filepath.Join(dir, "out", "runs.parquet"))
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, want, rows[0].LatencyTableSHA256)
+	assert.Equal(t, sum.PredLatencyRatio, rows[0].Latency())
+	assert.NotEqual(t, rows[0].LatencyRatio, rows[0].Latency(), "not the Go engine's measurement")
 
 	// Another table, another run; no table, another run again.
 	other := lt

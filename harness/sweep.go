@@ -231,7 +231,11 @@ func Collect(dir string) (int, error) {
 			return 0, err
 		}
 		eps = append(eps, rows...)
-		r := search.RunRow{Spec: s.Spec, Family: s.Family, Budget: budgetText(s.Budget), Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, WeightsSourceSHA256: s.WeightsSource, DataFingerprint: s.DataFingerprint,
+		var table string
+		if s.RunID != nil {
+			table = s.RunID.LatencyFileSHA256
+		}
+		r := search.RunRow{LatencyTableSHA256: table, Spec: s.Spec, Family: s.Family, Budget: budgetText(s.Budget), Model: s.Model, Data: s.Data, WeightsSHA256: s.WeightsSHA256, WeightsSourceSHA256: s.WeightsSource, DataFingerprint: s.DataFingerprint,
 			HeldoutRule: s.HeldoutRule, TaskFingerprint: s.TaskFingerprint, RunFingerprint: s.Fingerprint, Strategy: s.Strategy, Granularity: granularity(s.Granularity), Seed: s.Seed, Episodes: int64(s.Episodes), BestEpisode: int64(s.BestEpisode),
 			BestReward: s.BestReward, RewardTop1: s.RewardTop1, UnseenTop1: s.UnseenTop1, UnseenImages: int64(s.UnseenImages), HeldoutTop1: s.HeldoutTop1, TestTop1: s.TestTop1,
 			MACs: s.MACs, Params: s.Params, MACsRatio: s.MACsRatio, ParamsRatio: s.ParamsRatio, SearchSec: s.SearchSeconds,

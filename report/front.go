@@ -78,7 +78,7 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 			case "params":
 				return r.ParamsRatio
 			case "latency":
-				return r.LatencyRatio
+				return r.Latency()
 			}
 			return r.MACsRatio
 		}

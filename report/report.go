@@ -90,7 +90,7 @@ type agg struct {
 	strategy                       string
 	held, test, macs, params, rset []float64
 	unseen                         []float64 // held-out images the search never saw
-	lat                            []float64 // measured latency ratios (runs that have one)
+	lat                            []float64 // latency ratios (runs that have one; Run.Latency)
 	bare                           float64   // bare forward seconds (last run)
 	ftTest, ftHeld                 float64   // after fine-tuning (the fine-tuned seed)
 	ftEpochs                       int64
@@ -142,8 +142,8 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		a.macs = append(a.macs, r.MACsRatio)
 		a.params = append(a.params, r.ParamsRatio)
 		a.rset = append(a.rset, r.RewardTop1)
-		if r.LatencyRatio > 0 {
-			a.lat = append(a.lat, r.LatencyRatio)
+		if r.Latency() > 0 {
+			a.lat = append(a.lat, r.Latency())
 		}
 		if r.BareForwardSec > 0 {
 			a.bare = r.BareForwardSec
@@ -305,7 +305,8 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		}
 	}
 	// Cost of an episode by stage (means over every episode of the strategy).
-	b.WriteString("\nLatency ratio: the best network's Go-engine latency / the unpruned network's, measured after the search.\n" +
+	b.WriteString("\nLatency ratio: the best network's Go-engine latency / the unpruned network's, measured after the search " +
+		"(for runs on a latency table measured on another device, a spec's latency.file: that table's prediction).\n" +
 		"Episode cost: mean seconds per episode by stage; the last column divides the wall time by one bare forward pass " +
 		"(compile + forward) of the unpruned network over the reward set.\n")
 	b.WriteString("\n| strategy | episodes logged | act + learn s | surgery s | re-fit s | evaluation s | wall s | wall / bare forward |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")

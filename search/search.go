@@ -91,6 +91,10 @@ type RunRow struct {
 	BaseLatencyMS    float64 `parquet:"base_latency_ms"`
 	LatencyRatio     float64 `parquet:"latency_ratio"`
 	PredLatencyRatio float64 `parquet:"predicted_latency_ratio"`
+	// LatencyTableSHA256 names a latency table measured on another device
+	// (a spec's latency.file); its runs' latency is PredLatencyRatio, the
+	// Go engine's measurement only describing this machine.
+	LatencyTableSHA256 string `parquet:"latency_table_sha256"`
 	// BareForwardSec is one forward pass of the unpruned network over the
 	// reward set, what an episode's cost is compared with.
 	BareForwardSec float64 `parquet:"bare_forward_seconds"`
@@ -105,6 +109,16 @@ type RunRow struct {
 	FineTunedTest    float64 `parquet:"finetuned_test_top1"`
 	// RunDir is the run's folder, relative to the collected folder.
 	RunDir string `parquet:"run_dir"`
+}
+
+// Latency is the run's latency ratio: the prediction of a latency table
+// measured on another device where the run had one (LatencyTableSHA256),
+// else the Go engine's measurement on this machine (0: none).
+func (r RunRow) Latency() float64 {
+	if r.LatencyTableSHA256 != "" {
+		return r.PredLatencyRatio
+	}
+	return r.LatencyRatio
 }
 
 // Sigma is implemented by strategies that explore with noise.
