@@ -419,7 +419,8 @@ func (d *DDPG) Restore(b []byte) error {
 	}
 	if d.cfg.Critic == CriticTD {
 		if len(st.TargetActor) != len(d.actor.net.nodes()) || len(st.TargetCritic) != len(d.critic.net.nodes()) {
-			return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d tensors for %d weights)", CriticTD, len(st.TargetActor), len(d.actor.net.nodes()))
+			return fmt.Errorf("ddpg: restore: the state has no target networks for critic %s (%d and %d tensors for %d and %d weights)", CriticTD,
+				len(st.TargetActor), len(st.TargetCritic), len(d.actor.net.nodes()), len(d.critic.net.nodes()))
 		}
 		for _, t := range []struct {
 			src [][]float64
@@ -453,6 +454,17 @@ func (d *DDPG) Restore(b []byte) error {
 		if err := fits("optimiser moment", o.n, o.src.V); err != nil {
 			return err
 		}
+	}
+	if len(st.Buffer) > d.cfg.Capacity || st.Next < 0 || st.Next >= d.cfg.Capacity {
+		return fmt.Errorf("ddpg: restore: a replay buffer of %d transitions at position %d, capacity %d", len(st.Buffer), st.Next, d.cfg.Capacity)
+	}
+	for k, tr := range st.Buffer {
+		if len(tr.S) != d.stateSize || (tr.N != nil && len(tr.N) != d.stateSize) {
+			return fmt.Errorf("ddpg: restore: replay transition %d has a state of %d values, want %d", k, len(tr.S), d.stateSize)
+		}
+	}
+	if !(st.Sigma >= 0) || math.IsInf(st.Sigma, 0) {
+		return fmt.Errorf("ddpg: restore: noise sigma %v", st.Sigma)
 	}
 	rng := *d.src
 	if err := rng.UnmarshalBinary(st.RNG); err != nil {

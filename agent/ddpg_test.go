@@ -78,6 +78,8 @@ func TestDDPGStateRoundTrip(t *testing.T) {
 			for name, damage := range map[string]func(*ddpgState){
 				"critic":    func(x *ddpgState) { x.Critic[0] = x.Critic[0][:1] },
 				"optimiser": func(x *ddpgState) { x.CriticAdam.V = x.CriticAdam.V[:1] },
+				"buffer":    func(x *ddpgState) { x.Buffer[0].S = x.Buffer[0].S[:1] },
+				"position":  func(x *ddpgState) { x.Next = cfg.Capacity },
 			} {
 				var cp ddpgState
 				require.NoError(t, gob.NewDecoder(bytes.NewReader(blob)).Decode(&cp))

@@ -87,7 +87,10 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 				out := a.Shapes[i]
 				rowsPerImage = min(positions, out.H*out.W)
 			}
-			if l.sample = sampleForm(l.dim, min(n, im.N)*rowsPerImage); !l.sample {
+			rows := min(n, im.N) * rowsPerImage
+			if l.sample = sampleForm(l.dim, rows); l.sample {
+				l.x, l.y = make([]float64, 0, rows*l.dim), make([]float64, 0, rows*l.outC)
+			} else {
 				l.g = make([]float64, l.dim*l.dim)
 				l.b = make([]float64, l.dim*l.outC)
 			}
@@ -335,11 +338,6 @@ func (l *calibLayer) solveDual(sel, ko []int, ridge float64) (*mat.Dense, error)
 	if lambda == 0 {
 		lambda = 1e-9 * tr / float64(d)
 	}
-	K := mat.NewSymDense(n, nil)
-	K.SymOuterK(1, Xs) // X X'
-	for r := 0; r < n; r++ {
-		K.SetSym(r, r, K.At(r, r)+lambda)
-	}
 	Ys := mat.NewDense(n, len(ko), nil)
 	for r := 0; r < n; r++ {
 		for q, o := range ko {
@@ -347,6 +345,27 @@ func (l *calibLayer) solveDual(sel, ko []int, ridge float64) (*mat.Dense, error)
 		}
 	}
 	var ch mat.Cholesky
+	if d <= n { // pruned narrower than the rows: the primal system is the smaller
+		G := mat.NewSymDense(d, nil)
+		G.SymOuterK(1, Xs.T())
+		for r := 0; r < d; r++ {
+			G.SetSym(r, r, G.At(r, r)+lambda)
+		}
+		var B, W mat.Dense
+		B.Mul(Xs.T(), Ys)
+		if ok := ch.Factorize(G); !ok {
+			return nil, fmt.Errorf("normal equations are singular; use a ridge > 0")
+		}
+		if err := ch.SolveTo(&W, &B); err != nil {
+			return nil, err
+		}
+		return &W, nil
+	}
+	K := mat.NewSymDense(n, nil)
+	K.SymOuterK(1, Xs) // X X'
+	for r := 0; r < n; r++ {
+		K.SetSym(r, r, K.At(r, r)+lambda)
+	}
 	if ok := ch.Factorize(K); !ok {
 		return nil, fmt.Errorf("the calibration rows' Gram matrix is singular; use a ridge > 0")
 	}

@@ -183,9 +183,14 @@ func TestDualSolveMatchesNormalEquations(t *testing.T) {
 	}
 	primal := &calibLayer{dim: dim, outC: outC, g: g, b: b, nrows: rows}
 	dual := &calibLayer{dim: dim, outC: outC, x: x, y: y, nrows: rows, sample: true}
-	sel := []int{0, 3, 4, 7, 10, 11, 20, 21, 22, 30, 31, 40, 41, 42, 50, 51, 52, 53, 55, 57, 58, 59, 33, 34, 35, 36, 37, 38, 60}
+	wide := []int{0, 3, 4, 7, 10, 11, 20, 21, 22, 30, 31, 40, 41, 42, 50, 51, 52, 53, 55, 57, 58, 59, 33, 34, 35, 36, 37, 38, 60}
+	narrow := []int{1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 60} // fewer features than rows: the primal on the rows
 	ko := []int{0, 2, 3}
-	for _, ridge := range []float64{1e-3, 1e-1} {
+	for _, c := range []struct {
+		sel   []int
+		ridge float64
+	}{{wide, 1e-3}, {wide, 1e-1}, {narrow, 1e-3}, {narrow, 1e-6}} {
+		sel, ridge := c.sel, c.ridge
 		wp, err := primal.solve(sel, ko, ridge)
 		require.NoError(t, err)
 		wd, err := dual.solve(sel, ko, ridge)
