@@ -132,12 +132,17 @@ var registry = map[string]source{
 	"imagenet":     {openImageNet, Info{Side: EvalCrop, TrainIsSample: true}},
 }
 
+// unknownDataset is the error for a name not in the registry.
+func unknownDataset(name string) error {
+	return fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
+		suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
+}
+
 // Describe returns a registered data set's Info.
 func Describe(name string) (Info, error) {
 	s, ok := registry[name]
 	if !ok {
-		return Info{}, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
-			suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
+		return Info{}, unknownDataset(name)
 	}
 	return s.info, nil
 }
@@ -156,8 +161,7 @@ func Names() []string {
 func Open(name string, opt Options) (Dataset, error) {
 	src, ok := registry[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown dataset %q%s; valid datasets: %s", name,
-			suggest.DidYouMean(name, Names()), strings.Join(Names(), ", "))
+		return nil, unknownDataset(name)
 	}
 	cache, err := CacheDir(opt.CacheDir)
 	if err != nil {

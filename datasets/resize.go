@@ -193,21 +193,9 @@ func toRGB(img image.Image) rgbImage {
 			}
 		}
 	case *image.RGBA:
-		for y := range h {
-			row := m.Pix[y*m.Stride:]
-			o := out.Pix[y*w*3:]
-			for x := range w {
-				o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
-			}
-		}
+		dropAlpha(out, m.Pix, m.Stride)
 	case *image.NRGBA:
-		for y := range h {
-			row := m.Pix[y*m.Stride:]
-			o := out.Pix[y*w*3:]
-			for x := range w {
-				o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
-			}
-		}
+		dropAlpha(out, m.Pix, m.Stride)
 	default: // CMYK, 16-bit and paletted images: rare in ImageNet
 		for y := range h {
 			o := out.Pix[y*w*3:]
@@ -218,6 +206,18 @@ func toRGB(img image.Image) rgbImage {
 		}
 	}
 	return out
+}
+
+// dropAlpha copies 8-bit RGBA rows (pix, stride) into out without their
+// alpha, as Pillow's convert("RGB") does.
+func dropAlpha(out rgbImage, pix []uint8, stride int) {
+	for y := range out.H {
+		row := pix[y*stride:]
+		o := out.Pix[y*out.W*3:]
+		for x := range out.W {
+			o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+		}
+	}
 }
 
 // ycbcrToRGB converts a YCbCr image into out.

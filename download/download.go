@@ -54,6 +54,10 @@ type Entry struct {
 //go:embed registry.json
 var registryJSON []byte
 
+// hasChecksum says whether e can be verified: a SHA-256, an MD5, or a
+// SHA-256 prefix of 8 or more digits.
+func (e Entry) hasChecksum() bool { return e.SHA256 != "" || e.MD5 != "" || len(e.SHA256Prefix) >= 8 }
+
 // RegistryEnv names a JSON file of entries (registry.json's format) that
 // replace the built-in ones of the same name or add to them: a site's
 // mirror with its own URLs and checksums, or a loopback server in a test.
@@ -85,7 +89,7 @@ func Registry() ([]Entry, error) {
 		if _, err := hex.DecodeString(x.SHA256Prefix + x.SHA256Prefix[:len(x.SHA256Prefix)%2]); err != nil {
 			return nil, fmt.Errorf("download: %s=%s: entry %q: sha256_prefix %q is not hex", RegistryEnv, path, x.Name, x.SHA256Prefix)
 		}
-		if x.Name == "" || x.URL == "" || x.Path == "" || (x.SHA256 == "" && x.MD5 == "" && len(x.SHA256Prefix) < 8) {
+		if x.Name == "" || x.URL == "" || x.Path == "" || !x.hasChecksum() {
 			return nil, fmt.Errorf("download: %s=%s: entry %q needs a name, url, path and sha256 (or md5, or a sha256_prefix of 8 or more hex digits)", RegistryEnv, path, x.Name)
 		}
 		if i := slices.IndexFunc(es, func(e Entry) bool { return e.Name == x.Name }); i >= 0 {
@@ -127,18 +131,26 @@ type Options struct {
 // request when an earlier download was interrupted, verified, and renamed
 // into place. A download with the wrong checksum is deleted.
 func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
-	if e.SHA256 == "" && e.MD5 == "" && len(e.SHA256Prefix) < 8 {
+	if !e.hasChecksum() {
 		return "", fmt.Errorf("download %s: the registry gives no checksum (sha256, md5, or a sha256_prefix of 8 or more digits)", e.Name)
 	}
 	if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
 		return "", fmt.Errorf("download %s: path %q leaves the folder", e.Name, e.Path)
 	}
 	dst := filepath.Join(opt.Dir, filepath.FromSlash(e.Path))
-	if _, err := os.Stat(dst); err == nil {
-		if err := verify(dst, e); err != nil {
-			return "", fmt.Errorf("download %s: %s is already there and %w; move it away to download the published file", e.Name, dst, err)
+	// present verifies a file already at dst: kept if it verifies, refused
+	// (never overwritten) otherwise.
+	present := func() (path string, there bool, err error) {
+		if _, err := os.Stat(dst); err != nil {
+			return "", false, nil
 		}
-		return dst, nil
+		if err := verify(dst, e); err != nil {
+			return "", true, fmt.Errorf("download %s: %s is already there and %w; move it away to download the published file", e.Name, dst, err)
+		}
+		return dst, true, nil
+	}
+	if path, there, err := present(); there {
+		return path, err
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("download %s: %w", e.Name, err)
@@ -153,11 +165,8 @@ func Fetch(ctx context.Context, e Entry, opt Options) (string, error) {
 		return "", fmt.Errorf("download %s: %w", e.Name, err)
 	}
 	defer lock.Release()
-	if _, err := os.Stat(dst); err == nil { // finished by the process that held the lock
-		if err := verify(dst, e); err != nil {
-			return "", fmt.Errorf("download %s: %s is already there and %w; move it away to download the published file", e.Name, dst, err)
-		}
-		return dst, nil
+	if path, there, err := present(); there { // finished by the process that held the lock
+		return path, err
 	}
 	part := dst + ".partial"
 	if err := get(ctx, e, part, opt); err != nil {

@@ -154,16 +154,7 @@ func MeasureLatencyTable(a *prune.Analysis, params nn.Params, minCounts []int, o
 			}
 			secs[k] = t.Full + delta
 		}
-		secs[len(secs)-1] = t.Full
-		// Latency never falls when a group keeps more channels: noise that
-		// says otherwise is flattened (running maximum from the smallest,
-		// capped at the full width's latency).
-		for k := range secs {
-			if k > 0 {
-				secs[k] = math.Max(secs[k], secs[k-1])
-			}
-			secs[k] = math.Min(secs[k], t.Full)
-		}
+		flatten(secs, t.Full)
 		t.Counts = append(t.Counts, grid)
 		t.Seconds = append(t.Seconds, secs)
 	}
@@ -215,6 +206,21 @@ func (t *LatencyTable) fitScale(counts [][]int, secs []float64) {
 	}
 }
 
+// flatten makes a group's latencies, ascending in the kept count, what
+// they must be: the full width's is full (the unpruned network), and
+// latency never falls when a group keeps more channels, so noise that says
+// otherwise is flattened (running maximum from the smallest, capped at
+// full).
+func flatten(secs []float64, full float64) {
+	secs[len(secs)-1] = full
+	for k := range secs {
+		if k > 0 {
+			secs[k] = math.Max(secs[k], secs[k-1])
+		}
+		secs[k] = math.Min(secs[k], full)
+	}
+}
+
 // UseExternal prepares a checked table measured elsewhere: each group's
 // full-width entry is Full (the same network; separate timings of it would
 // add their noise once per group), latency never falls as a group keeps
@@ -222,15 +228,8 @@ func (t *LatencyTable) fitScale(counts [][]int, secs []float64) {
 // tables), and where the file has whole-network checks Scale is fitted on
 // them.
 func (t *LatencyTable) UseExternal() {
-	for i, secs := range t.Seconds {
-		secs[len(secs)-1] = t.Full
-		for k := range secs {
-			if k > 0 {
-				secs[k] = math.Max(secs[k], secs[k-1])
-			}
-			secs[k] = math.Min(secs[k], t.Full)
-		}
-		t.Seconds[i] = secs
+	for _, secs := range t.Seconds {
+		flatten(secs, t.Full)
 	}
 	if len(t.CheckCounts) > 0 {
 		t.fitScale(t.CheckCounts, t.CheckSeconds)

@@ -214,6 +214,15 @@ func (s *Spec) checkModel() error {
 	return s.at("calibration.positions", r.CheckInt("calibration.positions", int64(s.Calibration.Positions)))
 }
 
+// fromSpec resolves a path the spec names: relative paths are relative to
+// the spec's folder.
+func (s *Spec) fromSpec(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(filepath.Dir(s.Path), path)
+}
+
 // at prefixes err (if not nil) with the line of the field at path.
 func (s *Spec) at(path string, err error) error {
 	if err == nil {
@@ -236,9 +245,7 @@ func (s *Spec) defaults() error {
 	case len(s.Strategies) == 0:
 		return fmt.Errorf("strategies: list at least one (%s, or an external agent with a command)", strings.Join(agent.Names(), ", "))
 	}
-	if !filepath.IsAbs(s.Weights) {
-		s.Weights = filepath.Join(filepath.Dir(s.Path), s.Weights)
-	}
+	s.Weights = s.fromSpec(s.Weights)
 	if s.Data == "" {
 		s.Data = "cifar10"
 	}
@@ -299,9 +306,7 @@ func (s *Spec) defaults() error {
 		if !latency && !s.Latency.Table {
 			return s.at("latency.file", fmt.Errorf("latency.file: a latency table is used only with a latency budget or latency.table: true"))
 		}
-		if !filepath.IsAbs(s.Latency.File) {
-			s.Latency.File = filepath.Join(filepath.Dir(s.Path), s.Latency.File)
-		}
+		s.Latency.File = s.fromSpec(s.Latency.File)
 	}
 	if s.Latency.Batch == 0 {
 		s.Latency.Batch = 1

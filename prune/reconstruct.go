@@ -82,12 +82,7 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 				l.k = nd.Kernel * nd.Kernel
 			}
 			l.dim = l.inC*l.k + 1
-			rowsPerImage := 1
-			if nd.Op != nn.OpLinear {
-				out := a.Shapes[i]
-				rowsPerImage = min(positions, out.H*out.W)
-			}
-			rows := min(n, im.N) * rowsPerImage
+			rows := min(n, im.N) * sampledRows(nd, a.Shapes[i], positions)
 			if l.sample = sampleForm(l.dim, rows); l.sample {
 				l.x, l.y = make([]float64, 0, rows*l.dim), make([]float64, 0, rows*l.outC)
 			} else {
@@ -139,14 +134,21 @@ func Calibrate(a *Analysis, p nn.Params, im *datasets.Images, norm datasets.Norm
 	return c, nil
 }
 
+// sampledRows is the rows an image gives a layer's statistics: one for a
+// linear layer, else positions output positions (each of them once where
+// the map has no more).
+func sampledRows(nd *nn.Node, out nn.Shape, positions int) int {
+	if nd.Op == nn.OpLinear {
+		return 1
+	}
+	return min(positions, out.H*out.W)
+}
+
 // accumulate adds one batch's sampled rows to a layer's statistics.
 func (c *Calibration) accumulate(l *calibLayer, nd *nn.Node, p nn.Params, val []float32, in, out nn.Shape, n, positions int, rng *rand.Rand) {
 	hw := out.H * out.W
-	rowsPerImage := min(positions, hw)
+	rowsPerImage := sampledRows(nd, out, positions)
 	every := rowsPerImage == hw // every position once, in order
-	if nd.Op == nn.OpLinear {
-		rowsPerImage = 1
-	}
 	rows := n * rowsPerImage
 	feat := l.dim - 1
 	patch := make([]float32, feat)
@@ -295,28 +297,39 @@ func (l *calibLayer) solve(sel, ko []int, ridge float64) (*mat.Dense, error) {
 			G.SetSym(r, q, l.g[a*l.dim+sel[q]])
 		}
 	}
-	lambda := ridge * tr / float64(d)
-	if lambda == 0 {
-		lambda = 1e-9 * tr / float64(d)
-	}
-	for r := 0; r < d; r++ {
-		G.SetSym(r, r, G.At(r, r)+lambda)
-	}
 	B := mat.NewDense(d, len(ko), nil)
 	for r, a := range sel {
 		for q, o := range ko {
 			B.Set(r, q, l.b[a*l.outC+o])
 		}
 	}
-	var ch mat.Cholesky
-	if ok := ch.Factorize(G); !ok {
-		return nil, fmt.Errorf("normal equations are singular; use a ridge > 0")
+	return ridgeSolve(G, ridgeLambda(ridge, tr, d), B, "normal equations are")
+}
+
+// ridgeLambda is ridge x the mean of the d diagonal entries summing to tr
+// (1e-9 of it for ridge 0, which keeps Cholesky defined for dead channels).
+func ridgeLambda(ridge, tr float64, d int) float64 {
+	if lambda := ridge * tr / float64(d); lambda != 0 {
+		return lambda
 	}
-	var W mat.Dense
-	if err := ch.SolveTo(&W, B); err != nil {
+	return 1e-9 * tr / float64(d)
+}
+
+// ridgeSolve adds lambda to A's diagonal (in place) and solves A X = B by
+// Cholesky; what names A with its verb for the error ("normal equations are").
+func ridgeSolve(A *mat.SymDense, lambda float64, B mat.Matrix, what string) (*mat.Dense, error) {
+	for r := range A.SymmetricDim() {
+		A.SetSym(r, r, A.At(r, r)+lambda)
+	}
+	var ch mat.Cholesky
+	if ok := ch.Factorize(A); !ok {
+		return nil, fmt.Errorf("%s singular; use a ridge > 0", what)
+	}
+	var X mat.Dense
+	if err := ch.SolveTo(&X, B); err != nil {
 		return nil, err
 	}
-	return &W, nil
+	return &X, nil
 }
 
 // solveDual is solve in the sample form.
@@ -334,47 +347,28 @@ func (l *calibLayer) solveDual(sel, ko []int, ridge float64) (*mat.Dense, error)
 			tr += row[a] * row[a]
 		}
 	}
-	lambda := ridge * tr / float64(d)
-	if lambda == 0 {
-		lambda = 1e-9 * tr / float64(d)
-	}
+	lambda := ridgeLambda(ridge, tr, d)
 	Ys := mat.NewDense(n, len(ko), nil)
 	for r := 0; r < n; r++ {
 		for q, o := range ko {
 			Ys.Set(r, q, l.y[r*l.outC+o])
 		}
 	}
-	var ch mat.Cholesky
 	if d <= n { // pruned narrower than the rows: the primal system is the smaller
 		G := mat.NewSymDense(d, nil)
 		G.SymOuterK(1, Xs.T())
-		for r := 0; r < d; r++ {
-			G.SetSym(r, r, G.At(r, r)+lambda)
-		}
-		var B, W mat.Dense
+		var B mat.Dense
 		B.Mul(Xs.T(), Ys)
-		if ok := ch.Factorize(G); !ok {
-			return nil, fmt.Errorf("normal equations are singular; use a ridge > 0")
-		}
-		if err := ch.SolveTo(&W, &B); err != nil {
-			return nil, err
-		}
-		return &W, nil
+		return ridgeSolve(G, lambda, &B, "normal equations are")
 	}
 	K := mat.NewSymDense(n, nil)
 	K.SymOuterK(1, Xs) // X X'
-	for r := 0; r < n; r++ {
-		K.SetSym(r, r, K.At(r, r)+lambda)
-	}
-	if ok := ch.Factorize(K); !ok {
-		return nil, fmt.Errorf("the calibration rows' Gram matrix is singular; use a ridge > 0")
-	}
-	var Z mat.Dense
-	if err := ch.SolveTo(&Z, Ys); err != nil {
+	Z, err := ridgeSolve(K, lambda, Ys, "the calibration rows' Gram matrix is")
+	if err != nil {
 		return nil, err
 	}
 	var W mat.Dense
-	W.Mul(Xs.T(), &Z)
+	W.Mul(Xs.T(), Z)
 	return &W, nil
 }
 

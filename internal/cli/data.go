@@ -63,11 +63,7 @@ func newDataPrepareCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
-			ds, err := df.open()
-			if err != nil {
-				return err
-			}
-			fp, err := ds.Fingerprint()
+			ds, fp, err := df.openFingerprinted()
 			if err != nil {
 				return err
 			}
@@ -144,11 +140,7 @@ func newDataExportCmd() *cobra.Command {
 				}
 				want = append(want, sp)
 			}
-			ds, err := df.open()
-			if err != nil {
-				return err
-			}
-			fp, err := ds.Fingerprint()
+			ds, fp, err := df.openFingerprinted()
 			if err != nil {
 				return err
 			}

@@ -27,6 +27,17 @@ func (d *dataFlags) open() (datasets.Dataset, error) {
 	return datasets.Open(d.data, datasets.Options{DataDir: d.dataDir, CacheDir: d.cacheDir})
 }
 
+// openFingerprinted opens the data set and reads its fingerprint (which
+// decodes it, or reads its cache).
+func (d *dataFlags) openFingerprinted() (datasets.Dataset, string, error) {
+	ds, err := d.open()
+	if err != nil {
+		return nil, "", err
+	}
+	fp, err := ds.Fingerprint()
+	return ds, fp, err
+}
+
 // evalOutput is the JSON line amc eval prints last.
 type evalOutput struct {
 	Model   string `json:"model"`
