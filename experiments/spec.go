@@ -93,7 +93,12 @@ type Latency struct {
 
 // Strategy is one agent or baseline of a spec.
 type Strategy struct {
-	Name     string `yaml:"name"`
+	Name string `yaml:"name"`
+	// Label files and reports the entry's runs under a name of its own
+	// (default: Name), so that one agent can be compared with itself under
+	// other params or another schedule, as in {name: ddpg, label:
+	// ddpg-official, schedule: official}.
+	Label    string `yaml:"label"`
 	Episodes int    `yaml:"episodes"` // default: the spec's
 	// Warmup is the older form of DDPG's params.warmup (0: the default);
 	// Load moves it into Params.
@@ -112,6 +117,15 @@ type Strategy struct {
 	// Timeout bounds each request to an external agent, in seconds
 	// (default 60).
 	Timeout float64 `yaml:"timeout"`
+}
+
+// RunName is the name the entry's runs are filed and reported under: its
+// Label, or its Name without one.
+func (st Strategy) RunName() string {
+	if st.Label != "" {
+		return st.Label
+	}
+	return st.Name
 }
 
 // OfficialEpisodes and OfficialWarmup are the official AMC code's DDPG
@@ -344,13 +358,24 @@ func (s *Spec) defaults() error {
 	seen := map[string]bool{}
 	for i := range s.Strategies {
 		st := &s.Strategies[i]
-		if seen[st.Name] {
-			return fmt.Errorf("strategy %q listed twice", st.Name)
-		}
-		seen[st.Name] = true
 		if !nameRE.MatchString(st.Name) {
 			return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("strategy name %q: want letters, digits, '.', '_' or '-' (it names the run's folder)", st.Name))
 		}
+		if st.Label != "" {
+			if !nameRE.MatchString(st.Label) {
+				return s.at(fmt.Sprintf("strategies[%d].label", i), fmt.Errorf("strategy %s: label %q: want letters, digits, '.', '_' or '-' (it names the run's folder)", st.Name, st.Label))
+			}
+			if _, err := agent.Lookup(st.Label); err == nil && st.Label != st.Name {
+				return s.at(fmt.Sprintf("strategies[%d].label", i), fmt.Errorf("strategy %s: label %q is another strategy's name; pick one a reader cannot take for it, such as %s-%s", st.Name, st.Label, st.Name, st.Label))
+			}
+		}
+		if seen[st.RunName()] {
+			if st.Label == "" {
+				return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("strategy %q listed twice; give the second a label of its own (label: %s-2)", st.Name, st.Name))
+			}
+			return s.at(fmt.Sprintf("strategies[%d].label", i), fmt.Errorf("strategy label %q used twice", st.Label))
+		}
+		seen[st.RunName()] = true
 		if len(st.Command) == 0 && st.Timeout != 0 {
 			return s.at(fmt.Sprintf("strategies[%d].timeout", i), fmt.Errorf("strategy %s: timeout goes with command (an external agent)", st.Name))
 		}

@@ -119,6 +119,10 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"negative agent timeout", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], timeout: -1}\n", "timeout -1"},
 		{"official schedule of another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, schedule: official}\n", "line 6: strategy random: schedule official is DDPG's"},
 		{"official schedule with episodes", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: official, episodes: 300}\n", "schedule official sets episodes (800) and warmup (100)"},
+		{"one agent twice without a label", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n  - {name: ddpg, schedule: official}\n", `line 7: strategy "ddpg" listed twice; give the second a label of its own`},
+		{"a label twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, label: mine}\n  - {name: reinforce, label: mine}\n", `line 7: strategy label "mine" used twice`},
+		{"a label naming another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, label: random}\n", `line 6: strategy ddpg: label "random" is another strategy's name`},
+		{"a label not folder-safe", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, label: ../up}\n", `label "../up": want letters`},
 		{"unknown schedule", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: offical}\n", `unknown schedule "offical"`},
 		{"budget and budgets", base + "budgets: [macs=0.3, macs=0.6]\n", "give budget (one) or budgets (a list), not both"},
 		{"one budget in a list", "name: x\nmodel: resnet20\nweights: w\nbudgets: [macs=0.5]\nstrategies: [{name: ddpg}]\n", "line 4: budgets: list two or more"},
@@ -257,4 +261,15 @@ func TestOfficialSchedule(t *testing.T) {
 	assert.Equal(t, 800, s.Strategies[0].Episodes)
 	assert.Equal(t, 100, s.Strategies[0].Params["warmup"])
 	assert.Equal(t, 300, s.Strategies[1].Episodes, "other strategies keep the spec's episodes")
+}
+
+func TestLabelledStrategies(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	require.NoError(t, os.WriteFile(p, []byte("name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nepisodes: 120\nstrategies:\n  - {name: ddpg, params: {warmup: 40}}\n  - {name: ddpg, label: ddpg-official, schedule: official}\n"), 0o644))
+	s, err := Load(p)
+	require.NoError(t, err)
+	assert.Equal(t, "ddpg", s.Strategies[0].RunName())
+	assert.Equal(t, "ddpg-official", s.Strategies[1].RunName())
+	assert.Equal(t, "ddpg", s.Strategies[1].Name, "the agent run is still ddpg")
+	assert.Equal(t, []int{120, 800}, []int{s.Strategies[0].Episodes, s.Strategies[1].Episodes})
 }

@@ -96,7 +96,7 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 					continue // another shard's cell
 				}
 				sw.Cells++
-				run := Run{Strategy: st, Seed: seed, Dir: filepath.Join(out, s.Name, fmt.Sprintf("%s-s%d", st.Name, seed))}
+				run := Run{Strategy: st, Seed: seed, Dir: filepath.Join(out, s.Name, fmt.Sprintf("%s-s%d", st.RunName(), seed))}
 				if !checked {
 					id, err := t.ID(run)
 					if err != nil {
@@ -122,7 +122,7 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 	}
 	for i, c := range todo {
 		if _, err := c.t.Run(c.run); err != nil {
-			return sw, fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.run.Strategy.Name, c.run.Seed, err)
+			return sw, fmt.Errorf("spec %s, %s seed %d: %w", c.spec.Path, c.run.Strategy.RunName(), c.run.Seed, err)
 		}
 		if i+1 == len(todo) || todo[i+1].t != c.t {
 			c.t.release() // a task's cells are consecutive: its prepared state is done with
@@ -472,7 +472,7 @@ func fineTuneBest(s *experiments.Spec, outDir string, opt Options) error {
 	for _, st := range s.Strategies {
 		bestDir, best := "", -1.0
 		for _, seed := range s.Seeds {
-			dir := filepath.Join(outDir, s.Name, fmt.Sprintf("%s-s%d", st.Name, seed))
+			dir := filepath.Join(outDir, s.Name, fmt.Sprintf("%s-s%d", st.RunName(), seed))
 			b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 			if err != nil {
 				bestDir = ""
@@ -513,7 +513,7 @@ func fineTuneBest(s *experiments.Spec, outDir string, opt Options) error {
 			continue
 		}
 		m := &Model{Name: spec.BaseModel + " (" + filepath.Base(bestDir) + ")", Graph: g, Params: p, Norm: spec.Normalization, Pruned: spec}
-		fmt.Fprintf(log, "fine-tuning %s (the seed of %s best on the reward set: %.2f%%)\n", bestDir, st.Name, best)
+		fmt.Fprintf(log, "fine-tuning %s (the seed of %s best on the reward set: %.2f%%)\n", bestDir, st.RunName(), best)
 		sum, err := Fit(Training{Command: "finetune", Model: m, Data: s.Data, Recipe: cfg, Out: ftDir,
 			Save: func(dir string, p nn.Params) error { return prune.Save(dir, spec, p) }}, opt)
 		if err != nil {

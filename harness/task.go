@@ -272,8 +272,12 @@ type RunID struct {
 	// content (empty without one, so earlier runs keep their fingerprints).
 	LatencyFileSHA256 string `json:",omitempty"`
 	Strategy          string
-	Seed              int64
-	Episodes, Warmup  int
+	// Label is the spec entry's label (experiments.Strategy.Label), the
+	// name its runs are filed and reported under; empty without one, so
+	// that unlabelled runs keep their fingerprints.
+	Label            string `json:",omitempty"`
+	Seed             int64
+	Episodes, Warmup int
 	// An external agent's command and params (canonical JSON); empty for
 	// built-in strategies, so their fingerprints do not change.
 	Command []string `json:",omitempty"`
@@ -305,7 +309,7 @@ func (t *Task) ID(run Run) (RunID, error) {
 		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: s.Protocol, Budget: s.Budget,
 		Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images, CalPos: s.Calibration.Positions, Multiple: s.Multiple,
 		LowerBound: s.LowerBound, Ridge: s.Ridge, Residual: s.Residual, NoRecon: t.noRecon(), Granularity: granularity(s.Granularity), FinalImages: s.FinalImages,
-		LatencyBatch: t.latBatch(), LatencyWorkers: t.latWorkers(), LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table, LatencyFileSHA256: id.LatencyFileSHA256, Strategy: st.Name, Seed: run.Seed, Episodes: st.Episodes}
+		LatencyBatch: t.latBatch(), LatencyWorkers: t.latWorkers(), LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table, LatencyFileSHA256: id.LatencyFileSHA256, Strategy: st.Name, Label: st.Label, Seed: run.Seed, Episodes: st.Episodes}
 	if run.Agent != nil {
 		r.Command = []string{"amc env serve"} // the client's own agent: apart from any strategy of the same name
 		return r, nil
@@ -341,9 +345,9 @@ func (t *Task) ID(run Run) (RunID, error) {
 }
 
 // Task is the run's task alone: the run without its spec name, strategy
-// (with its parameters or command), seed and episodes.
+// (with its label, parameters or command), seed and episodes.
 func (r RunID) Task() RunID {
-	r.Spec, r.Strategy, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", "", 0, 0, 0, nil, ""
+	r.Spec, r.Strategy, r.Label, r.Seed, r.Episodes, r.Warmup, r.Command, r.Params = "", "", "", 0, 0, 0, nil, ""
 	return r
 }
 
@@ -369,7 +373,11 @@ func (r RunID) Fingerprint() string {
 
 // String names the run in a line.
 func (r RunID) String() string {
-	return fmt.Sprintf("%s seed %d, %d episodes, model %s, %s %s", r.Strategy, r.Seed, r.Episodes, r.Model, r.Protocol, r.Budget)
+	name := r.Strategy
+	if r.Label != "" {
+		name = r.Label + " (" + r.Strategy + ")"
+	}
+	return fmt.Sprintf("%s seed %d, %d episodes, model %s, %s %s", name, r.Seed, r.Episodes, r.Model, r.Protocol, r.Budget)
 }
 
 // outState is what an output folder holds for a run.
@@ -460,7 +468,7 @@ func (t *Task) Check(run Run) (*Summary, error) {
 // unless Options.Overwrite. The caller holds the folder (Lock).
 func (t *Task) Run(run Run) (*Summary, error) {
 	st := run.Strategy
-	strategy, episodes, seed, outDir := st.Name, st.Episodes, run.Seed, run.Dir
+	strategy, episodes, seed, outDir := st.RunName(), st.Episodes, run.Seed, run.Dir
 	if episodes < 1 {
 		return nil, fmt.Errorf("episodes must be at least 1")
 	}

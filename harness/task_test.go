@@ -155,3 +155,33 @@ func TestOpenDataSharedWithinASweep(t *testing.T) {
 	_, err = opt.openData("imagenett")
 	assert.ErrorContains(t, err, "unknown dataset")
 }
+
+// A labelled entry runs its agent under a name of its own: its own folder,
+// its own strategy in the summary and the rows, a fingerprint apart from
+// the unlabelled entry's, and the agent's name kept in the run id.
+func TestLabelledStrategyRunsApart(t *testing.T) {
+	dir := t.TempDir()
+	s := quickSpec("label")
+	s.RewardImages, s.FinalImages, s.Seeds = 50, 20, []int64{1}
+	s.Strategies = []experiments.Strategy{{Name: "uniform"}, {Name: "uniform", Label: "uniform-again"}}
+	require.NoError(t, s.Check())
+	sw, err := RunSpecs([]*experiments.Spec{s}, dir, Options{DataDir: dataDir})
+	require.NoError(t, err)
+	assert.Equal(t, 2, sw.Runs)
+	var ids []RunID
+	for _, name := range []string{"uniform", "uniform-again"} {
+		f := filepath.Join(dir, "label", name+"-s1", "summary.json")
+		b, err := os.ReadFile(f)
+		require.NoError(t, err, name)
+		sum, err := readSummary(f, b)
+		require.NoError(t, err, name)
+		assert.Equal(t, name, sum.Strategy)
+		require.NotNil(t, sum.RunID)
+		assert.Equal(t, "uniform", sum.RunID.Strategy, "the agent that ran")
+		ids = append(ids, *sum.RunID)
+	}
+	assert.Equal(t, "", ids[0].Label)
+	assert.Equal(t, "uniform-again", ids[1].Label)
+	assert.NotEqual(t, ids[0].Fingerprint(), ids[1].Fingerprint())
+	assert.Equal(t, ids[0].TaskFingerprint(), ids[1].TaskFingerprint(), "one task")
+}
