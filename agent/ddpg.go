@@ -502,8 +502,12 @@ type DDPGParams struct {
 	SigmaMin      float64 `json:"sigma_min"`
 	BaselineAlpha float64 `json:"baseline_alpha"`
 	Capacity      int     `json:"capacity"`
-	Critic        string  `json:"critic"` // mc (default) or td: DDPGConfig.Critic
-	Tau           float64 `json:"tau"`    // td: the target networks' soft update
+	// ReplayEpisodes sizes the replay buffer in episodes' worth of
+	// transitions, as the official code's rmsize does (100 there: 100 x
+	// the prunable layers); 0 (the default) leaves it to Capacity.
+	ReplayEpisodes int     `json:"replay_episodes"`
+	Critic         string  `json:"critic"` // mc (default) or td: DDPGConfig.Critic
+	Tau            float64 `json:"tau"`    // td: the target networks' soft update
 }
 
 // DefaultWarmup is DDPG's warm-up when none is given: the official 100
@@ -523,6 +527,9 @@ func (p *DDPGParams) Validate() error {
 	if p.Critic != CriticMC && p.Critic != CriticTD {
 		return &ParamError{"ddpg", "critic", fmt.Errorf("%q: want %s (Monte Carlo: each episode's reward) or %s (bootstrapped from target networks)", p.Critic, CriticMC, CriticTD)}
 	}
+	if p.ReplayEpisodes != 0 && p.Capacity != DefaultDDPG().Capacity {
+		return &ParamError{"ddpg", "replay_episodes", fmt.Errorf("and capacity both size the replay buffer; give one")}
+	}
 	if p.Critic == CriticMC && p.Tau != DefaultDDPG().Tau {
 		return &ParamError{"ddpg", "tau", fmt.Errorf("goes with critic: %s (the default critic has no target networks)", CriticTD)}
 	}
@@ -535,6 +542,7 @@ func (p *DDPGParams) Validate() error {
 		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline_alpha", p.BaselineAlpha),
 		numcheck.Between(float64(p.Batch), 100000).Ints().Means("at least batch").CheckInt("capacity", int64(p.Capacity)),
 		numcheck.Fraction().Check("tau", p.Tau),
+		numcheck.Between(0, 100000).Ints().CheckInt("replay_episodes", int64(p.ReplayEpisodes)),
 	} {
 		if err != nil {
 			return err
@@ -558,6 +566,12 @@ func init() {
 			c.Sigma, c.SigmaDecay, c.SigmaMin, c.BaselineAlpha, c.Capacity = p.Sigma, p.SigmaDecay, p.SigmaMin, p.BaselineAlpha, p.Capacity
 			c.Critic, c.Tau = p.Critic, p.Tau
 			c.LowerBound, c.Seed = s.LowerBound, s.Seed
+			if p.ReplayEpisodes > 0 {
+				c.Capacity = p.ReplayEpisodes * max(1, s.Steps)
+				if c.Capacity < c.Batch {
+					return nil, fmt.Errorf("ddpg: replay_episodes %d x %d steps is a replay buffer of %d transitions, under the batch of %d", p.ReplayEpisodes, s.Steps, c.Capacity, c.Batch)
+				}
+			}
 			return NewDDPG(c, s.StateSize)
 		}})
 }

@@ -166,3 +166,31 @@ func TestDDPGIsDeterministic(t *testing.T) {
 	}
 	assert.Equal(t, run(), run())
 }
+
+// replay_episodes sizes the buffer as the official code's rmsize does: that
+// many episodes' worth of transitions, steps per episode times the count.
+func TestReplayEpisodesSizeTheBuffer(t *testing.T) {
+	ddpg, err := Lookup("ddpg")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		params Params
+		steps  int
+		want   int
+		msg    string
+	}{
+		{nil, 9, DefaultDDPG().Capacity, ""},
+		{Params{"replay_episodes": 100}, 9, 900, ""},
+		{Params{"replay_episodes": 20}, 19, 380, ""},
+		{Params{"replay_episodes": 5}, 9, 0, "45 transitions, under the batch of 64"},
+	} {
+		p, err := ddpg.DecodeParams(c.params, 300)
+		require.NoError(t, err)
+		a, err := ddpg.New(Setting{StateSize: 4, Steps: c.steps, LowerBound: 0.2, Seed: 1, Episodes: 300}, p)
+		if c.msg != "" {
+			assert.ErrorContains(t, err, c.msg)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, c.want, a.(*DDPG).cfg.Capacity, "%v", c.params)
+	}
+}

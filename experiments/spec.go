@@ -103,9 +103,9 @@ type Strategy struct {
 	// Warmup is the older form of DDPG's params.warmup (0: the default);
 	// Load moves it into Params.
 	Warmup int `yaml:"warmup"`
-	// Schedule names a preset of episodes and warm-up: "official" is the
-	// official AMC code's, 800 episodes of which the first 100 random
-	// (DDPG only). Load and Check apply it and clear it.
+	// Schedule names a preset of episodes, warm-up and replay buffer:
+	// "official" is the official AMC code's, 800 episodes of which the
+	// first 100 random, a buffer of 100 episodes' transitions (DDPG only). Load and Check apply it and clear it.
 	Schedule string `yaml:"schedule"`
 	// Command runs an agent written in any language as a child process
 	// speaking the external-agent protocol (docs/external-agents.md).
@@ -128,11 +128,14 @@ func (st Strategy) RunName() string {
 	return st.Name
 }
 
-// OfficialEpisodes and OfficialWarmup are the official AMC code's DDPG
-// schedule (amc_search.py: 800 episodes, warm-up 100).
+// OfficialEpisodes, OfficialWarmup and OfficialReplayEpisodes are the
+// official AMC code's DDPG schedule (amc_search.py: 800 episodes, warm-up
+// 100, a replay buffer of rmsize 100 x the prunable layers: 100 episodes'
+// worth of transitions).
 const (
-	OfficialEpisodes = 800
-	OfficialWarmup   = 100
+	OfficialEpisodes       = 800
+	OfficialWarmup         = 100
+	OfficialReplayEpisodes = 100
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -400,13 +403,16 @@ func (s *Spec) defaults() error {
 			if st.Name != "ddpg" || len(st.Command) > 0 {
 				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official is DDPG's (800 episodes, the first 100 random)", st.Name))
 			}
-			if _, ok := st.Params["warmup"]; ok || st.Episodes != 0 {
-				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official sets episodes (800) and warmup (100); drop them", st.Name))
+			_, w := st.Params["warmup"]
+			_, c := st.Params["capacity"]
+			_, r := st.Params["replay_episodes"]
+			if w || c || r || st.Episodes != 0 {
+				return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: schedule official sets episodes (800), warmup (100) and the replay buffer (replay_episodes: 100); drop them", st.Name))
 			}
 			if st.Params == nil {
 				st.Params = agent.Params{}
 			}
-			st.Episodes, st.Params["warmup"], st.Schedule = OfficialEpisodes, OfficialWarmup, "" // applied
+			st.Episodes, st.Params["warmup"], st.Params["replay_episodes"], st.Schedule = OfficialEpisodes, OfficialWarmup, OfficialReplayEpisodes, "" // applied
 		default:
 			return s.at(fmt.Sprintf("strategies[%d].schedule", i), fmt.Errorf("strategy %s: unknown schedule %q; valid: official (800 episodes, warm-up 100)", st.Name, st.Schedule))
 		}

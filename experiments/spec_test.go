@@ -118,7 +118,8 @@ func TestBadNumbersInSpecs(t *testing.T) {
 		{"built-in name with a command", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, command: [python3, a.py]}\n", "an external agent needs a name of its own"},
 		{"negative agent timeout", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: mine, command: [python3, a.py], timeout: -1}\n", "timeout -1"},
 		{"official schedule of another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: random, schedule: official}\n", "line 6: strategy random: schedule official is DDPG's"},
-		{"official schedule with episodes", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: official, episodes: 300}\n", "schedule official sets episodes (800) and warmup (100)"},
+		{"official schedule with episodes", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: official, episodes: 300}\n", "schedule official sets episodes (800), warmup (100) and the replay buffer"},
+		{"official schedule with a buffer", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, schedule: official, params: {capacity: 900}}\n", "drop them"},
 		{"one agent twice without a label", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg}\n  - {name: ddpg, schedule: official}\n", `line 7: strategy "ddpg" listed twice; give the second a label of its own`},
 		{"a label twice", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, label: mine}\n  - {name: reinforce, label: mine}\n", `line 7: strategy label "mine" used twice`},
 		{"a label naming another agent", "name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, label: random}\n", `line 6: strategy ddpg: label "random" is another strategy's name`},
@@ -260,6 +261,7 @@ func TestOfficialSchedule(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 800, s.Strategies[0].Episodes)
 	assert.Equal(t, 100, s.Strategies[0].Params["warmup"])
+	assert.Equal(t, 100, s.Strategies[0].Params["replay_episodes"], "the official rmsize: 100 episodes' worth")
 	assert.Equal(t, 300, s.Strategies[1].Episodes, "other strategies keep the spec's episodes")
 }
 

@@ -45,7 +45,7 @@ func TestIDRefusesSpecShorthands(t *testing.T) {
 	s := quickSpec("checked")
 	s.Strategies = []experiments.Strategy{{Name: "ddpg", Schedule: "official"}}
 	require.NoError(t, s.Check())
-	assert.Equal(t, experiments.Strategy{Name: "ddpg", Episodes: 800, Params: map[string]any{"warmup": 100}}, s.Strategies[0])
+	assert.Equal(t, experiments.Strategy{Name: "ddpg", Episodes: 800, Params: map[string]any{"warmup": 100, "replay_episodes": 100}}, s.Strategies[0])
 }
 
 func TestFitNeedsAModel(t *testing.T) {
