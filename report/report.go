@@ -61,6 +61,9 @@ func Write(dir string) error {
 	if err := writeFronts(&b, dir, runs); err != nil {
 		return err
 	}
+	if err := writeAcrossTasks(&b, dir, runs); err != nil {
+		return err
+	}
 	return atomicfile.WriteBytes(filepath.Join(dir, "report.md"), []byte(b.String()))
 }
 
@@ -276,7 +279,11 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		most = max(most, len(rank(by[st])))
 	}
 	if most >= 3 {
-		prof, err := plotProfile(dir, spec, order, scores, rankName)
+		groups := make([][][]float64, len(scores))
+		for i, x := range scores {
+			groups[i] = [][]float64{x}
+		}
+		prof, err := plotProfile(dir, spec+"-profile.png", spec+": performance profile (runs over seeds)", "threshold: top-1 (%) on "+rankName, order, groups)
 		if err != nil {
 			return err
 		}
@@ -583,26 +590,35 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 	return save(p, dir, spec+suffix)
 }
 
-// plotProfile draws each strategy's performance profile (compare.Profile)
-// over thresholds spanning every strategy's scores.
-func plotProfile(dir, spec string, order []string, scores [][]float64, what string) (string, error) {
-	taus := compare.Thresholds(scores, 120)
+// plotProfile draws each strategy's performance profile over thresholds
+// spanning every strategy's scores: groups[i] holds strategy i's scores per
+// task (one task: compare.Profile; several: compare.StratifiedProfile).
+func plotProfile(dir, file, title, xlabel string, order []string, groups [][][]float64) (string, error) {
+	var flat [][]float64
+	for _, g := range groups {
+		var all []float64
+		for _, x := range g {
+			all = append(all, x...)
+		}
+		flat = append(flat, all)
+	}
+	taus := compare.Thresholds(flat, 120)
 	opt := compare.DefaultOptions()
 	opt.Resamples = 2000 // per threshold, 120 thresholds
 	p := plot.New()
-	p.Title.Text = spec + ": performance profile (runs over seeds)"
-	p.X.Label.Text = "threshold: top-1 (%) on " + what
+	p.Title.Text = title
+	p.X.Label.Text = xlabel
 	p.Y.Label.Text = "fraction of runs above"
 	for i, s := range order {
-		if len(scores[i]) == 0 {
+		if len(flat[i]) == 0 {
 			continue
 		}
-		prof, err := compare.Profile(scores[i], taus, opt)
+		prof, err := compare.StratifiedProfile(groups[i], taus, opt)
 		if err != nil {
 			return "", err
 		}
 		col, _ := style(s)
-		if len(scores[i]) >= 2 { // the interval as a translucent band
+		if prof[0].HasInterval() { // the interval as a translucent band (none where no task's runs vary)
 			var poly plotter.XYs
 			for j, tau := range taus {
 				poly = append(poly, plotter.XY{X: tau, Y: prof[j].Lo})
@@ -629,12 +645,12 @@ func plotProfile(dir, spec string, order []string, scores [][]float64, what stri
 		}
 		l.Color, l.Width = col, vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (%d)", s, len(scores[i])), l)
+		p.Legend.Add(fmt.Sprintf("%s (%d)", s, len(flat[i])), l)
 	}
 	p.Y.Min, p.Y.Max = 0, 1+0.085*float64(len(order)) // a band above 1 for the legend
 	p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.25}, {Value: 0.5, Label: "0.5"}, {Value: 0.75}, {Value: 1, Label: "1"}})
 	p.Legend.Top = true
-	return save(p, dir, spec+"-profile.png")
+	return save(p, dir, file)
 }
 
 // paretoFront keeps the points no other point beats on both axes (fewer

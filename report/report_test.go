@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amcbench/amc/compare"
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/search"
 	"github.com/parquet-go/parquet-go"
@@ -181,4 +182,45 @@ func writeReport(t *testing.T, dir string, runs []Run, eps []search.EpisodeRow) 
 	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	require.NoError(t, err)
 	return string(b)
+}
+
+// A report over several tasks pools each strategy's runs, scored against
+// its own task's unpruned network, with intervals that resample seeds
+// within a task; strategies missing from a task are named and left out.
+func TestAcrossTasksAggregate(t *testing.T) {
+	dir := t.TempDir()
+	var runs []Run
+	var eps []search.EpisodeRow
+	add := func(spec, strategy string, seed, episodes int64, test, base float64) {
+		runs = append(runs, Run{Spec: spec, Strategy: strategy, Seed: seed, Episodes: episodes, RewardTop1: test, UnseenTop1: test,
+			UnseenImages: 3000, TestTop1: test, MACsRatio: 0.5, ParamsRatio: 0.5, BaseUnseenTop1: base, BaseTestTop1: base,
+			Groups: []string{"g"}, Ratios: []float64{0.5}})
+		for e := int64(0); e < episodes; e++ {
+			eps = append(eps, search.EpisodeRow{Spec: spec, Strategy: strategy, Seed: seed, Episode: e, Groups: []string{"g"},
+				Ratios: []float64{0.5}, RewardTop1: test, MACsRatio: 0.5, Explore: true})
+		}
+	}
+	for seed, d := range []float64{0, 1, -1} {
+		add("a", "learner", int64(seed+1), 4, 80+d, 90)
+		add("b", "learner", int64(seed+1), 4, 40+d, 50)
+		add("a", "uniform", int64(seed+1), 1, 72, 90)
+		add("b", "uniform", int64(seed+1), 1, 45, 50)
+		add("a", "only-a", int64(seed+1), 4, 85, 90)
+	}
+	md := writeReport(t, dir, runs, eps)
+	require.Contains(t, md, "## Across tasks: a, b")
+	assert.Contains(t, md, "Not in every task, so left out here: only-a.")
+	// uniform: 72/90 = 0.8 and 45/50 = 0.9, one value per task.
+	assert.Contains(t, md, "| uniform | 1 + 1 | 0.85 | 0.85 | 0.85 |")
+	// learner: 80/90 +- 1/90 and 40/50 +- 1/50: pooled IQM of the six.
+	x := []float64{79.0 / 90, 80.0 / 90, 81.0 / 90, 39.0 / 50, 40.0 / 50, 41.0 / 50}
+	assert.Contains(t, md, fmt.Sprintf("| learner | 3 + 3 | %.2f [", compare.IQM(x)))
+	uni, learn := strings.Index(md, "| uniform | 1 + 1"), strings.Index(md, "| learner | 3 + 3")
+	assert.Less(t, uni, learn, "ranked by IQM: uniform's 0.85 above learner's")
+	assert.Contains(t, md, "![performance profile over tasks](across-tasks-profile.png)")
+	assert.FileExists(t, filepath.Join(dir, "across-tasks-profile.png"))
+
+	// One task: no such section.
+	md = writeReport(t, t.TempDir(), runs[:3], eps)
+	assert.NotContains(t, md, "Across tasks")
 }

@@ -1,0 +1,82 @@
+package compare
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// GroupEstimator is a statistic of one strategy's scores on several tasks:
+// groups[t] holds its per-seed scores on task t.
+type GroupEstimator func(groups [][]float64) float64
+
+// Pooled turns a one-sample estimator into a GroupEstimator over every
+// task's scores together (rliable's aggregate IQM, mean and median over
+// runs x tasks).
+func Pooled(f Estimator) GroupEstimator {
+	return func(groups [][]float64) float64 {
+		var all []float64
+		for _, g := range groups {
+			all = append(all, g...)
+		}
+		return f(all)
+	}
+}
+
+// StratifiedBootstrap is f of the groups with rliable's stratified
+// percentile bootstrap interval: every resample draws, within each group
+// (a task), as many scores as the group has, with replacement, so that no
+// task's weight changes. A group of one value (a fixed policy, or one seed)
+// is not resampled; when no group varies there is no interval. With one
+// group it is Bootstrap, draw for draw.
+func StratifiedBootstrap(groups [][]float64, f GroupEstimator, opt Options) (Interval, error) {
+	if err := opt.check(); err != nil {
+		return Interval{}, err
+	}
+	if len(groups) == 0 {
+		return Interval{}, fmt.Errorf("compare: no groups")
+	}
+	varies := false
+	for i, g := range groups {
+		if len(g) == 0 {
+			return Interval{}, fmt.Errorf("compare: group %d has no values", i)
+		}
+		varies = varies || slices.Min(g) != slices.Max(g)
+	}
+	iv := Interval{Point: f(groups), Lo: math.NaN(), Hi: math.NaN()}
+	if !varies {
+		return iv, nil
+	}
+	r := rand.New(rand.NewPCG(opt.Seed, 0x616d63)) // Bootstrap's stream: one group resamples as Bootstrap does
+	bufs := make([][]float64, len(groups))
+	for i, g := range groups {
+		bufs[i] = make([]float64, len(g))
+	}
+	stats := make([]float64, opt.Resamples)
+	for k := range stats {
+		for i, g := range groups {
+			for j := range bufs[i] {
+				bufs[i][j] = g[r.IntN(len(g))]
+			}
+		}
+		stats[k] = f(bufs)
+	}
+	iv.Lo, iv.Hi = percentiles(stats, opt.Confidence)
+	return iv, nil
+}
+
+// StratifiedProfile is a performance profile over tasks: for each
+// threshold, the fraction of all runs on all tasks scoring above it, with a
+// stratified bootstrap interval (StratifiedBootstrap).
+func StratifiedProfile(groups [][]float64, taus []float64, opt Options) ([]Interval, error) {
+	out := make([]Interval, len(taus))
+	for i, tau := range taus {
+		iv, err := StratifiedBootstrap(groups, Pooled(func(v []float64) float64 { return FractionAbove(v, tau) }), opt)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = iv
+	}
+	return out, nil
+}
