@@ -24,6 +24,19 @@ func Pooled(f Estimator) GroupEstimator {
 	}
 }
 
+// TaskMean turns a one-sample estimator into a GroupEstimator that weighs
+// every task alike: the mean over tasks of f of each task's scores (a task
+// with more seeds counts no more than one with fewer).
+func TaskMean(f Estimator) GroupEstimator {
+	return func(groups [][]float64) float64 {
+		var s float64
+		for _, g := range groups {
+			s += f(g)
+		}
+		return s / float64(len(groups))
+	}
+}
+
 // StratifiedBootstrap is f of the groups with rliable's stratified
 // percentile bootstrap interval: every resample draws, within each group
 // (a task), as many scores as the group has, with replacement, so that no
@@ -67,12 +80,13 @@ func StratifiedBootstrap(groups [][]float64, f GroupEstimator, opt Options) (Int
 }
 
 // StratifiedProfile is a performance profile over tasks: for each
-// threshold, the fraction of all runs on all tasks scoring above it, with a
-// stratified bootstrap interval (StratifiedBootstrap).
+// threshold, the fraction of a task's runs scoring above it, averaged over
+// the tasks (with equal runs per task: the fraction of all runs, rliable's
+// profile), with a stratified bootstrap interval (StratifiedBootstrap).
 func StratifiedProfile(groups [][]float64, taus []float64, opt Options) ([]Interval, error) {
 	out := make([]Interval, len(taus))
 	for i, tau := range taus {
-		iv, err := StratifiedBootstrap(groups, Pooled(func(v []float64) float64 { return FractionAbove(v, tau) }), opt)
+		iv, err := StratifiedBootstrap(groups, TaskMean(func(v []float64) float64 { return FractionAbove(v, tau) }), opt)
 		if err != nil {
 			return nil, err
 		}

@@ -60,6 +60,7 @@ func TestStratifiedBootstrap(t *testing.T) {
 		{"pooled mean", Pooled(Mean)},
 		{"pooled IQM", Pooled(IQM)},
 		{"fraction above 0.65", Pooled(func(v []float64) float64 { return FractionAbove(v, 0.65) })},
+		{"mean over tasks of the IQM", TaskMean(IQM)},
 	} {
 		all := exactStratified(groups, c.f)
 		iv, err := StratifiedBootstrap(groups, c.f, Options{Resamples: 200000, Confidence: 0.95, Seed: 5})
@@ -99,9 +100,12 @@ func TestStratifiedBootstrap(t *testing.T) {
 	_, err = StratifiedBootstrap([][]float64{{1}, {}}, Pooled(Mean), DefaultOptions())
 	assert.ErrorContains(t, err, "group 1")
 
+	// Tasks weigh alike: 3 of 3 above 0.65 on the first, 2 of 4 on the
+	// second: (1 + 0.5) / 2, not 5 of 7.
 	p, err := StratifiedProfile(groups, []float64{0.5, 0.65, 0.9}, Options{Resamples: 2000, Confidence: 0.95, Seed: 1})
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, p[0].Point)
-	assert.InDelta(t, 5.0/7, p[1].Point, 1e-12)
+	assert.InDelta(t, 0.75, p[1].Point, 1e-12)
 	assert.Equal(t, 0.0, p[2].Point)
+	assert.InDelta(t, (Mean(groups[0])+Mean(groups[1]))/2, TaskMean(Mean)(groups), 1e-12)
 }

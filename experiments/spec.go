@@ -364,11 +364,14 @@ func (s *Spec) defaults() error {
 		if !nameRE.MatchString(st.Name) {
 			return s.at(fmt.Sprintf("strategies[%d].name", i), fmt.Errorf("strategy name %q: want letters, digits, '.', '_' or '-' (it names the run's folder)", st.Name))
 		}
+		if st.Label == st.Name {
+			st.Label = "" // the agent's own name: no label, the same runs as without one
+		}
 		if st.Label != "" {
 			if !nameRE.MatchString(st.Label) {
 				return s.at(fmt.Sprintf("strategies[%d].label", i), fmt.Errorf("strategy %s: label %q: want letters, digits, '.', '_' or '-' (it names the run's folder)", st.Name, st.Label))
 			}
-			if _, err := agent.Lookup(st.Label); err == nil && st.Label != st.Name {
+			if _, err := agent.Lookup(st.Label); err == nil {
 				return s.at(fmt.Sprintf("strategies[%d].label", i), fmt.Errorf("strategy %s: label %q is another strategy's name; pick one a reader cannot take for it, such as %s-%s", st.Name, st.Label, st.Name, st.Label))
 			}
 		}

@@ -274,4 +274,9 @@ func TestLabelledStrategies(t *testing.T) {
 	assert.Equal(t, "ddpg-official", s.Strategies[1].RunName())
 	assert.Equal(t, "ddpg", s.Strategies[1].Name, "the agent run is still ddpg")
 	assert.Equal(t, []int{120, 800}, []int{s.Strategies[0].Episodes, s.Strategies[1].Episodes})
+
+	require.NoError(t, os.WriteFile(p, []byte("name: x\nmodel: resnet20\nweights: w\nbudget: macs=0.5\nstrategies:\n  - {name: ddpg, label: ddpg}\n"), 0o644))
+	s, err = Load(p)
+	require.NoError(t, err)
+	assert.Equal(t, "", s.Strategies[0].Label, "a label that is the agent's name is no label: the same runs")
 }

@@ -230,6 +230,11 @@ func Collect(dir string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		for i := range rows {
+			// The run's name is its summary's: a labelled run's rows
+			// written before rows carried the label name the agent.
+			rows[i].Strategy = s.Strategy
+		}
 		eps = append(eps, rows...)
 		var table string
 		if s.RunID != nil {

@@ -541,7 +541,7 @@ func (t *Task) Run(run Run) (*Summary, error) {
 	bar := progress.NewUnit(t.log, episodes, fmt.Sprintf("search %s seed %d", strategy, seed), "ep")
 	start := time.Now()
 	cpPath := filepath.Join(outDir, CheckpointFile)
-	opt := search.Options{Spec: t.spec.Name, Run: id.Fingerprint(), Seed: seed, Episodes: episodes, Greedy: kind == agent.Learner, Log: log.Write, Resume: out.resume,
+	opt := search.Options{Spec: t.spec.Name, Run: id.Fingerprint(), Strategy: strategy, Seed: seed, Episodes: episodes, Greedy: kind == agent.Learner, Log: log.Write, Resume: out.resume,
 		Progress: func(done, total int, _ float64) { bar.Update(done, total) },
 		Checkpoint: func(c *search.Checkpoint) error {
 			c.Fingerprint, c.Describe = id.Fingerprint(), id.describe()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/experiments"
+	"github.com/amcbench/amc/search"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -179,7 +180,42 @@ func TestLabelledStrategyRunsApart(t *testing.T) {
 		require.NotNil(t, sum.RunID)
 		assert.Equal(t, "uniform", sum.RunID.Strategy, "the agent that ran")
 		ids = append(ids, *sum.RunID)
+		rows, err := search.ReadEpisodes(filepath.Join(dir, "label", name+"-s1", "episodes.parquet"))
+		require.NoError(t, err)
+		require.NotEmpty(t, rows)
+		for _, r := range rows {
+			assert.Equal(t, name, r.Strategy, "the run's rows carry its name")
+		}
 	}
+	all, err := search.ReadEpisodes(filepath.Join(dir, "episodes.parquet"))
+	require.NoError(t, err)
+	per := map[string]int{}
+	for _, r := range all {
+		per[r.Strategy]++
+	}
+	assert.Equal(t, map[string]int{"uniform": 1, "uniform-again": 1}, per)
+
+	// Rows written before they carried the label (the agent's name) are
+	// collected under the run's name, its summary's.
+	f := filepath.Join(dir, "label", "uniform-again-s1", "episodes.parquet")
+	rows, err := search.ReadEpisodes(f)
+	require.NoError(t, err)
+	l, err := search.CreateEpisodeLog(f)
+	require.NoError(t, err)
+	for _, r := range rows {
+		r.Strategy = "uniform"
+		require.NoError(t, l.Write(r))
+	}
+	require.NoError(t, l.Close())
+	_, err = Collect(dir)
+	require.NoError(t, err)
+	all, err = search.ReadEpisodes(filepath.Join(dir, "episodes.parquet"))
+	require.NoError(t, err)
+	per = map[string]int{}
+	for _, r := range all {
+		per[r.Strategy]++
+	}
+	assert.Equal(t, map[string]int{"uniform": 1, "uniform-again": 1}, per)
 	assert.Equal(t, "", ids[0].Label)
 	assert.Equal(t, "uniform-again", ids[1].Label)
 	assert.NotEqual(t, ids[0].Fingerprint(), ids[1].Fingerprint())

@@ -10,16 +10,19 @@ import (
 )
 
 // writeAcrossTasks adds rliable's aggregates over tasks when a report spans
-// several specs: each run's test top-1 as a fraction of its unpruned
-// network's (so that tasks of different accuracy scales pool), per strategy
-// over every task it ran on, the interquartile mean, mean and median with
-// stratified bootstrap intervals (seeds resampled within each task) and a
-// performance profile. Only strategies present in every task take part,
-// and only when at least two are and one has three runs of a task: with
-// fewer the aggregate says nothing the per-spec tables do not.
+// several specs: each run's test top-1 as a percentage of its unpruned
+// network's (so that tasks of different accuracy scales compare), per
+// strategy (matched by name) over every task it ran on: the IQM, mean and
+// median over seeds within each task, averaged over the tasks so that every
+// task weighs alike whatever its seed count, with stratified bootstrap
+// intervals (seeds resampled within each task), and a performance profile.
+// Only strategies present in every task take part, and only when at least
+// two are and one has three runs of a task: with fewer the aggregate says
+// nothing the per-spec tables do not.
 func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 	base := map[string]float64{}
 	has := map[string]map[string][]float64{} // strategy -> spec -> scores
+	var noBase []string
 	for _, r := range runs {
 		if r.BaseTestTop1 > 0 {
 			base[r.Spec] = r.BaseTestTop1
@@ -28,16 +31,20 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 	fixed := map[string]bool{}
 	for _, r := range runs {
 		if base[r.Spec] == 0 {
+			if !slices.Contains(noBase, r.Spec) {
+				noBase = append(noBase, r.Spec)
+			}
 			continue
 		}
 		if has[r.Strategy] == nil {
 			has[r.Strategy] = map[string][]float64{}
 		}
-		has[r.Strategy][r.Spec] = append(has[r.Strategy][r.Spec], r.TestTop1/base[r.Spec])
+		has[r.Strategy][r.Spec] = append(has[r.Strategy][r.Spec], 100*r.TestTop1/base[r.Spec])
 		if r.Episodes == 1 {
 			fixed[r.Strategy] = true
 		}
 	}
+	sort.Strings(noBase)
 	specs := make([]string, 0, len(base))
 	for s := range base {
 		specs = append(specs, s)
@@ -75,7 +82,7 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 	opt := compare.DefaultOptions()
 	iqm := map[string]compare.Interval{}
 	for _, st := range order {
-		iv, err := compare.StratifiedBootstrap(groups[st], compare.Pooled(compare.IQM), opt)
+		iv, err := compare.StratifiedBootstrap(groups[st], compare.TaskMean(compare.IQM), opt)
 		if err != nil {
 			return err
 		}
@@ -88,14 +95,18 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 		return order[i] < order[j]
 	})
 	fmt.Fprintf(b, "\n## Across tasks: %s\n\n", strings.Join(specs, ", "))
-	fmt.Fprintf(b, "Each run's test top-1 as a fraction of its task's unpruned network's test top-1 (test: the one column no search "+
-		"saw on every task, whichever images its weights trained on), pooled over the tasks; intervals are 95%% stratified "+
-		"bootstrap intervals (%d resamples, each task's seeds resampled within the task, as rliable). A fixed policy is one "+
-		"value per task.", opt.Resamples)
+	fmt.Fprintf(b, "Each run's test top-1 as a percentage of its task's unpruned network's test top-1 (test: the one column no "+
+		"search saw on every task, whichever images its weights trained on). Per strategy (matched by name across the tasks), "+
+		"the IQM, mean and median over seeds within each task, averaged over the tasks, so that each task weighs alike whatever "+
+		"its seed count; 95%% stratified bootstrap intervals (%d resamples, each task's seeds resampled within the task, as "+
+		"rliable). A fixed policy is one value per task.", opt.Resamples)
 	if len(left) > 0 {
 		fmt.Fprintf(b, " Not in every task, so left out here: %s.", strings.Join(left, ", "))
 	}
-	b.WriteString("\n\n| strategy | runs (per task) | IQM | mean | median |\n|---|---|---:|---:|---:|\n")
+	if len(noBase) > 0 {
+		fmt.Fprintf(b, " Specs without the unpruned network's test accuracy, left out: %s.", strings.Join(noBase, ", "))
+	}
+	b.WriteString("\n\n| strategy | runs (per task) | IQM (% of unpruned) | mean | median |\n|---|---|---:|---:|---:|\n")
 	for _, st := range order {
 		var n []string
 		for _, g := range groups[st] {
@@ -103,7 +114,7 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 		}
 		cells := []string{iqm[st].String()}
 		for _, f := range []compare.Estimator{compare.Mean, compare.Median} {
-			iv, err := compare.StratifiedBootstrap(groups[st], compare.Pooled(f), opt)
+			iv, err := compare.StratifiedBootstrap(groups[st], compare.TaskMean(f), opt)
 			if err != nil {
 				return err
 			}
@@ -116,11 +127,11 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 		gs[i] = groups[st]
 	}
 	prof, err := plotProfile(dir, "across-tasks-profile.png", fmt.Sprintf("performance profile over %d tasks", len(specs)),
-		"threshold: test top-1 / the unpruned network's", order, gs)
+		"threshold: test top-1 (% of the unpruned network's)", order, gs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b, "\nPerformance profile over the tasks: for each threshold, the fraction of all runs on all tasks above it, "+
-		"with its stratified bootstrap interval (shaded).\n\n![performance profile over tasks](%s)\n", prof)
+	fmt.Fprintf(b, "\nPerformance profile over the tasks: for each threshold, the fraction of a task's runs above it, averaged "+
+		"over the tasks, with its stratified bootstrap interval (shaded).\n\n![performance profile over tasks](%s)\n", prof)
 	return nil
 }

@@ -137,6 +137,9 @@ type Best struct {
 type Options struct {
 	Spec string
 	Run  string // the run's fingerprint, logged with every episode
+	// Strategy is the name the rows carry: the run's (a spec entry's
+	// label); empty: the agent's own name.
+	Strategy string
 	// Greedy plays one more episode after the last, with the agent's
 	// noise-free policy (Act with explore false), not learned from, and
 	// logged with explore false and episode index Episodes: a candidate
@@ -160,6 +163,10 @@ type Options struct {
 
 // Run plays opt.Episodes episodes of ag on e and returns the best one.
 func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
+	rowName := opt.Strategy
+	if rowName == "" {
+		rowName = ag.Name()
+	}
 	best := Best{Episode: -1}
 	names := e.GroupNames()
 	var cp Checkpoint
@@ -213,7 +220,7 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 			best = Best{Episode: ep, Reward: r.Reward, Result: r}
 			bestRatios = nil
 		}
-		row := newRow(opt, ag.Name(), e, names, ep, r, true)
+		row := newRow(opt, rowName, e, names, ep, r, true)
 		row.ActSec = actSec
 		if hasSigma {
 			row.Sigma = sigma
@@ -245,7 +252,7 @@ func Run(e *env.Env, ag agent.Agent, opt Options) (Best, error) {
 			return best, fmt.Errorf("greedy episode: %w", err)
 		}
 		r := e.Result()
-		row := newRow(opt, ag.Name(), e, names, opt.Episodes, r, false)
+		row := newRow(opt, rowName, e, names, opt.Episodes, r, false)
 		row.WallSec = time.Since(start).Seconds()
 		if opt.Log != nil {
 			if err := opt.Log(row); err != nil {
