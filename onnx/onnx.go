@@ -110,9 +110,27 @@ func (a attribute) encode() msg {
 // builder accumulates a graph's nodes and initializers.
 type builder struct {
 	nodes, inits []msg
+	defined      map[string]string // tensor name -> what defines it
+	err          error             // the first tensor defined twice
+}
+
+// define records that what defines tensor name; a second definition is
+// an error (an ONNX graph is in single-assignment form, and a weight of
+// one node must not shadow another's output).
+func (b *builder) define(name, what string) {
+	if b.defined == nil {
+		b.defined = map[string]string{"input": "the graph's input"}
+	}
+	if first, ok := b.defined[name]; ok && b.err == nil {
+		b.err = fmt.Errorf("onnx: tensor %q is defined twice, by %s and by %s: node names must be unique and must not be another node's name plus a parameter suffix", name, first, what)
+	}
+	b.defined[name] = what
 }
 
 func (b *builder) node(op, name string, inputs, outputs []string, attrs ...attribute) {
+	for _, out := range outputs {
+		b.define(out, fmt.Sprintf("node %s (%s)", name, op))
+	}
 	var m msg
 	for _, in := range inputs {
 		m.str(1, in)
@@ -130,6 +148,7 @@ func (b *builder) node(op, name string, inputs, outputs []string, attrs ...attri
 
 // tensor adds a float32 initializer.
 func (b *builder) tensor(name string, shape []int, data []float32) {
+	b.define(name, "a parameter")
 	var m msg
 	for _, d := range shape {
 		m.varint(1, int64(d))
@@ -313,6 +332,9 @@ func Export(w io.Writer, g *nn.Graph, p nn.Params, opt Options) error {
 		return fmt.Errorf("onnx: the network's output is %dx%dx%d, not a vector of logits", os.C, os.H, os.W)
 	}
 	b.node("Identity", "logits", []string{out[last]}, []string{"logits"})
+	if b.err != nil {
+		return b.err
+	}
 
 	var graph msg
 	for _, n := range b.nodes {

@@ -183,6 +183,30 @@ func TestExportErrors(t *testing.T) {
 	p = g.InitParams(1)
 	p["linear.weight"] = nn.NewTensor(3, 3)
 	assert.ErrorContains(t, Export(&bytes.Buffer{}, g, p, Options{}), "parameter linear.weight has 9 values")
+
+	// Names that would define one tensor twice are refused, not written.
+	for _, c := range []struct{ rename, to, msg string }{
+		{"layer1.0.conv2", "layer1.0.conv1", `tensor "layer1.0.conv1.weight" is defined twice`},
+		{"linear", "logits", `tensor "logits" is defined twice`},
+		{"conv1", "input", `tensor "input" is defined twice, by the graph's input`},
+	} {
+		g, err := models.Build("resnet20")
+		require.NoError(t, err)
+		p := g.InitParams(1)
+		for _, nd := range g.Nodes {
+			if nd.Name == c.rename {
+				for _, suf := range []string{".weight", ".bias"} {
+					if v, ok := p[c.rename+suf]; ok {
+						p[c.to+suf] = v
+					}
+				}
+				nd.Name = c.to
+			}
+		}
+		var buf bytes.Buffer
+		assert.ErrorContains(t, Export(&buf, g, p, Options{}), c.msg, c.rename)
+		assert.Zero(t, buf.Len(), "nothing written")
+	}
 }
 
 func f32bytes(x []float32) []byte {
