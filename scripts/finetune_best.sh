@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Fine-tunes, with the PyTorch bridge, the seed of each named strategy that is best on the reward set
+# (the only images whose role is selection), then evaluates the result with amc's Go engine on the
+# test split (10,000 images no search or fine-tune saw) and the held-out split.
+#   bash scripts/finetune_best.sh SPEC_DIR EXPORT OUT EPOCHS STRATEGY... [-- BRIDGE_FLAGS...]
+# SPEC_DIR: a spec's folder under an `amc run` output (DIR/<spec>), whose runs kept best/model.safetensors;
+# EXPORT: `amc data export` output; OUT: where OUT/<strategy>/ goes. Strategies run in parallel, one
+# PyTorch thread each (on a GPU machine pass -- --device cuda). A rerun resumes (the bridge checkpoints
+# every epoch). Writes OUT/<strategy>/{prune.json,model.safetensors,metrics.jsonl,eval-*.json,picked.txt}.
+set -euo pipefail
+spec=$1 export=$2 out=$3 epochs=$4; shift 4
+strategies=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do strategies+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+spec=$(realpath -m "$spec") export=$(realpath -m "$export") out=$(realpath -m "$out")
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-/usr/bin/python3}
+export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184  # docs/engine.md
+mkdir -p "$out"
+pids=()
+for st in "${strategies[@]}"; do
+  best=$("$PY" - "$spec" "$st" <<'PY'
+import glob, json, os, sys
+spec, st = sys.argv[1], sys.argv[2]
+runs = []
+for f in sorted(glob.glob(os.path.join(spec, st + "-s*", "summary.json"))):
+    s = json.load(open(f))
+    if s.get("strategy") == st:
+        d = os.path.dirname(f)
+        # ties (a fixed policy's seeds are one network) go to a run that kept its weights
+        runs.append((s["reward_top1"], os.path.exists(os.path.join(d, "best", "model.safetensors")), -s["seed"], d))
+if not runs:
+    sys.exit(f"no finished runs of {st} under {spec}")
+print(max(runs)[3])
+PY
+)
+  [ -f "$best/best/model.safetensors" ] || { echo "$best/best has no model.safetensors (not kept); rerun that search" >&2; exit 1; }
+  mkdir -p "$out/$st"
+  echo "$best (best of $st on the reward set)" > "$out/$st/picked.txt"
+  echo "fine-tuning $best -> $out/$st"
+  (cd python && "$PY" -m amc_bridge finetune --pruned "$best/best" --data "$export" --epochs "$epochs" \
+      --out "$out/$st" --threads 1 "$@" > "$out/$st/finetune.log" 2>&1) &
+  pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+[ $rc = 0 ] || { echo "a fine-tune failed: see $out/*/finetune.log" >&2; exit 1; }
+for st in "${strategies[@]}"; do
+  for split in test heldout; do
+    ./bin/amc eval --pruned "$out/$st" --split "$split" --json | tail -1 > "$out/$st/eval-$split.json"
+  done
+  echo "$st: $(cat "$out/$st/picked.txt"); test $(sed 's/.*"top1":\([0-9.]*\).*/\1/' "$out/$st/eval-test.json")"
+done
