@@ -29,9 +29,16 @@ func Find(t testing.TB, why string, imports ...string) string {
 	if len(imports) > 0 {
 		msg = "python3 with " + strings.Join(imports, ", ") + " is needed for " + why
 	}
+	Missing(t, msg)
+	return ""
+}
+
+// Missing stops a test that lacks a tool it needs: skipped with msg, or
+// failed under CI=true, where every dependency must be there.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-	return ""
 }
