@@ -773,6 +773,30 @@ func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (
 	p.Y.Label.Text = "best reward-set top-1 so far (%)"
 	drawn := false
 	opt := compare.Options{Resamples: 1000, Confidence: 0.95, Seed: 1}
+	// Runs of very different lengths (an 800-episode schedule beside
+	// 120-episode ones) share a log-scaled axis of episodes played, so the
+	// short ones are not squeezed into a sliver.
+	shortest, longest := math.MaxInt, 0
+	for _, s := range order {
+		per := map[int64]int{}
+		for _, e := range eps {
+			if e.Spec == spec && e.Strategy == s && e.Explore {
+				per[e.Seed]++
+			}
+		}
+		for _, n := range per {
+			if n >= 2 {
+				shortest, longest = min(shortest, n), max(longest, n)
+			}
+		}
+	}
+	logX := longest >= 3*shortest
+	xOf := func(ep int) float64 {
+		if logX {
+			return float64(ep + 1)
+		}
+		return float64(ep)
+	}
 	for _, s := range order {
 		seeds := map[int64][]float64{} // seed -> best so far, by episode
 		for _, e := range eps {
@@ -800,10 +824,10 @@ func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (
 			if err != nil {
 				return "", err
 			}
-			mid = append(mid, plotter.XY{X: float64(ep), Y: iv.Point})
+			mid = append(mid, plotter.XY{X: xOf(ep), Y: iv.Point})
 			if iv.HasInterval() {
-				lo = append(lo, plotter.XY{X: float64(ep), Y: iv.Lo})
-				hi = append(hi, plotter.XY{X: float64(ep), Y: iv.Hi})
+				lo = append(lo, plotter.XY{X: xOf(ep), Y: iv.Lo})
+				hi = append(hi, plotter.XY{X: xOf(ep), Y: iv.Hi})
 			}
 		}
 		col, _ := style(s)
@@ -835,6 +859,20 @@ func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (
 		return "", nil
 	}
 	p.X.Tick.Marker = integerTicks{}
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Label.Text = "episodes played (log scale)"
+		var ticks []plot.Tick
+		for d := 1; d <= longest; d *= 10 {
+			for _, m := range []int{1, 2, 5} {
+				if v := d * m; v <= longest {
+					ticks = append(ticks, plot.Tick{Value: float64(v), Label: fmt.Sprint(v)})
+				}
+			}
+		}
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+		p.X.Min, p.X.Max = 1, float64(longest)
+	}
 	p.Legend.Top = false
 	return save(p, dir, spec+"-efficiency.png")
 }
