@@ -94,3 +94,51 @@ func StratifiedProfile(groups [][]float64, taus []float64, opt Options) ([]Inter
 	}
 	return out, nil
 }
+
+// ProbImprovementTasks is rliable's average probability of improvement over
+// tasks: the mean over tasks t of P(X_t > Y_t) (ProbImprovement's statistic
+// on task t), with a stratified percentile bootstrap interval that
+// resamples both strategies' seeds within each task. xs[t] and ys[t] are
+// the two strategies' scores on task t; a group of one value is not
+// resampled, and with nothing to resample there is no interval.
+func ProbImprovementTasks(xs, ys [][]float64, opt Options) (Interval, error) {
+	if err := opt.check(); err != nil {
+		return Interval{}, err
+	}
+	if len(xs) == 0 || len(xs) != len(ys) {
+		return Interval{}, fmt.Errorf("compare: %d and %d tasks: want the same number, at least one", len(xs), len(ys))
+	}
+	point, varies := 0.0, false
+	for t := range xs {
+		if len(xs[t]) == 0 || len(ys[t]) == 0 {
+			return Interval{}, fmt.Errorf("compare: task %d has no values", t)
+		}
+		point += probImprovement(xs[t], ys[t])
+		varies = varies || len(xs[t]) > 1 || len(ys[t]) > 1
+	}
+	iv := Interval{Point: point / float64(len(xs)), Lo: math.NaN(), Hi: math.NaN()}
+	if !varies {
+		return iv, nil
+	}
+	r := rand.New(rand.NewPCG(opt.Seed, 0x706f69))
+	bx, by := make([][]float64, len(xs)), make([][]float64, len(ys))
+	for t := range xs {
+		bx[t], by[t] = make([]float64, len(xs[t])), make([]float64, len(ys[t]))
+	}
+	stats := make([]float64, opt.Resamples)
+	for k := range stats {
+		var s float64
+		for t := range xs {
+			for i := range bx[t] {
+				bx[t][i] = xs[t][r.IntN(len(xs[t]))]
+			}
+			for i := range by[t] {
+				by[t][i] = ys[t][r.IntN(len(ys[t]))]
+			}
+			s += probImprovement(bx[t], by[t])
+		}
+		stats[k] = s / float64(len(xs))
+	}
+	iv.Lo, iv.Hi = percentiles(stats, opt.Confidence)
+	return iv, nil
+}

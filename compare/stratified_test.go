@@ -109,3 +109,32 @@ func TestStratifiedBootstrap(t *testing.T) {
 	assert.Equal(t, 0.0, p[2].Point)
 	assert.InDelta(t, (Mean(groups[0])+Mean(groups[1]))/2, TaskMean(Mean)(groups), 1e-12)
 }
+
+// The average probability of improvement over tasks is ProbImprovement on
+// one task, draw for draw, and the mean of the tasks' statistics on several.
+func TestProbImprovementTasks(t *testing.T) {
+	x, y := []float64{76.1, 75.2, 77.0, 76.4}, []float64{75.0, 75.6, 74.8}
+	one, err := ProbImprovement(x, y, DefaultOptions())
+	require.NoError(t, err)
+	tasks, err := ProbImprovementTasks([][]float64{x}, [][]float64{y}, DefaultOptions())
+	require.NoError(t, err)
+	assert.Equal(t, one, tasks)
+
+	// Task 2: x always above y; task 1 as before: the mean of the two.
+	xs, ys := [][]float64{x, {90, 91}}, [][]float64{y, {80, 81, 82}}
+	iv, err := ProbImprovementTasks(xs, ys, DefaultOptions())
+	require.NoError(t, err)
+	assert.InDelta(t, (probImprovement(x, y)+1)/2, iv.Point, 1e-12)
+	assert.True(t, iv.HasInterval())
+	assert.GreaterOrEqual(t, iv.Lo, 0.5, "task 2 alone gives at least a half")
+
+	fixed, err := ProbImprovementTasks([][]float64{{1}, {3}}, [][]float64{{2}, {2}}, DefaultOptions())
+	require.NoError(t, err)
+	assert.False(t, fixed.HasInterval())
+	assert.Equal(t, 0.5, fixed.Point)
+
+	_, err = ProbImprovementTasks([][]float64{x}, [][]float64{y, y}, DefaultOptions())
+	assert.ErrorContains(t, err, "same number")
+	_, err = ProbImprovementTasks([][]float64{{}}, [][]float64{y}, DefaultOptions())
+	assert.ErrorContains(t, err, "task 0")
+}

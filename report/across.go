@@ -106,7 +106,10 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 	if len(noBase) > 0 {
 		fmt.Fprintf(b, " Specs without the unpruned network's test accuracy, left out: %s.", strings.Join(noBase, ", "))
 	}
-	b.WriteString("\n\n| strategy | runs (per task) | IQM (% of unpruned) | mean | median |\n|---|---|---:|---:|---:|\n")
+	top := order[0]
+	fmt.Fprintf(b, " The last column: P(a run of the strategy scores above a run of %s on the same task), averaged over the tasks "+
+		"(rliable's average probability of improvement), with its interval and what the interval says.", top)
+	fmt.Fprintf(b, "\n\n| strategy | runs (per task) | IQM (%% of unpruned) | mean | median | P(better than %s) |\n|---|---|---:|---:|---:|---|\n", top)
 	for _, st := range order {
 		var n []string
 		for _, g := range groups[st] {
@@ -120,7 +123,15 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 			}
 			cells = append(cells, iv.String())
 		}
-		fmt.Fprintf(b, "| %s | %s | %s |\n", st, strings.Join(n, " + "), strings.Join(cells, " | "))
+		verdict := "-"
+		if st != top {
+			p, err := compare.ProbImprovementTasks(groups[st], groups[top], opt)
+			if err != nil {
+				return err
+			}
+			verdict = fmt.Sprintf("%s: %s", p, compare.Verdict(p))
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", st, strings.Join(n, " + "), strings.Join(cells, " | "), verdict)
 	}
 	gs := make([][][]float64, len(order))
 	for i, st := range order {

@@ -211,7 +211,11 @@ func TestAcrossTasksAggregate(t *testing.T) {
 	require.Contains(t, md, "## Across tasks: a, b")
 	assert.Contains(t, md, "Not in every task, so left out here: only-a.")
 	// uniform: 72/90 = 80% and 45/50 = 90%, one value per task.
-	assert.Contains(t, md, "| uniform | 1 + 1 | 85.00 | 85.00 | 85.00 |")
+	assert.Contains(t, md, "| uniform | 1 + 1 | 85.00 | 85.00 | 85.00 | - |")
+	// learner vs uniform: on task a every learner run (88-90%) beats
+	// uniform's 80%, on task b none (78-82% against 90%): 1/2 on average,
+	// in every resample.
+	assert.Contains(t, md, "| 0.50 [0.50, 0.50]: not distinguishable |")
 	// learner: 80/90 +- 1/90 and 40/50 +- 1/50, IQM per task, then averaged.
 	a, bb := []float64{7900.0 / 90, 8000.0 / 90, 8100.0 / 90}, []float64{3900.0 / 50, 4000.0 / 50, 4100.0 / 50}
 	assert.Contains(t, md, fmt.Sprintf("| learner | 3 + 3 | %.2f [", (compare.IQM(a)+compare.IQM(bb))/2))
