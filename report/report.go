@@ -82,11 +82,22 @@ func writeInputs(b *strings.Builder, r Run) {
 		w += fmt.Sprintf(" (converted from %s: trained on %s)", prov.Name, prov.Saw)
 	}
 	fmt.Fprintf(b, "Model %s, %s; data %s (%s), held-out split by %s.\n\n", r.Model, w, r.Data, r.DataFingerprint, r.HeldoutRule)
-	rule, _, _ := strings.Cut(r.HeldoutRule, ":")
-	if saw, ok := prov.SawHeldout[rule]; known && ok && saw {
+	if sawHeldout(r) {
 		b.WriteString("**These weights saw the held-out images while training**: held-out accuracy, and so the search's reward, " +
-			"measures memorisation, not generalisation. Read the test column.\n\n")
+			"measures memorisation, not generalisation. Read the test column (the ranking uses it).\n\n")
 	}
+}
+
+// sawHeldout says whether the run's weights (or the weights they were
+// converted from) are known to have trained on its held-out split.
+func sawHeldout(r Run) bool {
+	prov, known := weights.Known(r.WeightsSHA256)
+	if !known {
+		prov, known = weights.Known(r.WeightsSourceSHA256)
+	}
+	rule, _, _ := strings.Cut(r.HeldoutRule, ":")
+	saw, ok := prov.SawHeldout[rule]
+	return known && ok && saw
 }
 
 type agg struct {
@@ -173,8 +184,14 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	}
 	// Strategies are ranked on a column the search never saw: the unseen
 	// held-out images, or test for runs that have none.
+	// Where the weights trained on the held-out split, those images tell
+	// memorisation apart, not generalisation: test ranks.
 	rankName, rank := "test", func(a *agg) []float64 { return a.test }
-	if unseen {
+	saw := false
+	for _, r := range runs {
+		saw = saw || (r.Spec == spec && sawHeldout(r))
+	}
+	if unseen && !saw {
 		rankName, rank = "held-out unseen by the search", func(a *agg) []float64 { return a.unseen }
 	}
 	opt := compare.DefaultOptions()

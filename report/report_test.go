@@ -48,6 +48,27 @@ func TestInputsSayWhichImagesTheWeightsSaw(t *testing.T) {
 		}
 		assert.Equal(t, c.memorised, strings.Contains(b.String(), "memorisation"), c.name)
 	}
+
+	// Weights that saw the held-out images: the table ranks on test, where
+	// the order differs from the memorised held-out column's.
+	dir := t.TempDir()
+	var runs []Run
+	var eps []search.EpisodeRow
+	for seed, d := range []float64{0, 0.3, -0.2} {
+		for _, st := range []struct {
+			name         string
+			unseen, test float64
+		}{{"memoriser", 95, 80}, {"generaliser", 90, 84}} {
+			runs = append(runs, Run{Spec: "s", Strategy: st.name, Seed: int64(seed + 1), Episodes: 2, RewardTop1: st.unseen + d, UnseenTop1: st.unseen + d,
+				UnseenImages: 4000, TestTop1: st.test + d, MACsRatio: 0.5, ParamsRatio: 0.5, BaseUnseenTop1: 99.97, BaseTestTop1: 93.39,
+				WeightsSHA256: aka56, HeldoutRule: datasets.HeldoutByContent, Groups: []string{"g"}, Ratios: []float64{0.5}})
+			eps = append(eps, search.EpisodeRow{Spec: "s", Strategy: st.name, Seed: int64(seed + 1), Groups: []string{"g"}, Ratios: []float64{0.5},
+				RewardTop1: st.unseen, MACsRatio: 0.5, Explore: true})
+		}
+	}
+	md := writeReport(t, dir, runs, eps)
+	assert.Contains(t, md, "Ranked on test;")
+	assert.Less(t, strings.Index(md, "| generaliser | 3 |"), strings.Index(md, "| memoriser | 3 |"))
 }
 
 // The table ranks strategies on the held-out images the search never saw,
