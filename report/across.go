@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"slices"
 	"sort"
 	"strings"
@@ -129,7 +130,12 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 			if err != nil {
 				return err
 			}
-			verdict = fmt.Sprintf("%s: %s", p, compare.Verdict(p))
+			if p.HasInterval() {
+				verdict = fmt.Sprintf("%s: %s", p, compare.Verdict(p))
+			} else { // one value per task on both sides: a count of tasks, not a verdict
+				verdict = fmt.Sprintf("%s: above on %s of %d tasks (one value per task: no interval)", p,
+					strconv.FormatFloat(p.Point*float64(len(specs)), 'f', -1, 64), len(specs))
+			}
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", st, strings.Join(n, " + "), strings.Join(cells, " | "), verdict)
 	}

@@ -245,6 +245,22 @@ func TestAcrossTasksAggregate(t *testing.T) {
 	assert.Contains(t, md, "![performance profile over tasks](across-tasks-profile.png)")
 	assert.FileExists(t, filepath.Join(dir, "across-tasks-profile.png"))
 
+	// Two fixed policies: a count of tasks, not a verdict.
+	var fixed []Run
+	for _, r := range runs {
+		if r.Strategy == "uniform" {
+			fixed = append(fixed, r)
+			r.Strategy, r.TestTop1 = "deep", r.TestTop1+map[string]float64{"a": 1, "b": -1}[r.Spec]
+			fixed = append(fixed, r)
+		}
+	}
+	for i := range fixed {
+		fixed[i].Seed = int64(i + 1)
+	}
+	md = writeReport(t, t.TempDir(), fixed, eps[:0])
+	assert.Contains(t, md, "| deep | 1 + 1 |")
+	assert.Contains(t, md, "0.50: above on 1 of 2 tasks (one value per task: no interval)")
+
 	// One task: no such section.
 	md = writeReport(t, t.TempDir(), runs[:3], eps)
 	assert.NotContains(t, md, "Across tasks")

@@ -16,7 +16,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
 export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184  # docs/engine.md
 mkdir -p "$out"
-pids=()
+# amc evaluates on the data set the export was made from.
+data=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["dataset"])' "$export/export.json")
+# Pick every strategy's run first, so that a bad name starts nothing.
+picks=()
 for st in "${strategies[@]}"; do
   best=$("$PY" - "$spec" "$st" <<'PY'
 import glob, json, os, sys
@@ -34,6 +37,15 @@ print(max(runs)[3])
 PY
 )
   [ -f "$best/best/model.safetensors" ] || { echo "$best/best has no model.safetensors (not kept); rerun that search" >&2; exit 1; }
+  if [ -f "$out/$st/picked.txt" ] && [ "$(cut -d' ' -f1 "$out/$st/picked.txt")" != "$best" ]; then
+    echo "$out/$st fine-tunes $(cut -d' ' -f1 "$out/$st/picked.txt"), but $best is best now: move $out/$st away first" >&2; exit 1
+  fi
+  picks+=("$best")
+done
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+for i in "${!strategies[@]}"; do
+  st=${strategies[$i]} best=${picks[$i]}
   mkdir -p "$out/$st"
   echo "$best (best of $st on the reward set)" > "$out/$st/picked.txt"
   echo "fine-tuning $best -> $out/$st"
@@ -43,10 +55,11 @@ PY
 done
 rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
+pids=()
 [ $rc = 0 ] || { echo "a fine-tune failed: see $out/*/finetune.log" >&2; exit 1; }
 for st in "${strategies[@]}"; do
   for split in test heldout; do
-    ./bin/amc eval --pruned "$out/$st" --split "$split" --json | tail -1 > "$out/$st/eval-$split.json"
+    ./bin/amc eval --data "$data" --pruned "$out/$st" --split "$split" --json | tail -1 > "$out/$st/eval-$split.json"
   done
   echo "$st: $(cat "$out/$st/picked.txt"); test $(sed 's/.*"top1":\([0-9.]*\).*/\1/' "$out/$st/eval-test.json")"
 done
