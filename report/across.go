@@ -2,9 +2,9 @@ package report
 
 import (
 	"fmt"
-	"strconv"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/amcbench/amc/compare"
