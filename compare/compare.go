@@ -11,7 +11,6 @@ package compare
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 
 	"gonum.org/v1/gonum/stat"
@@ -82,21 +81,7 @@ func Bootstrap(x []float64, f Estimator, opt Options) (Interval, error) {
 	if len(x) == 0 {
 		return Interval{}, fmt.Errorf("compare: no values")
 	}
-	iv := Interval{Point: f(x), Lo: math.NaN(), Hi: math.NaN()}
-	if len(x) < 2 || slices.Min(x) == slices.Max(x) {
-		return iv, nil
-	}
-	r := rand.New(rand.NewPCG(opt.Seed, 0x616d63))
-	stats := make([]float64, opt.Resamples)
-	buf := make([]float64, len(x))
-	for k := range stats {
-		for i := range buf {
-			buf[i] = x[r.IntN(len(x))]
-		}
-		stats[k] = f(buf)
-	}
-	iv.Lo, iv.Hi = percentiles(stats, opt.Confidence)
-	return iv, nil
+	return StratifiedBootstrap([][]float64{x}, TaskMean(f), opt) // one task
 }
 
 // ProbImprovement is P(X > Y): the chance that a run of strategy x scores
@@ -111,24 +96,7 @@ func ProbImprovement(x, y []float64, opt Options) (Interval, error) {
 	if len(x) == 0 || len(y) == 0 {
 		return Interval{}, fmt.Errorf("compare: no values")
 	}
-	iv := Interval{Point: probImprovement(x, y), Lo: math.NaN(), Hi: math.NaN()}
-	if len(x) < 2 && len(y) < 2 {
-		return iv, nil
-	}
-	r := rand.New(rand.NewPCG(opt.Seed, 0x706f69))
-	bx, by := make([]float64, len(x)), make([]float64, len(y))
-	stats := make([]float64, opt.Resamples)
-	for k := range stats {
-		for i := range bx {
-			bx[i] = x[r.IntN(len(x))]
-		}
-		for i := range by {
-			by[i] = y[r.IntN(len(y))]
-		}
-		stats[k] = probImprovement(bx, by)
-	}
-	iv.Lo, iv.Hi = percentiles(stats, opt.Confidence)
-	return iv, nil
+	return ProbImprovementTasks([][]float64{x}, [][]float64{y}, opt) // one task
 }
 
 func probImprovement(x, y []float64) float64 {

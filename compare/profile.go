@@ -28,15 +28,7 @@ func Profile(x []float64, taus []float64, opt Options) ([]Interval, error) {
 	if len(x) == 0 {
 		return nil, fmt.Errorf("compare: no values")
 	}
-	out := make([]Interval, len(taus))
-	for i, tau := range taus {
-		iv, err := Bootstrap(x, func(v []float64) float64 { return FractionAbove(v, tau) }, opt)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = iv
-	}
-	return out, nil
+	return StratifiedProfile([][]float64{x}, taus, opt) // one task
 }
 
 // Thresholds is n evenly spaced thresholds spanning the values of every

@@ -41,8 +41,8 @@ func TaskMean(f Estimator) GroupEstimator {
 // percentile bootstrap interval: every resample draws, within each group
 // (a task), as many scores as the group has, with replacement, so that no
 // task's weight changes. A group of one value (a fixed policy, or one seed)
-// is not resampled; when no group varies there is no interval. With one
-// group it is Bootstrap, draw for draw.
+// is not resampled; when no group varies there is no interval. Bootstrap
+// is its one-task case.
 func StratifiedBootstrap(groups [][]float64, f GroupEstimator, opt Options) (Interval, error) {
 	if err := opt.check(); err != nil {
 		return Interval{}, err
@@ -99,8 +99,8 @@ func StratifiedProfile(groups [][]float64, taus []float64, opt Options) ([]Inter
 // tasks: the mean over tasks t of P(X_t > Y_t) (ProbImprovement's statistic
 // on task t), with a stratified percentile bootstrap interval that
 // resamples both strategies' seeds within each task. xs[t] and ys[t] are
-// the two strategies' scores on task t; a group of one value is not
-// resampled, and with nothing to resample there is no interval.
+// the two strategies' scores on task t; with one value in every group there
+// is no interval. ProbImprovement is its one-task case.
 func ProbImprovementTasks(xs, ys [][]float64, opt Options) (Interval, error) {
 	if err := opt.check(); err != nil {
 		return Interval{}, err
