@@ -74,8 +74,8 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 	for _, st := range order {
 		for _, sp := range specs {
 			x := has[st][sp]
-			if fixed[st] && slices.Min(x) == slices.Max(x) {
-				x = x[:1] // a fixed policy: every seed the same network, one value
+			if fixed[st] {
+				x = oneValue(x)
 			}
 			groups[st] = append(groups[st], x)
 		}

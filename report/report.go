@@ -100,6 +100,15 @@ func sawHeldout(r Run) bool {
 	return known && ok && saw
 }
 
+// oneValue keeps one of a fixed policy's per-seed scores when they are all
+// the same (every seed gave the same network): one value, no interval.
+func oneValue(x []float64) []float64 {
+	if len(x) > 1 && slices.Min(x) == slices.Max(x) {
+		return x[:1]
+	}
+	return x
+}
+
 type agg struct {
 	strategy                       string
 	held, test, macs, params, rset []float64
@@ -177,9 +186,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			continue
 		}
 		for _, x := range []*[]float64{&a.held, &a.unseen, &a.test} {
-			if len(*x) > 1 && slices.Min(*x) == slices.Max(*x) {
-				*x = (*x)[:1]
-			}
+			*x = oneValue(*x)
 		}
 	}
 	// Strategies are ranked on a column the search never saw: the unseen
@@ -793,16 +800,19 @@ func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (
 	// Runs of very different lengths (an 800-episode schedule beside
 	// 120-episode ones) share a log-scaled axis of episodes played, so the
 	// short ones are not squeezed into a sliver.
+	rewards := map[string]map[int64][]float64{} // strategy -> seed -> reward-set top-1, by episode
+	for _, e := range eps {
+		if e.Spec == spec && e.Explore {
+			if rewards[e.Strategy] == nil {
+				rewards[e.Strategy] = map[int64][]float64{}
+			}
+			rewards[e.Strategy][e.Seed] = append(rewards[e.Strategy][e.Seed], e.RewardTop1)
+		}
+	}
 	shortest, longest := math.MaxInt, 0
 	for _, s := range order {
-		per := map[int64]int{}
-		for _, e := range eps {
-			if e.Spec == spec && e.Strategy == s && e.Explore {
-				per[e.Seed]++
-			}
-		}
-		for _, n := range per {
-			if n >= 2 {
+		for _, v := range rewards[s] {
+			if n := len(v); n >= 2 {
 				shortest, longest = min(shortest, n), max(longest, n)
 			}
 		}
@@ -815,12 +825,7 @@ func plotEfficiency(dir, spec string, order []string, eps []search.EpisodeRow) (
 		return float64(ep)
 	}
 	for _, s := range order {
-		seeds := map[int64][]float64{} // seed -> best so far, by episode
-		for _, e := range eps {
-			if e.Spec == spec && e.Strategy == s && e.Explore {
-				seeds[e.Seed] = append(seeds[e.Seed], e.RewardTop1)
-			}
-		}
+		seeds := rewards[s]
 		n := math.MaxInt
 		for _, v := range seeds {
 			n = min(n, len(v))
