@@ -105,7 +105,8 @@ type Strategy struct {
 	Warmup int `yaml:"warmup"`
 	// Schedule names a preset of episodes, warm-up and replay buffer:
 	// "official" is the official AMC code's, 800 episodes of which the
-	// first 100 random, a buffer of 100 episodes' transitions (DDPG only). Load and Check apply it and clear it.
+	// first 100 random, a buffer of 100 episodes' transitions (DDPG only).
+	// Load and Check apply it and clear it.
 	Schedule string `yaml:"schedule"`
 	// Command runs an agent written in any language as a child process
 	// speaking the external-agent protocol (docs/external-agents.md).

@@ -187,13 +187,16 @@ func TestLabelledStrategyRunsApart(t *testing.T) {
 			assert.Equal(t, name, r.Strategy, "the run's rows carry its name")
 		}
 	}
-	all, err := search.ReadEpisodes(filepath.Join(dir, "episodes.parquet"))
-	require.NoError(t, err)
-	per := map[string]int{}
-	for _, r := range all {
-		per[r.Strategy]++
+	collected := func() map[string]int { // rows per strategy in the collected episodes.parquet
+		all, err := search.ReadEpisodes(filepath.Join(dir, "episodes.parquet"))
+		require.NoError(t, err)
+		per := map[string]int{}
+		for _, r := range all {
+			per[r.Strategy]++
+		}
+		return per
 	}
-	assert.Equal(t, map[string]int{"uniform": 1, "uniform-again": 1}, per)
+	assert.Equal(t, map[string]int{"uniform": 1, "uniform-again": 1}, collected())
 
 	// Rows written before they carried the label (the agent's name) are
 	// collected under the run's name, its summary's.
@@ -209,13 +212,7 @@ func TestLabelledStrategyRunsApart(t *testing.T) {
 	require.NoError(t, l.Close())
 	_, err = Collect(dir)
 	require.NoError(t, err)
-	all, err = search.ReadEpisodes(filepath.Join(dir, "episodes.parquet"))
-	require.NoError(t, err)
-	per = map[string]int{}
-	for _, r := range all {
-		per[r.Strategy]++
-	}
-	assert.Equal(t, map[string]int{"uniform": 1, "uniform-again": 1}, per)
+	assert.Equal(t, map[string]int{"uniform": 1, "uniform-again": 1}, collected())
 	assert.Equal(t, "", ids[0].Label)
 	assert.Equal(t, "uniform-again", ids[1].Label)
 	assert.NotEqual(t, ids[0].Fingerprint(), ids[1].Fingerprint())
