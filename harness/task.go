@@ -202,7 +202,7 @@ func (t *Task) Prepare() error {
 		if err != nil {
 			return err
 		}
-		if pr.cal, err = prune.Calibrate(pr.a, m.Params, train, m.Norm, s.Calibration.Images, s.Calibration.Positions, 1); err != nil {
+		if pr.cal, err = prune.Calibrate(pr.a, m.Params, train, m.Norm, s.Calibration.Images, s.Calibration.Positions, calibSeed); err != nil {
 			return err
 		}
 	}
@@ -649,6 +649,11 @@ func (t *Task) Run(run Run) (*Summary, error) {
 	spec := &prune.Spec{BaseModel: sp.Model, SourceWeights: sp.Weights, Normalization: pr.m.Norm,
 		Residual: sp.Residual, Multiple: sp.Multiple, Criterion: "l1-in", Layers: prune.LayerSpecs(pr.m.Graph, r.PrunedGraph),
 		MACs: r.MACs, Params: r.Params, BaseMACs: cnt.MACs, BaseParams: cnt.Params}
+	if pr.cal != nil {
+		// What amc prune --rebuild needs to make the network again from prune.json.
+		spec.Reconstruction = &prune.ReconstructionSpec{Data: sp.Data, Split: string(datasets.Train), Images: pr.cal.Images,
+			Positions: pr.cal.Positions, Ridge: sp.Ridge, Seed: calibSeed, Seconds: pr.cal.Seconds}
+	}
 	if e.Granularity() == env.Fine {
 		// The structure is the unpruned one; the densities say what is zero.
 		spec.Criterion, spec.Residual, spec.Density = "magnitude", false, r.Density
@@ -671,6 +676,9 @@ func (t *Task) Run(run Run) (*Summary, error) {
 	}
 	return s, nil
 }
+
+// calibSeed seeds the calibration sample of every search's re-fit.
+const calibSeed = 1
 
 func median(x []float64) float64 {
 	y := append([]float64(nil), x...)

@@ -128,21 +128,31 @@ func Save(dir string, spec *Spec, p nn.Params) error {
 	return atomicfile.WriteBytes(filepath.Join(dir, SpecFile), append(b, '\n'))
 }
 
-// Load reads a pruned-model directory and checks weights against the spec.
-func Load(dir string) (*Spec, *nn.Graph, nn.Params, error) {
+// ReadSpec reads and checks dir/prune.json alone: a search's committed best/
+// folder keeps it without the weights, which Replay can re-make.
+func ReadSpec(dir string) (*Spec, error) {
 	b, err := os.ReadFile(filepath.Join(dir, SpecFile))
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("pruned model %s: %w (a pruned model is a folder written by amc prune)", dir, err)
+		return nil, fmt.Errorf("pruned model %s: %w (a pruned model is a folder written by amc prune)", dir, err)
 	}
 	var spec Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, nil, nil, fmt.Errorf("pruned model %s: %s: %w", dir, SpecFile, err)
+		return nil, fmt.Errorf("pruned model %s: %s: %w", dir, SpecFile, err)
 	}
 	if spec.Format != SpecFormat {
-		return nil, nil, nil, fmt.Errorf("pruned model %s: format %q, want %q", dir, spec.Format, SpecFormat)
+		return nil, fmt.Errorf("pruned model %s: format %q, want %q", dir, spec.Format, SpecFormat)
 	}
 	if err := spec.Normalization.Validate(); err != nil {
-		return nil, nil, nil, fmt.Errorf("pruned model %s: %w", dir, err)
+		return nil, fmt.Errorf("pruned model %s: %w", dir, err)
+	}
+	return &spec, nil
+}
+
+// Load reads a pruned-model directory and checks weights against the spec.
+func Load(dir string) (*Spec, *nn.Graph, nn.Params, error) {
+	spec, err := ReadSpec(dir)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	g, err := Rebuild(spec.BaseModel, spec.Layers)
 	if err != nil {
@@ -155,7 +165,7 @@ func Load(dir string) (*Spec, *nn.Graph, nn.Params, error) {
 	if err := g.Check(f.Params); err != nil {
 		return nil, nil, nil, fmt.Errorf("pruned model %s: %w", dir, err)
 	}
-	return &spec, g, f.Params, nil
+	return spec, g, f.Params, nil
 }
 
 // UniformForMACs finds the largest uniform preserve ratio (to 1e-4) whose

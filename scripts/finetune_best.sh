@@ -3,7 +3,8 @@
 # (the only images whose role is selection), then evaluates the result with amc's Go engine on the
 # test split (10,000 images no search or fine-tune saw) and the held-out split.
 #   bash scripts/finetune_best.sh SPEC_DIR EXPORT OUT EPOCHS STRATEGY... [-- BRIDGE_FLAGS...]
-# SPEC_DIR: a spec's folder under an `amc run` output (DIR/<spec>), whose runs kept best/model.safetensors;
+# SPEC_DIR: a spec's folder under an `amc run` output (DIR/<spec>); a best/ without model.safetensors (as
+# committed under results/) is made again first by `amc prune --rebuild` into OUT/<strategy>/start;
 # EXPORT: `amc data export` output; OUT: where OUT/<strategy>/ goes. Strategies run in parallel, one
 # PyTorch thread each (on a GPU machine pass -- --device cuda). A rerun resumes (the bridge checkpoints
 # every epoch). Writes OUT/<strategy>/{prune.json,model.safetensors,metrics.jsonl,eval-*.json,picked.txt}.
@@ -36,7 +37,6 @@ if not runs:
 print(max(runs)[3])
 PY
 )
-  [ -f "$best/best/model.safetensors" ] || { echo "$best/best has no model.safetensors (not kept); rerun that search" >&2; exit 1; }
   if [ -f "$out/$st/picked.txt" ] && [ "$(cut -d' ' -f1 "$out/$st/picked.txt")" != "$best" ]; then
     echo "$out/$st fine-tunes $(cut -d' ' -f1 "$out/$st/picked.txt"), but $best is best now: move $out/$st away first" >&2; exit 1
   fi
@@ -48,8 +48,14 @@ for i in "${!strategies[@]}"; do
   st=${strategies[$i]} best=${picks[$i]}
   mkdir -p "$out/$st"
   echo "$best (best of $st on the reward set)" > "$out/$st/picked.txt"
+  start=$best/best
+  if [ ! -f "$start/model.safetensors" ]; then
+    # results/ commits prune.json, not the weights: make the network again (checked against the run).
+    [ -f "$out/$st/start/model.safetensors" ] || ./bin/amc prune --rebuild "$best/best" --out "$out/$st/start"
+    start=$out/$st/start
+  fi
   echo "fine-tuning $best -> $out/$st"
-  (cd python && "$PY" -m amc_bridge finetune --pruned "$best/best" --data "$export" --epochs "$epochs" \
+  (cd python && "$PY" -m amc_bridge finetune --pruned "$start" --data "$export" --epochs "$epochs" \
       --out "$out/$st" --threads 1 "$@" > "$out/$st/finetune.log" 2>&1) &
   pids+=($!)
 done

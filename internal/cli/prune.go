@@ -72,21 +72,32 @@ func newPruneCmd() *cobra.Command {
 		df                                dataFlags
 		mf                                modelFlags
 		policyArg, out, critName, density string
+		rebuildDir                        string
 		residual, asJSON, noRecon         bool
 		multiple, calImages, calPositions int
 		ridge                             float64
 		seed                              uint64
 	)
 	cmd := &cobra.Command{
-		Use:   "prune --model NAME [--weights PATH] --policy uniform:R|uniform-macs:F|POLICY.json --out DIR [--data NAME]",
+		Use:   "prune (--model NAME [--weights PATH] --policy uniform:R|uniform-macs:F|POLICY.json [--data NAME] | --rebuild DIR) --out DIR",
 		Short: "Physically remove channels (and optionally apply weight sparsity) and save the smaller model",
 		Long: "Without weights the model is randomly initialised. With --data, the layers reading pruned\n" +
 			"channels are re-fitted by least squares on calibration samples of the training split\n" +
-			"(--no-reconstruct: selection only).",
+			"(--no-reconstruct: selection only).\n\n" +
+			"--rebuild DIR makes DIR/prune.json's network again from its unpruned weights: a search's\n" +
+			"best/ folder under results/ keeps prune.json, not the weights. The cut is prune.json's; the\n" +
+			"re-fit is the one it records or, for a search's best/, the run's (DIR/../summary.json), whose\n" +
+			"weights and data are checked by content.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
+			}
+			if rebuildDir != "" {
+				return rebuild(cmd, rebuildDir, out, mf.weights, &df, asJSON)
+			}
+			if policyArg == "" {
+				return fmt.Errorf("--policy is required (or --rebuild DIR)")
 			}
 			if mf.pruned != "" {
 				return fmt.Errorf("amc prune starts from a zoo model (--model), not --pruned")
@@ -216,7 +227,7 @@ func newPruneCmd() *cobra.Command {
 	f.Uint64Var(&seed, "seed", 1, "calibration sampling seed")
 	f.StringVar(&density, "density", "", "fine-grained pruning: uniform:D keeps fraction D of every conv/linear layer's weights, or a JSON file {layer: D}")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object as the last line")
-	cmd.MarkFlagRequired("policy")
+	f.StringVar(&rebuildDir, "rebuild", "", "make DIR/prune.json's network again (a search's best/ without its weights) instead of cutting by --policy")
 	limitFlags(cmd, map[string]numcheck.Range{"multiple": count, "calib-images": count, "calib-positions": count,
 		"ridge": numcheck.AtLeast(0), "seed": anyInt})
 	return cmd
