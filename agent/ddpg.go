@@ -24,7 +24,7 @@ type DDPGConfig struct {
 	SigmaDecay    float64 // per episode after warm-up (0.95)
 	SigmaMin      float64 // floor, so exploration never dies out (0.05)
 	BaselineAlpha float64 // moving average of episode rewards: b = a*b + (1-a)*R (0.95)
-	Capacity      int     // replay buffer transitions (100,000)
+	Capacity      int     // replay buffer transitions (LegacyCapacity; the registered strategy sizes it by the run: DDPGParams)
 	LowerBound    float64 // smallest preserve ratio (0.2)
 	Seed          uint64
 	// Critic is the critic's regression target: CriticMC (the default),
@@ -48,7 +48,7 @@ const (
 // DefaultDDPG returns the paper's settings.
 func DefaultDDPG() DDPGConfig {
 	return DDPGConfig{Hidden: 300, ActorLR: 1e-4, CriticLR: 1e-3, Batch: 64, Warmup: 100, Sigma: 0.5,
-		SigmaDecay: 0.95, SigmaMin: 0.05, BaselineAlpha: 0.95, Capacity: 100000, LowerBound: 0.2, Seed: 1,
+		SigmaDecay: 0.95, SigmaMin: 0.05, BaselineAlpha: 0.95, Capacity: LegacyCapacity, LowerBound: 0.2, Seed: 1,
 		Critic: CriticMC, Tau: 0.01}
 }
 
@@ -501,11 +501,14 @@ type DDPGParams struct {
 	SigmaDecay    float64 `json:"sigma_decay"`
 	SigmaMin      float64 `json:"sigma_min"`
 	BaselineAlpha float64 `json:"baseline_alpha"`
-	Capacity      int     `json:"capacity"`
-	// ReplayEpisodes sizes the replay buffer in episodes' worth of
-	// transitions, as the official code's rmsize does (100 there: 100 x
-	// the prunable layers); 0 (the default) leaves it to Capacity.
-	ReplayEpisodes int     `json:"replay_episodes"`
+	// Capacity (transitions) and ReplayEpisodes (episodes' worth of
+	// transitions, as the official code's rmsize: 100 there, times the
+	// prunable layers) size the replay buffer; give one. Given neither,
+	// the buffer holds DefaultReplayEpisodes(episodes).
+	Capacity       *int    `json:"capacity"`
+	ReplayEpisodes *int    `json:"replay_episodes"`
+	both           bool    // both given, the buffer by episodes: an error
+	replayDefault  bool    // ReplayEpisodes is the default: a tiny run's buffer rounds up to a batch
 	Critic         string  `json:"critic"` // mc (default) or td: DDPGConfig.Critic
 	Tau            float64 `json:"tau"`    // td: the target networks' soft update
 }
@@ -514,11 +517,37 @@ type DDPGParams struct {
 // random episodes, but at most a third of a shorter run.
 func DefaultWarmup(episodes int) int { return min(100, episodes/3) }
 
-// Resolve implements Resolver: the warm-up's default depends on the run.
+// LegacyCapacity is the replay buffer (transitions) DDPG had by default
+// before the buffer followed the run's length: runs that give it make what
+// the harness's default DDPG made then, fingerprints included.
+const LegacyCapacity = 100000
+
+// DefaultReplayEpisodes is DDPG's replay buffer, in episodes, when neither
+// capacity nor replay_episodes is given: the official code's 100 episodes
+// for its 800-episode schedule, and about a sixth of a shorter run (20 of
+// 120 episodes), the size that removed the collapse after the warm-up on
+// Plain-20 and lifted ResNet-20's best networks (results/ddpg-collapse,
+// results/ddpg-critic).
+func DefaultReplayEpisodes(episodes int) int { return min(100, max(1, episodes/6)) }
+
+// Resolve implements Resolver: the warm-up's and the replay buffer's
+// defaults depend on the run.
 func (p *DDPGParams) Resolve(episodes int) {
 	if p.Warmup == nil {
 		w := DefaultWarmup(episodes)
 		p.Warmup = &w
+	}
+	p.both = p.Capacity != nil && p.ReplayEpisodes != nil && *p.ReplayEpisodes != 0
+	if p.ReplayEpisodes == nil {
+		r := 0 // capacity given: it sizes the buffer
+		if p.Capacity == nil {
+			r, p.replayDefault = DefaultReplayEpisodes(episodes), true
+		}
+		p.ReplayEpisodes = &r
+	}
+	if p.Capacity == nil {
+		c := LegacyCapacity // unused while replay_episodes sizes the buffer
+		p.Capacity = &c
 	}
 }
 
@@ -527,7 +556,7 @@ func (p *DDPGParams) Validate() error {
 	if p.Critic != CriticMC && p.Critic != CriticTD {
 		return &ParamError{"ddpg", "critic", fmt.Errorf("%q: want %s (Monte Carlo: each episode's reward) or %s (bootstrapped from target networks)", p.Critic, CriticMC, CriticTD)}
 	}
-	if p.ReplayEpisodes != 0 && p.Capacity != DefaultDDPG().Capacity {
+	if p.both {
 		return &ParamError{"ddpg", "replay_episodes", fmt.Errorf("and capacity both size the replay buffer; give one")}
 	}
 	if p.Critic == CriticMC && p.Tau != DefaultDDPG().Tau {
@@ -540,9 +569,9 @@ func (p *DDPGParams) Validate() error {
 		numcheck.Between(1, 65536).Ints().CheckInt("batch", int64(p.Batch)),
 		numcheck.AtLeast(0).Check("sigma", p.Sigma), numcheck.Between(0, 1).Check("sigma_decay", p.SigmaDecay),
 		numcheck.AtLeast(0).Check("sigma_min", p.SigmaMin), numcheck.Range{Min: 0, Max: 1, MaxOpen: true}.Check("baseline_alpha", p.BaselineAlpha),
-		numcheck.Between(float64(p.Batch), 100000).Ints().Means("at least batch").CheckInt("capacity", int64(p.Capacity)),
+		numcheck.Between(float64(p.Batch), 100000).Ints().Means("at least batch").CheckInt("capacity", int64(*p.Capacity)),
 		numcheck.Fraction().Check("tau", p.Tau),
-		numcheck.Between(0, 100000).Ints().CheckInt("replay_episodes", int64(p.ReplayEpisodes)),
+		numcheck.Between(0, 100000).Ints().CheckInt("replay_episodes", int64(*p.ReplayEpisodes)),
 	} {
 		if err != nil {
 			return err
@@ -552,24 +581,30 @@ func (p *DDPGParams) Validate() error {
 }
 
 func init() {
-	Register(Strategy{Name: "ddpg", Doc: "AMC's agent (the paper): DDPG actor-critic, truncated-normal exploration; warmup defaults to min(100, episodes/3)", Kind: Learner,
+	Register(Strategy{Name: "ddpg", Doc: "AMC's agent (the paper): DDPG actor-critic, truncated-normal exploration; warmup defaults to min(100, episodes/3), the replay buffer to min(100, episodes/6) episodes' transitions (capacity: 100000 for the harness's earlier default)", Kind: Learner,
+		// Fingerprints leave out the defaults as they were before the
+		// buffer followed the run: a default run now is another run.
+		FingerprintParams: Params{"capacity": LegacyCapacity},
 		Params: func() any {
 			d := DefaultDDPG()
 			return &DDPGParams{Hidden: d.Hidden, ActorLR: d.ActorLR, CriticLR: d.CriticLR, Batch: d.Batch, Sigma: d.Sigma,
-				SigmaDecay: d.SigmaDecay, SigmaMin: d.SigmaMin, BaselineAlpha: d.BaselineAlpha, Capacity: d.Capacity, Critic: d.Critic, Tau: d.Tau}
+				SigmaDecay: d.SigmaDecay, SigmaMin: d.SigmaMin, BaselineAlpha: d.BaselineAlpha, Critic: d.Critic, Tau: d.Tau}
 		},
 		New: func(s Setting, params any) (Agent, error) {
 			p := params.(*DDPGParams)
 			p.Resolve(s.Episodes)
 			c := DefaultDDPG()
 			c.Warmup, c.Hidden, c.ActorLR, c.CriticLR, c.Batch = *p.Warmup, p.Hidden, p.ActorLR, p.CriticLR, p.Batch
-			c.Sigma, c.SigmaDecay, c.SigmaMin, c.BaselineAlpha, c.Capacity = p.Sigma, p.SigmaDecay, p.SigmaMin, p.BaselineAlpha, p.Capacity
+			c.Sigma, c.SigmaDecay, c.SigmaMin, c.BaselineAlpha, c.Capacity = p.Sigma, p.SigmaDecay, p.SigmaMin, p.BaselineAlpha, *p.Capacity
 			c.Critic, c.Tau = p.Critic, p.Tau
 			c.LowerBound, c.Seed = s.LowerBound, s.Seed
-			if p.ReplayEpisodes > 0 {
-				c.Capacity = p.ReplayEpisodes * max(1, s.Steps)
+			if r := *p.ReplayEpisodes; r > 0 {
+				c.Capacity = r * max(1, s.Steps)
 				if c.Capacity < c.Batch {
-					return nil, fmt.Errorf("ddpg: replay_episodes %d x %d steps is a replay buffer of %d transitions, under the batch of %d", p.ReplayEpisodes, s.Steps, c.Capacity, c.Batch)
+					if !p.replayDefault {
+						return nil, fmt.Errorf("ddpg: replay_episodes %d x %d steps is a replay buffer of %d transitions, under the batch of %d", r, s.Steps, c.Capacity, c.Batch)
+					}
+					c.Capacity = c.Batch // a run too short for the default's episodes to fill a batch
 				}
 			}
 			return NewDDPG(c, s.StateSize)

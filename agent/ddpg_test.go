@@ -169,28 +169,41 @@ func TestDDPGIsDeterministic(t *testing.T) {
 
 // replay_episodes sizes the buffer as the official code's rmsize does: that
 // many episodes' worth of transitions, steps per episode times the count.
+// Given neither it nor capacity, the buffer follows the run's length.
 func TestReplayEpisodesSizeTheBuffer(t *testing.T) {
 	ddpg, err := Lookup("ddpg")
 	require.NoError(t, err)
 	for _, c := range []struct {
-		params Params
-		steps  int
-		want   int
-		msg    string
+		params   Params
+		episodes int
+		steps    int
+		want     int
+		msg      string
 	}{
-		{nil, 9, DefaultDDPG().Capacity, ""},
-		{Params{"replay_episodes": 100}, 9, 900, ""},
-		{Params{"replay_episodes": 20}, 19, 380, ""},
-		{Params{"replay_episodes": 5}, 9, 0, "45 transitions, under the batch of 64"},
+		{nil, 300, 9, 50 * 9, ""},   // a sixth of the run
+		{nil, 120, 19, 20 * 19, ""}, // Plain-20's 120-episode runs: the measured fix
+		{nil, 800, 9, 100 * 9, ""},  // the official schedule's buffer
+		{nil, 4, 9, 64, ""},         // a tiny run's default rounds up to a batch
+		{Params{"capacity": 100000}, 300, 9, LegacyCapacity, ""},
+		{Params{"capacity": 190}, 300, 9, 190, ""},
+		{Params{"capacity": 100000, "replay_episodes": 0}, 300, 9, LegacyCapacity, ""},
+		{Params{"replay_episodes": 100}, 300, 9, 900, ""},
+		{Params{"replay_episodes": 20}, 300, 19, 380, ""},
+		{Params{"replay_episodes": 5}, 300, 9, 0, "45 transitions, under the batch of 64"},
+		{Params{"replay_episodes": 20, "capacity": 500}, 300, 9, 0, "give one"},
+		{Params{"replay_episodes": 20, "capacity": 100000}, 300, 9, 0, "give one"},
 	} {
-		p, err := ddpg.DecodeParams(c.params, 300)
-		require.NoError(t, err)
-		a, err := ddpg.New(Setting{StateSize: 4, Steps: c.steps, LowerBound: 0.2, Seed: 1, Episodes: 300}, p)
-		if c.msg != "" {
-			assert.ErrorContains(t, err, c.msg)
-			continue
+		p, err := ddpg.DecodeParams(c.params, c.episodes)
+		if err == nil {
+			var a Agent
+			a, err = ddpg.New(Setting{StateSize: 4, Steps: c.steps, LowerBound: 0.2, Seed: 1, Episodes: c.episodes}, p)
+			if err == nil {
+				assert.Empty(t, c.msg, "%v", c.params)
+				assert.Equal(t, c.want, a.(*DDPG).cfg.Capacity, "%v", c.params)
+				continue
+			}
 		}
-		require.NoError(t, err)
-		assert.Equal(t, c.want, a.(*DDPG).cfg.Capacity, "%v", c.params)
+		assert.ErrorContains(t, err, c.msg, "%v", c.params)
+		assert.NotEmpty(t, c.msg, "%v", c.params)
 	}
 }

@@ -57,6 +57,12 @@ type Strategy struct {
 	// New builds the strategy for a run from its decoded parameters (what
 	// Params returned, filled in; nil when Params is nil).
 	New func(s Setting, params any) (Agent, error)
+	// FingerprintParams, decoded over the defaults, are the values a run's
+	// fingerprint leaves out (harness.Task.ID lists only params that differ
+	// from them). Nil: the defaults. A strategy whose defaults change keeps
+	// the old ones here, so that a run under the new defaults is never
+	// taken for a finished run made under the old ones.
+	FingerprintParams Params
 }
 
 // Resolver is implemented by parameter structs whose defaults depend on

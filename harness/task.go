@@ -326,7 +326,10 @@ func (t *Task) ID(run Run) (RunID, error) {
 	if err != nil || params == nil {
 		return r, err
 	}
-	defaults, _ := strat.DecodeParams(nil, st.Episodes)
+	defaults, err := strat.DecodeParams(strat.FingerprintParams, st.Episodes)
+	if err != nil {
+		return r, fmt.Errorf("strategy %s: its fingerprint params: %w", st.Name, err)
+	}
 	got, def := agent.ParamValues(params), agent.ParamValues(defaults)
 	if w, ok := got["warmup"].(float64); ok {
 		r.Warmup = int(w)

@@ -460,6 +460,19 @@ func TestCommittedRunsKeepFingerprints(t *testing.T) {
 	require.NoError(t, err, errOut)
 	assert.Equal(t, 15, strings.Count(errOut, "done, skipped"), errOut)
 	assert.NotContains(t, errOut, "resuming")
+	// Without its pinned capacity the spec's DDPG takes today's default
+	// replay buffer: another run, refused, not taken for the committed one.
+	b, err := os.ReadFile("../../experiments/resnet20-front.yaml")
+	require.NoError(t, err)
+	pinned := ", params: {capacity: 100000}"
+	require.Contains(t, string(b), pinned)
+	spec := filepath.Join(t.TempDir(), "front.yaml")
+	abs, err := filepath.Abs(shared)
+	require.NoError(t, err)
+	text := strings.ReplaceAll(strings.ReplaceAll(string(b), pinned, ""), "../../shared", abs) // the spec's paths are relative to its folder
+	require.NoError(t, os.WriteFile(spec, []byte(text), 0o644))
+	_, _, err = run("run", spec, "--out", dir, "--data-dir", dataDir)
+	assert.ErrorContains(t, err, `differs in Params "" there, {"replay_episodes":25} here`)
 }
 
 // amc search's flags build the spec amc run reads: the same settings as a
