@@ -7,7 +7,8 @@
 # committed under results/) is made again first by `amc prune --rebuild` into OUT/<strategy>/start;
 # EXPORT: `amc data export` output; OUT: where OUT/<strategy>/ goes. Strategies run in parallel, one
 # PyTorch thread each (on a GPU machine pass -- --device cuda). A rerun resumes (the bridge checkpoints
-# every epoch). Writes OUT/<strategy>/{prune.json,model.safetensors,metrics.jsonl,eval-*.json,picked.txt}.
+# every epoch). Writes OUT/<strategy>/{prune.json,model.safetensors,metrics.jsonl,eval-*.json,picked.txt,summary.json}
+# and copies them (not the resumable state) into the picked run's finetuned/ folder, where amc report finds them.
 set -euo pipefail
 spec=$1 export=$2 out=$3 epochs=$4; shift 4
 strategies=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do strategies+=("$1"); shift; done
@@ -63,9 +64,31 @@ rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
 pids=()
 [ $rc = 0 ] || { echo "a fine-tune failed: see $out/*/finetune.log" >&2; exit 1; }
-for st in "${strategies[@]}"; do
+for i in "${!strategies[@]}"; do
+  st=${strategies[$i]} best=${picks[$i]}
   for split in test heldout; do
     ./bin/amc eval --data "$data" --pruned "$out/$st" --split "$split" --json | tail -1 > "$out/$st/eval-$split.json"
   done
-  echo "$st: $(cat "$out/$st/picked.txt"); test $(sed 's/.*"top1":\([0-9.]*\).*/\1/' "$out/$st/eval-test.json")"
+  # summary.json in amc finetune's form (harness.TrainSummary: the epochs, before and after), the accuracies
+  # after from the Go engine; then the run's finetuned/ folder, which amc report reads ("test after fine-tuning").
+  "$PY" - "$out/$st" "$data" "$epochs" "$*" <<'PY'
+import json, os, sys
+d, data, epochs, flags = sys.argv[1:5]
+load = lambda f: json.load(open(os.path.join(d, f)))
+eps = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl")) if l.strip()]
+before, test, held, spec = load("before.json"), load("eval-test.json"), load("eval-heldout.json"), load("prune.json")
+s = {"command": f"finetune (PyTorch bridge: python3 -m amc_bridge finetune --epochs {epochs} --threads 1 {flags}".rstrip() + ")",
+     "model": spec["base_model"] + " (pruned)", "data": data, "epochs": eps,
+     "before_heldout_top1": before["heldout"], "before_test_top1": before["test"],
+     "heldout_top1": held["top1"], "test_top1": test["top1"],
+     "train_images_per_second": sum(e["images_per_second"] for e in eps) / len(eps),
+     "seconds": sum(e["seconds"] for e in eps), "blas": test["blas"],
+     "note": "before_*: the bridge's PyTorch evaluation of the network it started from; heldout_top1/test_top1: amc eval (Go engine) of the fine-tuned network"}
+json.dump(s, open(os.path.join(d, "summary.json"), "w"), indent=2)
+PY
+  mkdir -p "$best/finetuned"
+  for f in summary.json metrics.jsonl before.json eval-test.json eval-heldout.json prune.json model.safetensors picked.txt finetune.log; do
+    cp "$out/$st/$f" "$best/finetuned/$f"
+  done
+  echo "$st: $(cat "$out/$st/picked.txt"); test $(sed 's/.*"top1":\([0-9.]*\).*/\1/' "$out/$st/eval-test.json") -> $best/finetuned"
 done
