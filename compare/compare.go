@@ -42,6 +42,15 @@ func (iv Interval) String() string {
 	return fmt.Sprintf("%.2f [%.2f, %.2f]", iv.Point, iv.Lo, iv.Hi)
 }
 
+// OneValue keeps one of a fixed policy's per-seed scores when they are all
+// the same (every seed gave the same network): one value, no interval.
+func OneValue(x []float64) []float64 {
+	if len(x) > 1 && slices.Min(x) == slices.Max(x) {
+		return x[:1]
+	}
+	return x
+}
+
 // Mean is the arithmetic mean.
 func Mean(x []float64) float64 { return stat.Mean(x, nil) }
 

@@ -156,3 +156,16 @@ print(json.dumps(out))
 		assert.InDelta(t, w[1], iv.Hi, tol, "%s: amc %v, scipy %v", name, iv, w)
 	}
 }
+
+func TestOneValue(t *testing.T) {
+	for _, c := range []struct {
+		in, want []float64
+	}{
+		{[]float64{75.28, 75.28, 75.28}, []float64{75.28}},
+		{[]float64{75.28, 75.29}, []float64{75.28, 75.29}},
+		{[]float64{1}, []float64{1}},
+		{nil, nil},
+	} {
+		assert.Equal(t, c.want, OneValue(c.in), "%v", c.in)
+	}
+}

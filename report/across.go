@@ -75,7 +75,7 @@ func writeAcrossTasks(b *strings.Builder, dir string, runs []Run) error {
 		for _, sp := range specs {
 			x := has[st][sp]
 			if fixed[st] {
-				x = oneValue(x)
+				x = compare.OneValue(x)
 			}
 			groups[st] = append(groups[st], x)
 		}

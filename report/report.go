@@ -100,15 +100,6 @@ func sawHeldout(r Run) bool {
 	return known && ok && saw
 }
 
-// oneValue keeps one of a fixed policy's per-seed scores when they are all
-// the same (every seed gave the same network): one value, no interval.
-func oneValue(x []float64) []float64 {
-	if len(x) > 1 && slices.Min(x) == slices.Max(x) {
-		return x[:1]
-	}
-	return x
-}
-
 type agg struct {
 	strategy                       string
 	held, test, macs, params, rset []float64
@@ -186,7 +177,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			continue
 		}
 		for _, x := range []*[]float64{&a.held, &a.unseen, &a.test} {
-			*x = oneValue(*x)
+			*x = compare.OneValue(*x)
 		}
 	}
 	// Strategies are ranked on a column the search never saw: the unseen
