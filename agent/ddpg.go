@@ -504,11 +504,13 @@ type DDPGParams struct {
 	// Capacity (transitions) and ReplayEpisodes (episodes' worth of
 	// transitions, as the official code's rmsize: 100 there, times the
 	// prunable layers) size the replay buffer; give one. Given neither,
-	// the buffer holds DefaultReplayEpisodes(episodes).
+	// the buffer holds DefaultReplayEpisodes(episodes); replay_episodes: 0
+	// alone leaves it to capacity's default, LegacyCapacity.
 	Capacity       *int    `json:"capacity"`
 	ReplayEpisodes *int    `json:"replay_episodes"`
 	both           bool    // both given, the buffer by episodes: an error
 	replayDefault  bool    // ReplayEpisodes is the default: a tiny run's buffer rounds up to a batch
+	resolved       bool    // Resolve ran: the pointers hold values, not what was given
 	Critic         string  `json:"critic"` // mc (default) or td: DDPGConfig.Critic
 	Tau            float64 `json:"tau"`    // td: the target networks' soft update
 }
@@ -537,6 +539,10 @@ func (p *DDPGParams) Resolve(episodes int) {
 		w := DefaultWarmup(episodes)
 		p.Warmup = &w
 	}
+	if p.resolved {
+		return
+	}
+	p.resolved = true
 	p.both = p.Capacity != nil && p.ReplayEpisodes != nil && *p.ReplayEpisodes != 0
 	if p.ReplayEpisodes == nil {
 		r := 0 // capacity given: it sizes the buffer

@@ -207,3 +207,16 @@ func TestReplayEpisodesSizeTheBuffer(t *testing.T) {
 		assert.NotEmpty(t, c.msg, "%v", c.params)
 	}
 }
+
+// Resolving twice (DecodeParams, then New) keeps the given/default
+// distinction of the first: the default buffer is not "both given".
+func TestDDPGParamsResolveTwice(t *testing.T) {
+	ddpg, err := Lookup("ddpg")
+	require.NoError(t, err)
+	p, err := ddpg.DecodeParams(nil, 120)
+	require.NoError(t, err)
+	dp := p.(*DDPGParams)
+	dp.Resolve(120)
+	assert.NoError(t, dp.Validate())
+	assert.Equal(t, 20, *dp.ReplayEpisodes)
+}

@@ -30,6 +30,9 @@ type Summary struct {
 	BestPolicy  map[string]float64 `json:"best_policy"`
 	BestKept    map[string]int     `json:"best_kept_channels"`
 	BestReward  float64            `json:"best_reward"`
+	// BestWeightsSHA256 is best/model.safetensors by content: amc prune
+	// --rebuild checks the network it makes again against it.
+	BestWeightsSHA256 string `json:"best_weights_sha256,omitempty"`
 	// Data roles: the reward set scored every episode and picked the best
 	// policy; the unseen held-out images (the rest of the held-out split)
 	// and the test split were never seen by the search.

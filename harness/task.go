@@ -23,6 +23,7 @@ import (
 	"github.com/amcbench/amc/evaluate"
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
+	"github.com/amcbench/amc/internal/filesum"
 	"github.com/amcbench/amc/internal/progress"
 	"github.com/amcbench/amc/nn"
 	"github.com/amcbench/amc/prune"
@@ -667,6 +668,9 @@ func (t *Task) Run(run Run) (*Summary, error) {
 		}
 	}
 	if err := prune.Save(filepath.Join(outDir, "best"), spec, r.PrunedParam); err != nil {
+		return nil, err
+	}
+	if s.BestWeightsSHA256, err = filesum.SHA256(filepath.Join(outDir, "best", prune.WeightsFile)); err != nil {
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")

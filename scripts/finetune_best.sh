@@ -51,7 +51,7 @@ for i in "${!strategies[@]}"; do
   echo "$best (best of $st on the reward set)" > "$out/$st/picked.txt"
   start=$best/best
   if [ ! -f "$start/model.safetensors" ]; then
-    # results/ commits prune.json, not the weights: make the network again (checked against the run).
+    # results/ commits prune.json, not the weights: make the network again (amc prune --rebuild checks what it can).
     [ -f "$out/$st/start/model.safetensors" ] || ./bin/amc prune --rebuild "$best/best" --out "$out/$st/start"
     start=$out/$st/start
   fi

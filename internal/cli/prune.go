@@ -87,14 +87,15 @@ func newPruneCmd() *cobra.Command {
 			"--rebuild DIR makes DIR/prune.json's network again from its unpruned weights: a search's\n" +
 			"best/ folder under results/ keeps prune.json, not the weights. The cut is prune.json's; the\n" +
 			"re-fit is the one it records or, for a search's best/, the run's (DIR/../summary.json), whose\n" +
-			"weights and data are checked by content.",
+			"weights and data are checked by content, and so is the result where the run recorded it. The\n" +
+			"source weights' path in prune.json is relative to the working directory (or give --weights).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
 			if rebuildDir != "" {
-				return rebuild(cmd, rebuildDir, out, mf.weights, &df, asJSON)
+				return rebuild(cmd, rebuildDir, out, mf.weights, &df, noRecon, asJSON)
 			}
 			if policyArg == "" {
 				return fmt.Errorf("--policy is required (or --rebuild DIR)")
