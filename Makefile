@@ -107,8 +107,8 @@ SET_ddpg-collapse = experiments/ddpg-collapse-plain20.yaml experiments/ddpg-coll
 SET_ddpg-critic = experiments/ddpg-critic-plain20-mc.yaml experiments/ddpg-critic-plain20-td.yaml experiments/ddpg-critic-plain20-buffer.yaml experiments/ddpg-buffer-resnet20.yaml
 # results/external-overhead (runs the Python agent: python3 on PATH)
 SET_external-overhead = experiments/external-random.yaml
-# results/agents (its PyTorch agent needs python3 with torch first on PATH): ResNet-20 and ResNet-56
-SET_agents = experiments/agents-resnet20.yaml experiments/agents-resnet56.yaml
+# results/agents (its PyTorch agent needs python3 with torch first on PATH): ResNet-20, ResNet-56, Plain-20
+SET_agents = experiments/agents-resnet20.yaml experiments/agents-resnet56.yaml experiments/agents-plain20.yaml
 J = experiments/jpeg-copy
 SET_jpeg-paper-cifar = $(J)/resnet56-macs50.yaml $(J)/resnet20-adapted-macs50.yaml $(J)/plain20-macs50.yaml
 # results/jpeg-copy/agents is jpeg-paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds).
