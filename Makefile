@@ -96,12 +96,15 @@ test-slow: build
 # Every results folder's specs, each set into REPRO_OUT/<folder>, then its report (hours on 2 cores;
 # the committed results/ folders hold the outputs of the full runs). QUICK=1: 12 episodes, one seed,
 # 500 reward images, 1,000 final images, fine-tuning cut to one epoch on 2,000 images: minutes, to
-# check the pipeline end to end. REPRO_SETS=ddpg-collapse (for example) runs one set.
+# check the pipeline end to end. REPRO_SETS=ddpg-collapse (for example) runs one set. Debian's python3 (with the
+# torch make deps installs) comes first on PATH for the PyTorch agent.
 # Lossless CIFAR-10 (the default data): paper-cifar, and one set per results folder: resnet20-front,
 # ddpg-collapse, ddpg-critic, external-overhead, agents (results/<set>). The older JPEG copy: the jpeg-* sets, whose
 # specs live in experiments/jpeg-copy/ and whose committed outputs are under results/jpeg-copy/.
 REPRO_OUT ?= $(if $(QUICK),reproduce-quick,reproduce-out)
-SET_paper-cifar = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
+# results/paper-cifar is results/agents' runs (and their fine-tunes) read as the paper's table:
+# scripts/paper_cifar.sh. paper-cifar-300: the same networks, DDPG and the baselines, 300 episodes (no folder yet).
+SET_paper-cifar-300 = experiments/resnet56-macs50.yaml experiments/resnet20-macs50.yaml experiments/plain20-macs50.yaml
 SET_resnet20-front = experiments/resnet20-front.yaml
 SET_ddpg-collapse = experiments/ddpg-collapse-plain20.yaml experiments/ddpg-collapse-fine20.yaml
 SET_ddpg-critic = experiments/ddpg-critic-plain20-mc.yaml experiments/ddpg-critic-plain20-td.yaml experiments/ddpg-critic-plain20-buffer.yaml experiments/ddpg-buffer-resnet20.yaml
@@ -109,6 +112,7 @@ SET_ddpg-critic = experiments/ddpg-critic-plain20-mc.yaml experiments/ddpg-criti
 SET_external-overhead = experiments/external-random.yaml
 # results/agents (its PyTorch agent needs python3 with torch first on PATH): ResNet-20, ResNet-56, Plain-20
 SET_agents = experiments/agents-resnet20.yaml experiments/agents-resnet56.yaml experiments/agents-plain20.yaml
+SET_paper-cifar = $(SET_agents)
 J = experiments/jpeg-copy
 SET_jpeg-paper-cifar = $(J)/resnet56-macs50.yaml $(J)/resnet20-adapted-macs50.yaml $(J)/plain20-macs50.yaml
 # results/jpeg-copy/agents is jpeg-paper-cifar's ResNet-20 spec (DDPG and REINFORCE over 3 seeds).
@@ -123,7 +127,7 @@ REPRO_SET_NAMES = $(sort $(patsubst SET_%,%,$(filter SET_%,$(.VARIABLES))))
 reproduce: build
 	@set -e; $(foreach s,$(REPRO_SETS),$(if $(SET_$(s)),,echo "unknown set $(s) (valid: $(REPRO_SET_NAMES))"; exit 2;) \
 	  echo "== $(s): $(SET_$(s))"; \
-	  ./bin/amc run $(SET_$(s)) --out $(REPRO_OUT)/$(s) $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
+	  PATH="/usr/bin:$$PATH" ./bin/amc run $(SET_$(s)) --out $(REPRO_OUT)/$(s) $(if $(QUICK),--episodes 12 --seeds 1 --reward-images 500 --final-images 1000); \
 	  ./bin/amc report $(REPRO_OUT)/$(s); echo "report: $(REPRO_OUT)/$(s)/report.md";)
 
 # Every fuzz target for FUZZTIME each (the suite runs their seed corpora only).
