@@ -398,17 +398,20 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	return nil
 }
 
-var palette = []color.Color{
+var palette = []color.Color{ // tab10, then four darker ones
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
 	color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
 	color.RGBA{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	color.RGBA{R: 0x39, G: 0x3b, B: 0x79, A: 0xff}, color.RGBA{R: 0x63, G: 0x79, B: 0x39, A: 0xff},
+	color.RGBA{R: 0x84, G: 0x3c, B: 0x39, A: 0xff}, color.RGBA{R: 0x00, G: 0x6d, B: 0x5b, A: 0xff},
 }
 
 // strategyOrder fixes each known strategy's colour and marker, the same in
 // every plot and report; other strategies take the next free ones by name.
-var strategyOrder = []string{"ddpg", "reinforce", "random", "uniform", "shallow", "deep", "cem"}
+var strategyOrder = []string{"ddpg", "reinforce", "random", "uniform", "shallow", "deep", "cem",
+	"py-td3", "ddpg-official", "ddpg-default"}
 
 var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
 
@@ -911,7 +914,20 @@ func plotPolicy(dir, spec string, order []string, by map[string]*agg) (string, e
 		p.Add(l, sc)
 		p.Legend.Add(s, l, sc)
 	}
-	p.X.Tick.Marker = integerTicks{}
+	// The legend goes right of the last group, outside the lines: the x
+	// axis runs on past it, with ticks on groups only.
+	n := 0
+	for _, s := range order {
+		n = max(n, len(by[s].best.Ratios))
+	}
+	last := float64(max(n-1, 1))
+	p.X.Min, p.X.Max = 0, last*1.45+0.5
+	step := max(1, (n-1+7)/8)
+	var ticks []plot.Tick
+	for g := 0; g < n; g += step {
+		ticks = append(ticks, plot.Tick{Value: float64(g), Label: fmt.Sprint(g)})
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Legend.Top = false
 	return save(p, dir, spec+"-policy.png")
 }
