@@ -5,6 +5,7 @@
 # (results/paper-cifar/reading.md), the generated tables and targets, and every fine-tune's epochs.
 #   bash scripts/paper_cifar.sh
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 out=results/paper-cifar
 runs=results/agents/runs.parquet
