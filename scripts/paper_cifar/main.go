@@ -154,9 +154,9 @@ func main() {
 		var ftOthers []string
 		for _, n := range order {
 			if s := byName[n]; s != amc && s.ftEpochs > 0 {
-				rel := "below"
+				rel := "below AMC"
 				if s.ftTest >= amc.ftTest {
-					rel = "not below"
+					rel = "at or above AMC"
 				}
 				ftOthers = append(ftOthers, fmt.Sprintf("%s %.2f (%s)", n, s.ftTest, rel))
 			}
