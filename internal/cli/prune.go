@@ -164,17 +164,10 @@ func newPruneCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cal, err := prune.Calibrate(a, m.Params, train, m.Norm, calImages, calPositions, seed)
-				if err != nil {
+				want := prune.ReconstructionSpec{Data: df.data, Split: string(datasets.Train), Images: calImages, Positions: calPositions, Ridge: ridge, Seed: seed}
+				if spec.Reconstruction, err = refit(a, m, train, pg, pp, kept, want, &res); err != nil {
 					return err
 				}
-				t0 := time.Now()
-				if err := cal.Reconstruct(pg, pp, kept, ridge); err != nil {
-					return err
-				}
-				res.Reconstructed, res.CalibSeconds, res.ReconSeconds = true, cal.Seconds, time.Since(t0).Seconds()
-				spec.Reconstruction = &prune.ReconstructionSpec{Data: df.data, Split: string(datasets.Train), Images: cal.Images,
-					Positions: cal.Positions, Ridge: ridge, Seed: seed, Seconds: cal.Seconds + res.ReconSeconds}
 			}
 			if density != "" {
 				d, err := parseDensity(density, pg)
@@ -199,10 +192,7 @@ func newPruneCmd() *cobra.Command {
 			if err := prune.Save(out, spec, pp); err != nil {
 				return err
 			}
-			res.MACs, res.Params = after.MACs, after.Params
-			res.MACsRatio = float64(after.MACs) / float64(before.MACs)
-			res.ParamsRatio = float64(after.Params) / float64(before.Params)
-			res.Nonzero = prune.Sparsity(pg, pp).Nonzero
+			res.setCounts(before, after, pg, pp)
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
@@ -232,6 +222,34 @@ func newPruneCmd() *cobra.Command {
 	limitFlags(cmd, map[string]numcheck.Range{"multiple": count, "calib-images": count, "calib-positions": count,
 		"ridge": numcheck.AtLeast(0), "seed": anyInt})
 	return cmd
+}
+
+// refit re-fits, by least squares on calibration samples of train (want's
+// images, positions, seed and ridge), the layers of the cut pg/pp that read
+// pruned channels; it records the timings in res and returns the re-fit as
+// prune.json records it.
+func refit(a *prune.Analysis, m *loadedModel, train *datasets.Images, pg *nn.Graph, pp nn.Params, kept [][]int,
+	want prune.ReconstructionSpec, res *pruneOutput) (*prune.ReconstructionSpec, error) {
+	cal, err := prune.Calibrate(a, m.Params, train, m.Norm, want.Images, want.Positions, want.Seed)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := cal.Reconstruct(pg, pp, kept, want.Ridge); err != nil {
+		return nil, err
+	}
+	res.Reconstructed, res.CalibSeconds, res.ReconSeconds = true, cal.Seconds, time.Since(t0).Seconds()
+	want.Images, want.Positions, want.Seconds = cal.Images, cal.Positions, cal.Seconds+res.ReconSeconds
+	return &want, nil
+}
+
+// setCounts fills o's MACs and params, their ratios to the unpruned
+// network's, and the nonzero weights of pg/pp.
+func (o *pruneOutput) setCounts(before, after nn.Count, pg *nn.Graph, pp nn.Params) {
+	o.MACs, o.Params = after.MACs, after.Params
+	o.MACsRatio = float64(after.MACs) / float64(before.MACs)
+	o.ParamsRatio = float64(after.Params) / float64(before.Params)
+	o.Nonzero = prune.Sparsity(pg, pp).Nonzero
 }
 
 func policyRatio(p prune.Policy, name string) float64 {

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/amcbench/amc/datasets"
 	"github.com/amcbench/amc/harness"
@@ -119,17 +118,9 @@ func rebuild(cmd *cobra.Command, dir, out, weightsPath string, df *dataFlags, no
 		if err != nil {
 			return err
 		}
-		cal, err := prune.Calibrate(a, m.Params, train, m.Norm, rc.Images, rc.Positions, rc.Seed)
-		if err != nil {
+		if rc, err = refit(a, m, train, pg, pp, kept, *rc, &res.pruneOutput); err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if err := cal.Reconstruct(pg, pp, kept, rc.Ridge); err != nil {
-			return err
-		}
-		res.Reconstructed, res.CalibSeconds, res.ReconSeconds = true, cal.Seconds, time.Since(t0).Seconds()
-		rc = &prune.ReconstructionSpec{Data: rc.Data, Split: rc.Split, Images: rc.Images, Positions: rc.Positions,
-			Ridge: rc.Ridge, Seed: rc.Seed, Seconds: cal.Seconds + res.ReconSeconds}
 	}
 	if spec.Density != nil {
 		if pp, err = prune.Sparsify(pg, pp, spec.Density); err != nil {
@@ -161,10 +152,7 @@ func rebuild(cmd *cobra.Command, dir, out, weightsPath string, df *dataFlags, no
 				sum, run.BestWeightsSHA256)
 		}
 	}
-	res.MACs, res.Params = after.MACs, after.Params
-	res.MACsRatio = float64(after.MACs) / float64(before.MACs)
-	res.ParamsRatio = float64(after.Params) / float64(before.Params)
-	res.Nonzero = prune.Sparsity(pg, pp).Nonzero
+	res.setCounts(before, after, pg, pp)
 	if asJSON {
 		return printJSON(cmd.OutOrStdout(), res)
 	}
