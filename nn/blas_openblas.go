@@ -24,6 +24,9 @@ func init() {
 	C.openblas_set_num_threads(1)
 	biasActImpl = biasActC
 	im2colImpl = im2colC
+	winoInImpl = winoInC
+	winoOutImpl = winoOutC
+	winoMulImpl = winoMulC
 }
 
 func biasActC(c []float32, rows, cols int, bias, res []float32, a act) {
@@ -49,4 +52,45 @@ func im2colC(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn i
 	C.amc_im2col((*C.float)(unsafe.Pointer(&col[0])), (*C.float)(unsafe.Pointer(&src[0])),
 		C.long(in.H), C.long(in.W), C.long(in.C), C.long(out.H), C.long(out.W),
 		C.long(k), C.long(stride), C.long(pad), C.long(r0), C.long(r1), C.long(c0), C.long(cn))
+}
+
+func winoInC(v, src, zero []float32, in Shape, th, tw, t0, t1, vs int) {
+	if t1 <= t0 {
+		return
+	}
+	_ = v[15*vs+(t1-t0)*in.C-1]
+	_ = zero[in.C-1]
+	C.amc_wino_in((*C.float)(unsafe.Pointer(&v[0])), (*C.float)(unsafe.Pointer(&src[0])), (*C.float)(unsafe.Pointer(&zero[0])),
+		C.long(in.H), C.long(in.W), C.long(in.C), C.long(th), C.long(tw), C.long(t0), C.long(t1), C.long(vs))
+}
+
+func winoOutC(dst, m, res, zero, trash, bias []float32, out Shape, th, tw, t0, t1, ms, ld int, a act) {
+	if t1 <= t0 {
+		return
+	}
+	K := out.C
+	_ = m[15*ms+(t1-t0)*ld-1]
+	_ = zero[K-1]
+	_ = trash[K-1]
+	_ = bias[K-1]
+	_ = dst[len(dst)-1]
+	var rp *C.float
+	if res != nil {
+		_ = res[len(dst)-1]
+		rp = (*C.float)(unsafe.Pointer(&res[0]))
+	}
+	C.amc_wino_out((*C.float)(unsafe.Pointer(&dst[0])), (*C.float)(unsafe.Pointer(&m[0])), rp,
+		(*C.float)(unsafe.Pointer(&zero[0])), (*C.float)(unsafe.Pointer(&trash[0])), (*C.float)(unsafe.Pointer(&bias[0])),
+		C.long(out.H), C.long(out.W), C.long(K), C.long(th), C.long(tw), C.long(t0), C.long(t1), C.long(ms), C.long(ld), C.int(a))
+}
+
+func winoMulC(m, v, u []float32, Tp, c, Kp, vs, ms int) {
+	if Tp == 0 {
+		return
+	}
+	_ = m[15*ms+Tp*Kp-1]
+	_ = v[15*vs+Tp*c-1]
+	_ = u[16*c*Kp-1]
+	C.amc_wino_mul((*C.float)(unsafe.Pointer(&m[0])), (*C.float)(unsafe.Pointer(&v[0])), (*C.float)(unsafe.Pointer(&u[0])),
+		C.long(Tp), C.long(c), C.long(Kp), C.long(vs), C.long(ms))
 }

@@ -20,6 +20,12 @@ func (pl *Plan) run(st *step, n int) {
 	dst := pl.bufs[st.dst][:n*st.out.Size()]
 	switch st.kind {
 	case stConv, stDepthwise:
+		if st.wino = pl.winogradNow(st, n); st.wino {
+			tiles := n * ((st.out.H + 1) / 2) * ((st.out.W + 1) / 2)
+			T := pl.winogradTiles(st, n)
+			pl.parallel((tiles+T-1)/T, st, src, dst, n)
+			return
+		}
 		m := n * st.out.H * st.out.W
 		pl.parallel((m+pl.tileRows(m)-1)/pl.tileRows(m), st, src, dst, n)
 	case stScaleShift:
@@ -116,6 +122,10 @@ func (pl *Plan) run(st *step, n int) {
 func (pl *Plan) tile(worker, t int, st *step, src, dst []float32, n int) {
 	switch st.kind {
 	case stConv:
+		if st.wino {
+			pl.winogradTile(worker, t, st, src, dst, n)
+			return
+		}
 		pl.convTile(worker, t, st, src, dst, n)
 	case stDepthwise:
 		pl.depthwiseTile(t, st, src, dst, n)
@@ -248,6 +258,9 @@ const tileMax = 512
 var (
 	im2colImpl  = im2colGo
 	biasActImpl = addBiasAct
+	winoInImpl  = winoInGo
+	winoOutImpl = winoOutGo
+	winoMulImpl = winoMulGo
 )
 
 // Patches writes the im2col rows r0..r1 (output pixels, counted over the

@@ -2,6 +2,9 @@
 // build; gcc vectorises them, which Go's compiler does not. The pure-Go
 // versions in kernels.go and plan.go compute the same values.
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AMC_CLONES __attribute__((target_clones("avx2", "default")))
@@ -55,4 +58,257 @@ static void amc_im2col(float *col, const float *src, long inH, long inW, long in
 			}
 		}
 	}
+}
+
+// Winograd F(2x2, 3x3) transforms; see winoInGo and winoOutGo in winograd.go
+// (same layouts: v[xi][t][c] with xi stride TC, m[xi][t][k] with xi stride TK
+// and rows ld apart). One tile's 16 input pixels (or 4 output pixels) are
+// NHWC rows; the transforms run across channels, 8 at a time with AVX2.
+static inline void amc_wino_in_tile(float *o, const float *const *r, long TC, long c0, long C) {
+	for (long c = c0; c < C; c++) {
+		float d[16], q[16];
+		for (int i = 0; i < 16; i++) d[i] = r[i][c];
+		for (int j = 0; j < 4; j++) { // B^T d
+			q[0 + j] = d[0 + j] - d[8 + j];
+			q[4 + j] = d[4 + j] + d[8 + j];
+			q[8 + j] = d[8 + j] - d[4 + j];
+			q[12 + j] = d[4 + j] - d[12 + j];
+		}
+		for (int i = 0; i < 4; i++) { // (B^T d) B
+			o[(i * 4 + 0) * TC + c] = q[i * 4 + 0] - q[i * 4 + 2];
+			o[(i * 4 + 1) * TC + c] = q[i * 4 + 1] + q[i * 4 + 2];
+			o[(i * 4 + 2) * TC + c] = q[i * 4 + 2] - q[i * 4 + 1];
+			o[(i * 4 + 3) * TC + c] = q[i * 4 + 1] - q[i * 4 + 3];
+		}
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static long amc_wino_in_tile_avx2(float *o, const float *const *r, long TC, long C) {
+	long c = 0;
+	for (; c + 8 <= C; c += 8) {
+		__m256 d[16], q[16];
+		for (int i = 0; i < 16; i++) d[i] = _mm256_loadu_ps(r[i] + c);
+		for (int j = 0; j < 4; j++) {
+			q[0 + j] = _mm256_sub_ps(d[0 + j], d[8 + j]);
+			q[4 + j] = _mm256_add_ps(d[4 + j], d[8 + j]);
+			q[8 + j] = _mm256_sub_ps(d[8 + j], d[4 + j]);
+			q[12 + j] = _mm256_sub_ps(d[4 + j], d[12 + j]);
+		}
+		for (int i = 0; i < 4; i++) {
+			_mm256_storeu_ps(o + (i * 4 + 0) * TC + c, _mm256_sub_ps(q[i * 4 + 0], q[i * 4 + 2]));
+			_mm256_storeu_ps(o + (i * 4 + 1) * TC + c, _mm256_add_ps(q[i * 4 + 1], q[i * 4 + 2]));
+			_mm256_storeu_ps(o + (i * 4 + 2) * TC + c, _mm256_sub_ps(q[i * 4 + 2], q[i * 4 + 1]));
+			_mm256_storeu_ps(o + (i * 4 + 3) * TC + c, _mm256_sub_ps(q[i * 4 + 1], q[i * 4 + 3]));
+		}
+	}
+	return c;
+}
+#endif
+
+static void amc_wino_in(float *v, const float *src, const float *zero, long inH, long inW, long C, long th, long tw,
+                        long t0, long t1, long TC) {
+	int avx2 = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+	avx2 = __builtin_cpu_supports("avx2");
+#endif
+	for (long t = t0; t < t1; t++) {
+		long b = t / (th * tw), p = t % (th * tw);
+		long y0 = 2 * (p / tw) - 1, x0 = 2 * (p % tw) - 1;
+		const float *r[16];
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++) {
+				long y = y0 + i, x = x0 + j;
+				r[i * 4 + j] = (y < 0 || x < 0 || y >= inH || x >= inW) ? zero : src + ((b * inH + y) * inW + x) * C;
+			}
+		float *o = v + (t - t0) * C;
+		long c0 = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (avx2) c0 = amc_wino_in_tile_avx2(o, r, TC, C);
+#endif
+		amc_wino_in_tile(o, r, TC, c0, C);
+	}
+}
+
+static inline float amc_act(float y, int act) {
+	if (act >= 1) y = y > 0 ? y : 0;
+	if (act == 2) y = y < 6 ? y : 6;
+	return y;
+}
+
+static inline void amc_wino_out_tile(float *const *d, const float *const *rs, const float *mm, const float *bias,
+                                     long TK, long k0, long K, int act) {
+	for (long k = k0; k < K; k++) {
+		float a[16], s[8];
+		for (int i = 0; i < 16; i++) a[i] = mm[i * TK + k];
+		for (int j = 0; j < 4; j++) { // A^T M
+			s[j] = a[j] + a[4 + j] + a[8 + j];
+			s[4 + j] = a[4 + j] - a[8 + j] - a[12 + j];
+		}
+		float bk = bias[k]; // (A^T M) A
+		d[0][k] = amc_act(s[0] + s[1] + s[2] + bk + rs[0][k], act);
+		d[1][k] = amc_act(s[1] - s[2] - s[3] + bk + rs[1][k], act);
+		d[2][k] = amc_act(s[4] + s[5] + s[6] + bk + rs[2][k], act);
+		d[3][k] = amc_act(s[5] - s[6] - s[7] + bk + rs[3][k], act);
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static inline __m256 amc_act8(__m256 y, int act) {
+	if (act >= 1) y = _mm256_max_ps(y, _mm256_setzero_ps());
+	if (act == 2) y = _mm256_min_ps(y, _mm256_set1_ps(6));
+	return y;
+}
+
+__attribute__((target("avx2"))) static long amc_wino_out_tile_avx2(float *const *d, const float *const *rs,
+                                                                   const float *mm, const float *bias, long TK,
+                                                                   long K, int act) {
+	long k = 0;
+	for (; k + 8 <= K; k += 8) {
+		__m256 a[16], s[8];
+		for (int i = 0; i < 16; i++) a[i] = _mm256_loadu_ps(mm + i * TK + k);
+		for (int j = 0; j < 4; j++) {
+			s[j] = _mm256_add_ps(_mm256_add_ps(a[j], a[4 + j]), a[8 + j]);
+			s[4 + j] = _mm256_sub_ps(_mm256_sub_ps(a[4 + j], a[8 + j]), a[12 + j]);
+		}
+		__m256 bk = _mm256_loadu_ps(bias + k);
+		__m256 y0 = _mm256_add_ps(_mm256_add_ps(s[0], s[1]), s[2]);
+		__m256 y1 = _mm256_sub_ps(_mm256_sub_ps(s[1], s[2]), s[3]);
+		__m256 y2 = _mm256_add_ps(_mm256_add_ps(s[4], s[5]), s[6]);
+		__m256 y3 = _mm256_sub_ps(_mm256_sub_ps(s[5], s[6]), s[7]);
+		y0 = _mm256_add_ps(_mm256_add_ps(y0, bk), _mm256_loadu_ps(rs[0] + k));
+		y1 = _mm256_add_ps(_mm256_add_ps(y1, bk), _mm256_loadu_ps(rs[1] + k));
+		y2 = _mm256_add_ps(_mm256_add_ps(y2, bk), _mm256_loadu_ps(rs[2] + k));
+		y3 = _mm256_add_ps(_mm256_add_ps(y3, bk), _mm256_loadu_ps(rs[3] + k));
+		_mm256_storeu_ps(d[0] + k, amc_act8(y0, act));
+		_mm256_storeu_ps(d[1] + k, amc_act8(y1, act));
+		_mm256_storeu_ps(d[2] + k, amc_act8(y2, act));
+		_mm256_storeu_ps(d[3] + k, amc_act8(y3, act));
+	}
+	return k;
+}
+#endif
+
+static void amc_wino_out(float *dst, const float *m, const float *res, const float *zero, float *trash,
+                         const float *bias, long outH, long outW, long K, long th, long tw, long t0, long t1, long TK,
+                         long ld, int act) {
+	int avx2 = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+	avx2 = __builtin_cpu_supports("avx2");
+#endif
+	for (long t = t0; t < t1; t++) {
+		long b = t / (th * tw), p = t % (th * tw);
+		long y0 = 2 * (p / tw), x0 = 2 * (p % tw);
+		float *d[4];
+		const float *rs[4];
+		for (int q = 0; q < 4; q++) {
+			long y = y0 + q / 2, x = x0 + q % 2;
+			if (y >= outH || x >= outW) {
+				d[q] = trash;
+				rs[q] = zero;
+			} else {
+				long off = ((b * outH + y) * outW + x) * K;
+				d[q] = dst + off;
+				rs[q] = res ? res + off : zero;
+			}
+		}
+		const float *mm = m + (t - t0) * ld;
+		long k0 = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (avx2) k0 = amc_wino_out_tile_avx2(d, rs, mm, bias, TK, K, act);
+#endif
+		amc_wino_out_tile(d, rs, mm, bias, TK, k0, K, act);
+	}
+}
+
+// Winograd products M[xi] = V[xi] U[xi] (Tp x C times C x Kp; Tp a multiple
+// of 4, Kp of 8) for the 16 positions; see winoMulGo in winograd.go. OpenBLAS
+// is slow on these thin shapes (Kp and C are often 16-64), so this is a
+// register-blocked kernel: 4 tiles x 16 columns of accumulators, one row of
+// U loaded per input channel and used by 4 tiles.
+static void amc_wino_mul_generic(float *m, const float *v, const float *u, long Tp, long C, long Kp, long vs, long ms) {
+	for (int xi = 0; xi < 16; xi++) {
+		const float *vv = v + xi * vs, *uu = u + xi * C * Kp;
+		float *mm = m + xi * ms;
+		for (long t = 0; t < Tp; t++) {
+			float *row = mm + t * Kp;
+			memset(row, 0, sizeof(float) * Kp);
+			for (long c = 0; c < C; c++) {
+				float a = vv[t * C + c];
+				const float *ur = uu + c * Kp;
+				for (long k = 0; k < Kp; k++) row[k] += a * ur[k];
+			}
+		}
+	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static void amc_wino_mul_avx2(float *m, const float *v, const float *u, long Tp,
+                                                                  long C, long Kp, long vs, long ms) {
+	for (int xi = 0; xi < 16; xi++) {
+		const float *vv = v + xi * vs, *uu = u + xi * C * Kp;
+		float *mm = m + xi * ms;
+		for (long t = 0; t < Tp; t += 4) {
+			const float *v0 = vv + t * C, *v1 = v0 + C, *v2 = v1 + C, *v3 = v2 + C;
+			long k = 0;
+			for (; k + 16 <= Kp; k += 16) {
+				__m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a10 = _mm256_setzero_ps(),
+				       a11 = _mm256_setzero_ps(), a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps(),
+				       a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+				const float *ur = uu + k;
+				for (long c = 0; c < C; c++, ur += Kp) {
+					__m256 u0 = _mm256_loadu_ps(ur), u1 = _mm256_loadu_ps(ur + 8);
+					__m256 b = _mm256_broadcast_ss(v0 + c);
+					a00 = _mm256_fmadd_ps(b, u0, a00);
+					a01 = _mm256_fmadd_ps(b, u1, a01);
+					b = _mm256_broadcast_ss(v1 + c);
+					a10 = _mm256_fmadd_ps(b, u0, a10);
+					a11 = _mm256_fmadd_ps(b, u1, a11);
+					b = _mm256_broadcast_ss(v2 + c);
+					a20 = _mm256_fmadd_ps(b, u0, a20);
+					a21 = _mm256_fmadd_ps(b, u1, a21);
+					b = _mm256_broadcast_ss(v3 + c);
+					a30 = _mm256_fmadd_ps(b, u0, a30);
+					a31 = _mm256_fmadd_ps(b, u1, a31);
+				}
+				float *o = mm + t * Kp + k;
+				_mm256_storeu_ps(o, a00);
+				_mm256_storeu_ps(o + 8, a01);
+				_mm256_storeu_ps(o + Kp, a10);
+				_mm256_storeu_ps(o + Kp + 8, a11);
+				_mm256_storeu_ps(o + 2 * Kp, a20);
+				_mm256_storeu_ps(o + 2 * Kp + 8, a21);
+				_mm256_storeu_ps(o + 3 * Kp, a30);
+				_mm256_storeu_ps(o + 3 * Kp + 8, a31);
+			}
+			if (k < Kp) { // Kp is a multiple of 8: one block of 8 columns left
+				__m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+				       a3 = _mm256_setzero_ps();
+				const float *ur = uu + k;
+				for (long c = 0; c < C; c++, ur += Kp) {
+					__m256 u0 = _mm256_loadu_ps(ur);
+					a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v0 + c), u0, a0);
+					a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(v1 + c), u0, a1);
+					a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(v2 + c), u0, a2);
+					a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(v3 + c), u0, a3);
+				}
+				float *o = mm + t * Kp + k;
+				_mm256_storeu_ps(o, a0);
+				_mm256_storeu_ps(o + Kp, a1);
+				_mm256_storeu_ps(o + 2 * Kp, a2);
+				_mm256_storeu_ps(o + 3 * Kp, a3);
+			}
+		}
+	}
+}
+#endif
+
+static void amc_wino_mul(float *m, const float *v, const float *u, long Tp, long C, long Kp, long vs, long ms) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		amc_wino_mul_avx2(m, v, u, Tp, C, Kp, vs, ms);
+		return;
+	}
+#endif
+	amc_wino_mul_generic(m, v, u, Tp, C, Kp, vs, ms);
 }

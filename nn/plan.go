@@ -76,8 +76,10 @@ type step struct {
 	groups, k, stride, pad int
 	w, bias                []float32
 	maxPool                bool
-	res                    int   // conv: buffer added before the activation, or -1
-	chanMap                []int // shortcut: input channel of each output channel, or -1
+	res                    int       // conv: buffer added before the activation, or -1
+	wu                     []float32 // conv: Winograd F(2x2, 3x3) weights U[ξ][c][k] (winograd.go), or nil
+	wino                   bool      // conv: this call runs the Winograd path (winogradNow)
+	chanMap                []int     // shortcut: input channel of each output channel, or -1
 }
 
 // Compile builds a Plan from a graph and its parameters. workers <= 0 uses
@@ -229,6 +231,9 @@ func CompileKeeping(g *Graph, p Params, workers int, keep []int) (*Plan, error) 
 							st.w[grp*K*opg+(j*cpg+c)*opg+o] = w[(oc*cpg+c)*kk+j] * scale[oc]
 						}
 					}
+				}
+				if winogradOK(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC) {
+					st.wu = winogradWeights(st.w, cpg, opg)
 				}
 			}
 		case OpBatchNorm:

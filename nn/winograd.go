@@ -1,0 +1,226 @@
+package nn
+
+// Winograd F(2x2, 3x3) for dense 3x3, stride-1, pad-1 convolutions: each
+// 2x2 block of output pixels comes from a 4x4 input tile through
+//
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+// so that the work in the middle is 16 matrix products (one per position of
+// the 4x4 transformed tile, tiles x C times C x K) of 16 multiply-adds per
+// tile and channel pair, against 36 for im2col + SGEMM on the same 2x2
+// pixels: 2.25x fewer. The transforms' coefficients are 0, ±1 and ½, so the
+// rounding error stays at float32's level (the float64 reference check of
+// the zoo covers this path). Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", CVPR 2016.
+//
+// Layout of one task's scratch: V[ξ][t][c] (16 x T x C), M[ξ][t][k]
+// (16 x T x K), then a zero row of max(C, K) values (input padding, missing
+// residual) and a discard row of K values (output pixels past an odd edge).
+
+// winogradMinC is the smallest input channel count given to the Winograd
+// path: with fewer (a network's RGB input) the 16 products are too thin
+// for SGEMM and im2col is faster (measured on ResNet-20's first layer).
+var winogradMinC = 4
+
+// winogradMaxCK bounds input plus output channels on the Winograd path:
+// wider layers (VGG-16's 512 channels) fit so few tiles in cache per task
+// that re-reading the 16 weight matrices dominates (measured: VGG-16 at
+// batch 100 ran slower than with im2col).
+const winogradMaxCK = 256
+
+// winogradOK says whether a convolution takes the Winograd path.
+func winogradOK(k, stride, pad, groups, inC, outC int) bool {
+	return k == 3 && stride == 1 && pad == 1 && groups == 1 && inC >= winogradMinC && inC+outC <= winogradMaxCK
+}
+
+// winoPad rounds a channel count up to the Winograd products' column block.
+func winoPad(k int) int { return (k + 7) &^ 7 }
+
+// winogradWeights turns a step's weights, (ky, kx, c) x K row-major with the
+// batch-norm scale folded in, into U[ξ][c][k] = (G g Gᵀ)[ξ] (16 x C x Kp,
+// Kp = winoPad(K), zero past K), computed in float64.
+func winogradWeights(w []float32, C, K int) []float32 {
+	g := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+	Kp := winoPad(K)
+	u := make([]float32, 16*C*Kp)
+	var kern [3][3]float64
+	for c := 0; c < C; c++ {
+		for k := 0; k < K; k++ {
+			for ky := 0; ky < 3; ky++ {
+				for kx := 0; kx < 3; kx++ {
+					kern[ky][kx] = float64(w[((ky*3+kx)*C+c)*K+k])
+				}
+			}
+			var tmp [4][3]float64 // G g
+			for i := 0; i < 4; i++ {
+				for j := 0; j < 3; j++ {
+					for l := 0; l < 3; l++ {
+						tmp[i][j] += g[i][l] * kern[l][j]
+					}
+				}
+			}
+			for i := 0; i < 4; i++ {
+				for j := 0; j < 4; j++ {
+					var s float64 // (G g) Gᵀ
+					for l := 0; l < 3; l++ {
+						s += tmp[i][l] * g[j][l]
+					}
+					u[((i*4+j)*C+c)*Kp+k] = float32(s)
+				}
+			}
+		}
+	}
+	return u
+}
+
+// winogradMinTiles is the fewest 2x2 output tiles (over the batch) for which
+// a convolution runs the Winograd path: below it (small maps at small
+// batches) reading the 16 transformed weight matrices costs more than the
+// products save, and im2col + SGEMM is faster (measured on VGG-16 at batch 1).
+var winogradMinTiles = 16
+
+// winogradNow says whether step st runs the Winograd path for n samples.
+func (pl *Plan) winogradNow(st *step, n int) bool {
+	return st.wu != nil && n*((st.out.H+1)/2)*((st.out.W+1)/2) >= winogradMinTiles
+}
+
+// winogradTiles is how many 2x2 output tiles one task covers: V and M
+// (16 x T x (C + K) floats) should stay in a core's L2 cache (512 KiB here),
+// and every worker should get a task.
+func (pl *Plan) winogradTiles(st *step, n int) int {
+	tiles := n * ((st.out.H + 1) / 2) * ((st.out.W + 1) / 2)
+	per := (tiles + pl.workers - 1) / pl.workers
+	return max(4, min(256, (320<<10)/(64*(st.in.C+st.out.C)), (per+3)&^3))
+}
+
+// winogradTile runs tiles t0..t1 (counted over the batch, row-major within
+// each sample) of a Winograd convolution step.
+func (pl *Plan) winogradTile(worker, task int, st *step, src, dst []float32, n int) {
+	in, out := st.in, st.out
+	C, K := in.C, out.C
+	th, tw := (out.H+1)/2, (out.W+1)/2
+	total := n * th * tw
+	T := pl.winogradTiles(st, n)
+	t0 := task * T
+	t1 := min(total, t0+T)
+	T = t1 - t0
+	Tp, Kp := (T+3)&^3, winoPad(K) // the products run on blocks of 4 tiles x 8 columns
+	// The 16 matrices' starts are offset by a cache line so that the
+	// transforms' 16 streams do not map to one cache set.
+	vs, ms := Tp*C+16, Tp*Kp+16
+	zw := max(C, K)
+	s := pl.scratchFor(worker, 16*(vs+ms)+zw+K)
+	v, m := s[:16*vs], s[16*vs:16*(vs+ms)]
+	zero, trash := s[16*(vs+ms):16*(vs+ms)+zw], s[16*(vs+ms)+zw:]
+	clear(zero)
+	winoInImpl(v, src, zero, in, th, tw, t0, t1, vs)
+	winoMulImpl(m, v, st.wu, Tp, C, Kp, vs, ms)
+	var res []float32
+	if st.res >= 0 {
+		res = pl.bufs[st.res][:n*out.Size()]
+	}
+	winoOutImpl(dst, m, res, zero, trash, st.bias, out, th, tw, t0, t1, ms, Kp, st.act)
+}
+
+// winoMulGo computes M[ξ] = V[ξ] U[ξ] for the 16 positions: Tp x C times
+// C x Kp each; V[ξ] starts at ξ x vs, M[ξ] at ξ x ms.
+func winoMulGo(m, v, u []float32, Tp, C, Kp, vs, ms int) {
+	for xi := 0; xi < 16; xi++ {
+		sgemm(false, Tp, Kp, C, v[xi*vs:xi*vs+Tp*C], C, u[xi*C*Kp:(xi+1)*C*Kp], Kp, m[xi*ms:xi*ms+Tp*Kp], Kp)
+	}
+}
+
+// winoInGo writes V = Bᵀ d B for tiles t0..t1 (V[ξ] starts at ξ x vs): tile
+// (b, ty, tx) reads input rows 2ty-1..2ty+2 and columns 2tx-1..2tx+2, zero
+// outside the image.
+func winoInGo(v, src, zero []float32, in Shape, th, tw, t0, t1, vs int) {
+	C := in.C
+	var rows [16][]float32
+	for t := t0; t < t1; t++ {
+		b, p := t/(th*tw), t%(th*tw)
+		y0, x0 := 2*(p/tw)-1, 2*(p%tw)-1
+		for i := 0; i < 4; i++ {
+			for j := 0; j < 4; j++ {
+				y, x := y0+i, x0+j
+				if y < 0 || x < 0 || y >= in.H || x >= in.W {
+					rows[i*4+j] = zero[:C]
+				} else {
+					rows[i*4+j] = src[((b*in.H+y)*in.W+x)*C:][:C]
+				}
+			}
+		}
+		o := (t - t0) * C
+		for c := 0; c < C; c++ {
+			var d, r [4][4]float32
+			for i := 0; i < 16; i++ {
+				d[i/4][i%4] = rows[i][c]
+			}
+			for j := 0; j < 4; j++ { // Bᵀ d
+				r[0][j] = d[0][j] - d[2][j]
+				r[1][j] = d[1][j] + d[2][j]
+				r[2][j] = d[2][j] - d[1][j]
+				r[3][j] = d[1][j] - d[3][j]
+			}
+			for i := 0; i < 4; i++ { // (Bᵀ d) B
+				base := (i * 4) * vs
+				v[base+o+c] = r[i][0] - r[i][2]
+				v[base+vs+o+c] = r[i][1] + r[i][2]
+				v[base+2*vs+o+c] = r[i][2] - r[i][1]
+				v[base+3*vs+o+c] = r[i][1] - r[i][3]
+			}
+		}
+	}
+}
+
+// winoOutGo writes Y = Aᵀ M A plus bias (and the residual), activated, for
+// tiles t0..t1 (M[ξ] starts at ξ x ms, rows ld apart); pixels past the
+// output's edge (odd sizes) are dropped.
+func winoOutGo(dst, m, res, zero, trash, bias []float32, out Shape, th, tw, t0, t1, ms, ld int, a act) {
+	K := out.C
+	for t := t0; t < t1; t++ {
+		b, p := t/(th*tw), t%(th*tw)
+		y0, x0 := 2*(p/tw), 2*(p%tw)
+		var d, rs [4][]float32
+		for q := 0; q < 4; q++ {
+			y, x := y0+q/2, x0+q%2
+			if y >= out.H || x >= out.W {
+				d[q], rs[q] = trash[:K], zero[:K]
+				continue
+			}
+			off := ((b*out.H+y)*out.W + x) * K
+			d[q] = dst[off : off+K]
+			if res != nil {
+				rs[q] = res[off : off+K]
+			}
+		}
+		o := (t - t0) * ld
+		for k := 0; k < K; k++ {
+			var mm [4][4]float32
+			for i := 0; i < 16; i++ {
+				mm[i/4][i%4] = m[i*ms+o+k]
+			}
+			var s [2][4]float32 // Aᵀ M
+			for j := 0; j < 4; j++ {
+				s[0][j] = mm[0][j] + mm[1][j] + mm[2][j]
+				s[1][j] = mm[1][j] - mm[2][j] - mm[3][j]
+			}
+			y := [4]float32{ // (Aᵀ M) A
+				s[0][0] + s[0][1] + s[0][2], s[0][1] - s[0][2] - s[0][3],
+				s[1][0] + s[1][1] + s[1][2], s[1][1] - s[1][2] - s[1][3],
+			}
+			for q := 0; q < 4; q++ {
+				val := y[q] + bias[k]
+				if res != nil {
+					val += rs[q][k]
+				}
+				switch a {
+				case actReLU:
+					val = max(val, 0)
+				case actReLU6:
+					val = min(max(val, 0), 6)
+				}
+				d[q][k] = val
+			}
+		}
+	}
+}

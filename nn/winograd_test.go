@@ -1,0 +1,97 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWinogradMatchesReference runs 3x3 convolutions that take the Winograd
+// path (odd and even sizes, 1x1 maps, channel counts a pruned network has,
+// folded batch norm, a fused residual add and activation) against the
+// float64 reference.
+func TestWinogradMatchesReference(t *testing.T) {
+	cases := []struct {
+		c, k, h, w int
+		residual   bool
+		op         OpKind
+	}{
+		{4, 4, 8, 8, false, OpReLU},
+		{16, 16, 32, 32, true, OpReLU},
+		{5, 11, 7, 5, false, OpReLU6},
+		{13, 13, 3, 3, true, OpReLU},
+		{9, 6, 1, 1, false, OpReLU},
+		{6, 7, 2, 9, false, OpInput},
+		{64, 40, 6, 6, false, OpReLU},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%dx%d_%dto%d_res%v_%s", tc.h, tc.w, tc.c, tc.k, tc.residual, tc.op), func(t *testing.T) {
+			require.True(t, winogradOK(3, 1, 1, 1, tc.c, tc.k))
+			g := NewGraph(Shape{C: tc.c, H: tc.h, W: tc.w})
+			x := g.Conv("c", 0, tc.c, tc.k, 3, 1, 1, 1)
+			x = g.BN("b", x, tc.k)
+			if tc.residual {
+				x = g.Add(&Node{Name: "add", Op: OpAdd, Inputs: []int{x, 0}})
+			}
+			if tc.op != OpInput { // OpInput: no activation
+				g.Act("r", tc.op, x)
+			}
+			p := g.InitParams(1)
+			randomize(p, 7)
+			defer func(v int) { winogradMinTiles = v }(winogradMinTiles)
+			winogradMinTiles = 1
+			for _, workers := range []int{1, 2} {
+				pl, err := Compile(g, p, workers)
+				require.NoError(t, err)
+				for _, n := range []int{1, 3} {
+					in := randInput(n, g.Input, uint64(n+tc.c))
+					want, err := Reference(g, p, in, n)
+					require.NoError(t, err)
+					got, err := pl.Forward(in, n)
+					require.NoError(t, err)
+					require.True(t, pl.steps[0].wino, "the convolution took the Winograd path")
+					require.Len(t, got, len(want))
+					scale := 0.0
+					for _, v := range want {
+						scale = math.Max(scale, math.Abs(float64(v)))
+					}
+					for i := range want {
+						assert.InDelta(t, want[i], got[i], 1e-5*scale+1e-6, "workers %d batch %d output %d", workers, n, i)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestWinogradSpansTasks checks a batch whose tiles span several tasks, each
+// sample's edge tiles included, against the im2col path.
+func TestWinogradSpansTasks(t *testing.T) {
+	g := NewGraph(Shape{C: 8, H: 9, W: 11})
+	x := g.Conv("c", 0, 8, 8, 3, 1, 1, 1)
+	g.Act("r", OpReLU, x)
+	p := g.InitParams(1)
+	randomize(p, 9)
+	n := 17 // 510 tiles: more than one task holds
+	in := randInput(n, g.Input, 5)
+	pl, err := Compile(g, p, 2)
+	require.NoError(t, err)
+	got, err := pl.Forward(in, n)
+	require.NoError(t, err)
+	require.True(t, pl.steps[0].wino)
+	require.Greater(t, n*30, pl.winogradTiles(&pl.steps[0], n))
+	got = append([]float32(nil), got...)
+	defer func(v int) { winogradMinC = v }(winogradMinC)
+	winogradMinC = math.MaxInt
+	ref, err := Compile(g, p, 2)
+	require.NoError(t, err)
+	want, err := ref.Forward(in, n)
+	require.NoError(t, err)
+	require.False(t, ref.steps[0].wino)
+	for i := range want {
+		require.InDelta(t, want[i], got[i], 1e-4, "output %d", i)
+	}
+}
