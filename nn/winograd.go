@@ -13,8 +13,9 @@ package nn
 // the zoo covers this path). Lavin & Gray, "Fast Algorithms for
 // Convolutional Neural Networks", CVPR 2016.
 //
-// Layout of one task's scratch: V[ξ][t][c] (16 x T x C), M[ξ][t][k]
-// (16 x T x K), then a zero row of max(C, K) values (input padding, missing
+// Layout of one task's scratch: V[ξ][t][c] (16 matrices of Tp x C, Tp = T
+// rounded up to 4, each starting Tp*C+16 values after the last), M[ξ][t][k]
+// (16 of Tp x Kp, Kp = K rounded up to 8, Tp*Kp+16 apart), then a zero row of max(C, K) values (input padding, missing
 // residual) and a discard row of K values (output pixels past an odd edge).
 
 // winogradMinC is the smallest input channel count given to the Winograd
