@@ -21,9 +21,8 @@ func (pl *Plan) run(st *step, n int) {
 	switch st.kind {
 	case stConv, stDepthwise:
 		if st.wino = pl.winogradNow(st, n); st.wino {
-			tiles := n * ((st.out.H + 1) / 2) * ((st.out.W + 1) / 2)
 			T := pl.winogradTiles(st, n)
-			pl.parallel((tiles+T-1)/T, st, src, dst, n)
+			pl.parallel((winoTiles(st.out, n)+T-1)/T, st, src, dst, n)
 			return
 		}
 		m := n * st.out.H * st.out.W

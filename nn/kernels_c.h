@@ -64,6 +64,15 @@ static void amc_im2col(float *col, const float *src, long inH, long inW, long in
 // (same layouts: v[xi][t][c] with xi stride TC, m[xi][t][k] with xi stride TK
 // and rows ld apart). One tile's 16 input pixels (or 4 output pixels) are
 // NHWC rows; the transforms run across channels, 8 at a time with AVX2.
+// amc_cpu_avx2 says whether the AVX2 versions below may run on this CPU.
+static inline int amc_cpu_avx2(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	return __builtin_cpu_supports("avx2");
+#else
+	return 0;
+#endif
+}
+
 static inline void amc_wino_in_tile(float *o, const float *const *r, long TC, long c0, long C) {
 	for (long c = c0; c < C; c++) {
 		float d[16], q[16];
@@ -108,10 +117,7 @@ __attribute__((target("avx2"))) static long amc_wino_in_tile_avx2(float *o, cons
 
 static void amc_wino_in(float *v, const float *src, const float *zero, long inH, long inW, long C, long th, long tw,
                         long t0, long t1, long TC) {
-	int avx2 = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-	avx2 = __builtin_cpu_supports("avx2");
-#endif
+	int avx2 = amc_cpu_avx2();
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw) - 1, x0 = 2 * (p % tw) - 1;
@@ -192,10 +198,7 @@ __attribute__((target("avx2"))) static long amc_wino_out_tile_avx2(float *const 
 static void amc_wino_out(float *dst, const float *m, const float *res, const float *zero, float *trash,
                          const float *bias, long outH, long outW, long K, long th, long tw, long t0, long t1, long TK,
                          long ld, int act) {
-	int avx2 = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-	avx2 = __builtin_cpu_supports("avx2");
-#endif
+	int avx2 = amc_cpu_avx2();
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw), x0 = 2 * (p % tw);

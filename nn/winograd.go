@@ -82,15 +82,23 @@ var winogradMinTiles = 16
 
 // winogradNow says whether step st runs the Winograd path for n samples.
 func (pl *Plan) winogradNow(st *step, n int) bool {
-	return st.wu != nil && n*((st.out.H+1)/2)*((st.out.W+1)/2) >= winogradMinTiles
+	return st.wu != nil && winoTiles(st.out, n) >= winogradMinTiles
+}
+
+// winoGrid is the number of 2x2 output tiles down and across one sample.
+func winoGrid(out Shape) (th, tw int) { return (out.H + 1) / 2, (out.W + 1) / 2 }
+
+// winoTiles is the number of 2x2 output tiles over n samples.
+func winoTiles(out Shape, n int) int {
+	th, tw := winoGrid(out)
+	return n * th * tw
 }
 
 // winogradTiles is how many 2x2 output tiles one task covers: V and M
 // (16 x T x (C + K) floats) should stay in a core's L2 cache (512 KiB here),
 // and every worker should get a task.
 func (pl *Plan) winogradTiles(st *step, n int) int {
-	tiles := n * ((st.out.H + 1) / 2) * ((st.out.W + 1) / 2)
-	per := (tiles + pl.workers - 1) / pl.workers
+	per := (winoTiles(st.out, n) + pl.workers - 1) / pl.workers
 	return max(4, min(256, (320<<10)/(64*(st.in.C+st.out.C)), (per+3)&^3))
 }
 
@@ -99,7 +107,7 @@ func (pl *Plan) winogradTiles(st *step, n int) int {
 func (pl *Plan) winogradTile(worker, task int, st *step, src, dst []float32, n int) {
 	in, out := st.in, st.out
 	C, K := in.C, out.C
-	th, tw := (out.H+1)/2, (out.W+1)/2
+	th, tw := winoGrid(out)
 	total := n * th * tw
 	T := pl.winogradTiles(st, n)
 	t0 := task * T
