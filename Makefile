@@ -83,7 +83,7 @@ test-deps:
 test: build vet test-deps
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/amc
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
-	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./nn/... ./models/... ./train/
 	$(GO) test $(TAGS) -race -count=1 ./nn/
 	$(GO) test $(TAGS) -race -count=1 -run "GradientsMatch|StepsReduce" ./train/
 

@@ -266,5 +266,5 @@ var (
 // batch) of convolution n applied to NHWC input src of shape in: each row is
 // a k x k x InC patch in (ky, kx, c) order, the layout Plan's weights use.
 func Patches(dst, src []float32, in Shape, n *Node, out Shape, r0, r1 int) {
-	im2colGo(dst, src, in, out, n.Kernel, n.Stride, n.Pad, r0, r1, 0, in.C)
+	im2colImpl(dst, src, in, out, n.Kernel, n.Stride, n.Pad, r0, r1, 0, in.C)
 }

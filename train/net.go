@@ -147,7 +147,7 @@ func (net *Net) convForward(nd *nn.Node, in, out []float32, b int, is, os nn.Sha
 		for t := lo; t < hi; t++ {
 			s0, s1 := t*per, min(b, (t+1)*per)
 			rows := (s1 - s0) * rps
-			im2col(cols, in[s0*is.Size():], s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
+			nn.Patches(cols, in, is, nd, os, s0*rps, s1*rps)
 			sgemm(false, true, rows, nd.OutC, kk, cols, kk, w, kk, 0, out[s0*rps*nd.OutC:], nd.OutC)
 		}
 	})
@@ -181,7 +181,7 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 			s0, s1 := t*per, min(b, (t+1)*per)
 			rows := (s1 - s0) * rps
 			g := dy[s0*rps*nd.OutC:]
-			im2col(cols, in[s0*is.Size():], s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
+			nn.Patches(cols, in, is, nd, os, s0*rps, s1*rps)
 			sgemm(true, false, nd.OutC, kk, rows, g, nd.OutC, cols, kk, 1, part, kk)
 			if dx != nil {
 				sgemm(false, false, rows, kk, nd.OutC, g, nd.OutC, w, kk, 0, dcols, kk)
@@ -189,7 +189,7 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 				if first {
 					clear(d)
 				}
-				col2im(d, dcols, s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
+				col2imImpl(d, dcols, s1-s0, is, os, nd.Kernel, nd.Stride, nd.Pad)
 			}
 		}
 		parts[ci] = part
@@ -310,83 +310,6 @@ func (net *Net) reorder(nd *nn.Node) []float32 {
 	return w
 }
 
-// im2col fills cols ([b*Ho*Wo][K*K*C], channels fastest) from x (NHWC).
-// With stride 1, the K pixels of a kernel row are contiguous in x and are
-// copied at once when they are all inside the image.
-func im2col(cols, x []float32, b int, in, out nn.Shape, K, stride, pad int) {
-	C := in.C
-	row := K * K * C
-	for s := 0; s < b; s++ {
-		xs := x[s*in.Size():]
-		for oy := 0; oy < out.H; oy++ {
-			for ox := 0; ox < out.W; ox++ {
-				dst := cols[((s*out.H+oy)*out.W+ox)*row:][:row]
-				ix0 := ox*stride - pad
-				for ky := 0; ky < K; ky++ {
-					iy := oy*stride - pad + ky
-					d := dst[ky*K*C:][:K*C]
-					if iy < 0 || iy >= in.H {
-						clear(d)
-						continue
-					}
-					if stride == 1 && ix0 >= 0 && ix0+K <= in.W {
-						copy(d, xs[(iy*in.W+ix0)*C:][:K*C])
-						continue
-					}
-					for kx := 0; kx < K; kx++ {
-						ix := ix0 + kx
-						dk := d[kx*C:][:C]
-						if ix < 0 || ix >= in.W {
-							clear(dk)
-							continue
-						}
-						copy(dk, xs[(iy*in.W+ix)*C:][:C])
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im adds cols back into dx (NHWC), the transpose of im2col.
-func col2im(dx, cols []float32, b int, in, out nn.Shape, K, stride, pad int) {
-	C := in.C
-	row := K * K * C
-	for s := 0; s < b; s++ {
-		xs := dx[s*in.Size():]
-		for oy := 0; oy < out.H; oy++ {
-			for ox := 0; ox < out.W; ox++ {
-				src := cols[((s*out.H+oy)*out.W+ox)*row:][:row]
-				ix0 := ox*stride - pad
-				for ky := 0; ky < K; ky++ {
-					iy := oy*stride - pad + ky
-					if iy < 0 || iy >= in.H {
-						continue
-					}
-					sk := src[ky*K*C:][:K*C]
-					if stride == 1 && ix0 >= 0 && ix0+K <= in.W {
-						d := xs[(iy*in.W+ix0)*C:][:len(sk)]
-						for j, v := range sk {
-							d[j] += v
-						}
-						continue
-					}
-					for kx := 0; kx < K; kx++ {
-						ix := ix0 + kx
-						if ix < 0 || ix >= in.W {
-							continue
-						}
-						d := xs[(iy*in.W+ix)*C:][:C]
-						for c, v := range sk[kx*C:][:C] {
-							d[c] += v
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 func isPointwise(nd *nn.Node) bool { return nd.Kernel == 1 && nd.Stride == 1 && nd.Pad == 0 }
 
 func (net *Net) forwardNode(i, b int) {
@@ -417,27 +340,14 @@ func (net *Net) forwardNode(i, b int) {
 		}
 	case nn.OpBatchNorm:
 		net.bnForward(i, nd, in, out, b, os)
-	case nn.OpReLU:
+	case nn.OpReLU, nn.OpReLU6:
 		net.chunked(len(out), func(_, lo, hi int) {
-			src, dst := in[lo:hi], out[lo:hi]
-			dst = dst[:len(src)]
-			for j, v := range src {
-				bits := int32(math.Float32bits(v))
-				dst[j] = math.Float32frombits(uint32(bits &^ (bits >> 31)))
-			}
-		})
-	case nn.OpReLU6:
-		net.chunked(len(out), func(_, lo, hi int) {
-			for j := lo; j < hi; j++ {
-				out[j] = min(max(in[j], 0), 6)
-			}
+			actImpl(out[lo:hi], in[lo:hi], nd.Op == nn.OpReLU6)
 		})
 	case nn.OpAdd:
 		in2 := net.act[nd.Inputs[1]][:len(out)]
 		net.chunked(len(out), func(_, lo, hi int) {
-			for j := lo; j < hi; j++ {
-				out[j] = in[j] + in2[j]
-			}
+			addImpl(out[lo:hi], in[lo:hi], in2[lo:hi])
 		})
 	case nn.OpShortcutA:
 		m := nd.ShortcutMap(is.C)
@@ -496,35 +406,31 @@ func (net *Net) forwardNode(i, b int) {
 }
 
 func (net *Net) depthwiseForward(nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
-	w := net.Params[nd.Name+".weight"].Data // [C][1][K][K]
-	K, C := nd.Kernel, os.C
-	net.chunked(b, func(_, lo, hi int) {
-		for s := lo; s < hi; s++ {
-			for oy := 0; oy < os.H; oy++ {
-				for ox := 0; ox < os.W; ox++ {
-					dst := out[((s*os.H+oy)*os.W+ox)*C:][:C]
-					clear(dst)
-					for ky := 0; ky < K; ky++ {
-						iy := oy*nd.Stride - nd.Pad + ky
-						if iy < 0 || iy >= is.H {
-							continue
-						}
-						for kx := 0; kx < K; kx++ {
-							ix := ox*nd.Stride - nd.Pad + kx
-							if ix < 0 || ix >= is.W {
-								continue
-							}
-							src := in[((s*is.H+iy)*is.W+ix)*C:][:C]
-							k := ky*K + kx
-							for c, v := range src {
-								dst[c] += v * w[c*K*K+k]
-							}
-						}
-					}
-				}
-			}
+	wt, g := net.dwWeights(nd), dwGeometry(nd, is, os)
+	net.chunked(b, func(_, lo, hi int) { dwForwardImpl(out, in, wt, g, lo, hi) })
+}
+
+func dwGeometry(nd *nn.Node, is, os nn.Shape) dwGeom {
+	return dwGeom{H: is.H, W: is.W, Ho: os.H, Wo: os.W, C: os.C, K: nd.Kernel, stride: nd.Stride, pad: nd.Pad}
+}
+
+// dwWeights returns depthwise node nd's weights ([C][1][K][K]) as
+// [ky][kx][c] (cached for the step).
+func (net *Net) dwWeights(nd *nn.Node) []float32 {
+	key := nd.Name + "#dw"
+	if w, ok := net.wr[key]; ok {
+		return w
+	}
+	src := net.Params[nd.Name+".weight"].Data
+	KK, C := nd.Kernel*nd.Kernel, nd.OutC
+	w := make([]float32, len(src))
+	for c := 0; c < C; c++ {
+		for k := 0; k < KK; k++ {
+			w[k*C+c] = src[c*KK+k]
 		}
-	})
+	}
+	net.wr[key] = w
+	return w
 }
 
 // nChunks is the fixed number of pieces row-wise reductions are split
@@ -566,23 +472,7 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 	var sums, sqs [nChunks][]float64
 	net.chunked(cnt, func(ci, lo, hi int) {
 		s, q := make([]float64, C), make([]float64, C)
-		// float32 partial sums over blocks of rows, flushed into float64.
-		bs, bq := make([]float32, C), make([]float32, C)
-		for r0 := lo; r0 < hi; r0 += bnBlock {
-			for r := r0; r < min(hi, r0+bnBlock); r++ {
-				row := in[r*C:][:C]
-				bs, bq := bs[:len(row)], bq[:len(row)]
-				for c, v := range row {
-					bs[c] += v
-					bq[c] += v * v
-				}
-			}
-			for c := range bs {
-				s[c] += float64(bs[c])
-				q[c] += float64(bq[c])
-				bs[c], bq[c] = 0, 0
-			}
-		}
+		bnStatsImpl(in[lo*C:hi*C], C, s, q, make([]float32, C), make([]float32, C))
 		sums[ci], sqs[ci] = s, q
 	})
 	mean := make([]float64, C)
@@ -610,24 +500,13 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 	}
 	xhat := cache.xhat[:len(out)]
 	invstd := cache.invstd
-	// Flat loops over whole chunks (the channel index cycles), much faster
-	// than a loop per pixel when there are few channels.
 	scale, shift := make([]float32, C), make([]float32, C)
 	for c := range scale {
 		scale[c] = gamma[c] * invstd[c]
 		shift[c] = beta[c] - scale[c]*mean32[c]
 	}
 	net.chunked(cnt, func(_, lo, hi int) {
-		src, xh, dst := in[lo*C:hi*C], xhat[lo*C:hi*C], out[lo*C:hi*C]
-		xh, dst = xh[:len(src)], dst[:len(src)]
-		c := 0
-		for j, v := range src {
-			xh[j] = (v - mean32[c]) * invstd[c]
-			dst[j] = scale[c]*v + shift[c]
-			if c++; c == C {
-				c = 0
-			}
-		}
+		bnNormImpl(in[lo*C:hi*C], xhat[lo*C:hi*C], out[lo*C:hi*C], C, mean32, invstd, scale, shift)
 	})
 }
 
@@ -733,22 +612,7 @@ func (net *Net) backwardNode(i, b int) {
 		var pg, pb [nChunks][]float64
 		net.chunked(cnt, func(ci, lo, hi int) {
 			g, bb := make([]float64, C), make([]float64, C)
-			bg, bs := make([]float32, C), make([]float32, C)
-			for r0 := lo; r0 < hi; r0 += bnBlock {
-				for r := r0; r < min(hi, r0+bnBlock); r++ {
-					row, xh := dy[r*C:][:C], xhat[r*C:][:C]
-					bg, bs := bg[:len(row)], bs[:len(row)]
-					for c, v := range row {
-						bg[c] += v * xh[c]
-						bs[c] += v
-					}
-				}
-				for c := range bg {
-					g[c] += float64(bg[c])
-					bb[c] += float64(bs[c])
-					bg[c], bs[c] = 0, 0
-				}
-			}
+			bnGradStatsImpl(dy[lo*C:hi*C], xhat[lo*C:hi*C], C, g, bb, make([]float32, C), make([]float32, C))
 			pg[ci], pb[ci] = g, bb
 		})
 		sg := make([]float32, C)
@@ -777,46 +641,12 @@ func (net *Net) backwardNode(i, b int) {
 			kb[c] = k[c] * sb[c] * inv
 		}
 		net.chunked(cnt, func(_, lo, hi int) {
-			d, xh, g := dx[lo*C:hi*C], xhat[lo*C:hi*C], dy[lo*C:hi*C]
-			xh, g = xh[:len(d)], g[:len(d)]
-			c := 0
-			if first {
-				for j := range d {
-					d[j] = k[c]*g[j] - ka[c]*xh[j] - kb[c]
-					if c++; c == C {
-						c = 0
-					}
-				}
-			} else {
-				for j := range d {
-					d[j] += k[c]*g[j] - ka[c]*xh[j] - kb[c]
-					if c++; c == C {
-						c = 0
-					}
-				}
-			}
+			bnDXImpl(dx[lo*C:hi*C], xhat[lo*C:hi*C], dy[lo*C:hi*C], C, k, ka, kb, first)
 		})
 	case nn.OpReLU, nn.OpReLU6:
-		// Branch-free masks on the output's bits (ReLU signs are random,
-		// so branches mispredict): keep where 0 < out (< 6 for ReLU6).
 		out := net.act[i][:len(dy)]
-		upper := int32(math.MaxInt32)
-		if nd.Op == nn.OpReLU6 {
-			upper = int32(math.Float32bits(6))
-		}
-		net.chunked(len(dy), func(_, lo, hj int) {
-			o, g, d := out[lo:hj], dy[lo:hj], dx[lo:hj]
-			g, d = g[:len(o)], d[:len(o)]
-			for j, ov := range o {
-				bits := int32(math.Float32bits(ov))
-				keep := ^((bits - 1) >> 31) & ((bits - upper) >> 31)
-				v := math.Float32frombits(math.Float32bits(g[j]) & uint32(keep))
-				if first {
-					d[j] = v
-				} else {
-					d[j] += v
-				}
-			}
+		net.chunked(len(dy), func(_, lo, hi int) {
+			actGradImpl(dx[lo:hi], out[lo:hi], dy[lo:hi], nd.Op == nn.OpReLU6, first)
 		})
 	case nn.OpAdd:
 		for k, src2 := range nd.Inputs {
@@ -828,9 +658,7 @@ func (net *Net) backwardNode(i, b int) {
 			if first {
 				copy(d, dy)
 			} else {
-				for j, v := range dy {
-					d[j] += v
-				}
+				net.chunked(len(dy), func(_, lo, hi int) { addImpl(d[lo:hi], dy[lo:hi], nil) })
 			}
 		}
 	case nn.OpShortcutA:
@@ -916,47 +744,29 @@ func (net *Net) backwardNode(i, b int) {
 }
 
 func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn.Shape, needDX bool) {
-	w := net.Params[nd.Name+".weight"].Data
-	dw := net.Grads[nd.Name+".weight"]
-	K, C := nd.Kernel, os.C
-	// Weight gradients per chunk of samples, summed in chunk order so that
-	// the result does not depend on scheduling.
+	wt, g := net.dwWeights(nd), dwGeometry(nd, is, os)
+	if !needDX {
+		dx = nil
+	}
+	// Weight gradients per chunk of samples ([ky][kx][c]), summed in chunk
+	// order so that the result does not depend on scheduling; chunks are
+	// whole samples, so their input gradients do not overlap.
 	var parts [nChunks][]float32
 	net.chunked(b, func(ci, lo, hi int) {
-		part := make([]float32, len(dw))
-		for s := lo; s < hi; s++ {
-			for oy := 0; oy < os.H; oy++ {
-				for ox := 0; ox < os.W; ox++ {
-					g := dy[((s*os.H+oy)*os.W+ox)*C:][:C]
-					for ky := 0; ky < K; ky++ {
-						iy := oy*nd.Stride - nd.Pad + ky
-						if iy < 0 || iy >= is.H {
-							continue
-						}
-						for kx := 0; kx < K; kx++ {
-							ix := ox*nd.Stride - nd.Pad + kx
-							if ix < 0 || ix >= is.W {
-								continue
-							}
-							off := ((s*is.H+iy)*is.W + ix) * C
-							src := in[off:][:C]
-							k := ky*K + kx
-							for c, v := range g {
-								part[c*K*K+k] += v * src[c]
-								if needDX {
-									dx[off+c] += v * w[c*K*K+k]
-								}
-							}
-						}
-					}
-				}
-			}
-		}
+		part := make([]float32, len(wt))
+		dwBackwardImpl(part, dx, in, dy, wt, g, lo, hi)
 		parts[ci] = part
 	})
+	dw := net.Grads[nd.Name+".weight"]
+	KK, C := g.K*g.K, g.C
 	for _, p := range parts {
-		for j, v := range p {
-			dw[j] += v
+		if p == nil {
+			continue
+		}
+		for k := 0; k < KK; k++ {
+			for c, v := range p[k*C:][:C] {
+				dw[c*KK+k] += v
+			}
 		}
 	}
 }

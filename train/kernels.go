@@ -1,0 +1,269 @@
+package train
+
+import (
+	"math"
+
+	"github.com/amcbench/amc/nn"
+)
+
+// The memory-bound loops of the training passes (batch norm, activations,
+// residual adds, col2im, depthwise convolutions). The cgo build
+// (kernels_cgo.go) replaces them with C versions that gcc vectorises, which
+// Go's compiler does not; both compute the same values up to float32
+// rounding (TestKernelsMatchGo compares them).
+var (
+	bnStatsImpl     = bnStatsGo
+	bnNormImpl      = bnNormGo
+	bnGradStatsImpl = bnGradStatsGo
+	bnDXImpl        = bnDXGo
+	actImpl         = actGo
+	actGradImpl     = actGradGo
+	addImpl         = addGo
+	col2imImpl      = col2imGo
+	dwForwardImpl   = dwForwardGo
+	dwBackwardImpl  = dwBackwardGo
+)
+
+// bnStatsGo adds the per-channel sums and sums of squares of x's rows (C
+// values each) into s and q: float32 partial sums over blocks of bnBlock
+// rows, flushed into the float64 accumulators. bs and bq are zeroed scratch
+// of C values.
+func bnStatsGo(x []float32, C int, s, q []float64, bs, bq []float32) {
+	rows := len(x) / C
+	for r0 := 0; r0 < rows; r0 += bnBlock {
+		for r := r0; r < min(rows, r0+bnBlock); r++ {
+			row := x[r*C:][:C]
+			bs, bq := bs[:len(row)], bq[:len(row)]
+			for c, v := range row {
+				bs[c] += v
+				bq[c] += v * v
+			}
+		}
+		for c := range bs {
+			s[c] += float64(bs[c])
+			q[c] += float64(bq[c])
+			bs[c], bq[c] = 0, 0
+		}
+	}
+}
+
+// bnNormGo writes xhat = (x - mean) invstd and dst = scale x + shift, row by
+// row (C channels).
+func bnNormGo(src, xhat, dst []float32, C int, mean, invstd, scale, shift []float32) {
+	xhat, dst = xhat[:len(src)], dst[:len(src)]
+	c := 0
+	for j, v := range src { // flat: much faster than a loop per pixel with few channels
+		xhat[j] = (v - mean[c]) * invstd[c]
+		dst[j] = scale[c]*v + shift[c]
+		if c++; c == C {
+			c = 0
+		}
+	}
+}
+
+// bnGradStatsGo adds the per-channel sums of dy x xhat and of dy into g and
+// b, blocked as bnStatsGo.
+func bnGradStatsGo(dy, xhat []float32, C int, g, b []float64, bg, bs []float32) {
+	rows := len(dy) / C
+	for r0 := 0; r0 < rows; r0 += bnBlock {
+		for r := r0; r < min(rows, r0+bnBlock); r++ {
+			row, xh := dy[r*C:][:C], xhat[r*C:][:C]
+			bg, bs := bg[:len(row)], bs[:len(row)]
+			for c, v := range row {
+				bg[c] += v * xh[c]
+				bs[c] += v
+			}
+		}
+		for c := range bg {
+			g[c] += float64(bg[c])
+			b[c] += float64(bs[c])
+			bg[c], bs[c] = 0, 0
+		}
+	}
+}
+
+// bnDXGo writes (first) or adds k dy - ka xhat - kb into d, per channel.
+func bnDXGo(d, xhat, dy []float32, C int, k, ka, kb []float32, first bool) {
+	xhat, dy = xhat[:len(d)], dy[:len(d)]
+	c := 0
+	for j := range d {
+		v := k[c]*dy[j] - ka[c]*xhat[j] - kb[c]
+		if first {
+			d[j] = v
+		} else {
+			d[j] += v
+		}
+		if c++; c == C {
+			c = 0
+		}
+	}
+}
+
+// actGo writes max(x, 0) into dst, capped at 6 for ReLU6.
+func actGo(dst, src []float32, relu6 bool) {
+	dst = dst[:len(src)]
+	if relu6 {
+		for j, v := range src {
+			dst[j] = min(max(v, 0), 6)
+		}
+		return
+	}
+	for j, v := range src {
+		// Branch-free on the bits (ReLU signs are random, so branches
+		// mispredict); -0 and NaN's sign bit give +0.
+		bits := int32(math.Float32bits(v))
+		dst[j] = math.Float32frombits(uint32(bits &^ (bits >> 31)))
+	}
+}
+
+// actGradGo writes (first) or adds dy where the activation's output is
+// inside its linear range (0 < out, and out < 6 for ReLU6), zero elsewhere.
+func actGradGo(d, out, dy []float32, relu6, first bool) {
+	out, dy = out[:len(d)], dy[:len(d)]
+	upper := float32(math.Inf(1))
+	if relu6 {
+		upper = 6
+	}
+	for j, o := range out {
+		var v float32
+		if o > 0 && (o < upper || !relu6) {
+			v = dy[j]
+		}
+		if first {
+			d[j] = v
+		} else {
+			d[j] += v
+		}
+	}
+}
+
+// addGo writes a + b into dst, or adds a into dst when b is nil.
+func addGo(dst, a, b []float32) {
+	dst = dst[:len(a)]
+	if b == nil {
+		for j, v := range a {
+			dst[j] += v
+		}
+		return
+	}
+	b = b[:len(a)]
+	for j, v := range a {
+		dst[j] = v + b[j]
+	}
+}
+
+// col2imGo adds cols back into dx (NHWC), the transpose of im2col: b
+// samples, cols [b*Ho*Wo][K*K*C] with channels fastest.
+func col2imGo(dx, cols []float32, b int, in, out nn.Shape, K, stride, pad int) {
+	C := in.C
+	row := K * K * C
+	for s := 0; s < b; s++ {
+		xs := dx[s*in.H*in.W*C:]
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				src := cols[((s*out.H+oy)*out.W+ox)*row:][:row]
+				ix0 := ox*stride - pad
+				for ky := 0; ky < K; ky++ {
+					iy := oy*stride - pad + ky
+					if iy < 0 || iy >= in.H {
+						continue
+					}
+					sk := src[ky*K*C:][:K*C]
+					if stride == 1 && ix0 >= 0 && ix0+K <= in.W {
+						d := xs[(iy*in.W+ix0)*C:][:len(sk)]
+						for j, v := range sk {
+							d[j] += v
+						}
+						continue
+					}
+					for kx := 0; kx < K; kx++ {
+						ix := ix0 + kx
+						if ix < 0 || ix >= in.W {
+							continue
+						}
+						d := xs[(iy*in.W+ix)*C:][:C]
+						for c, v := range sk[kx*C:][:C] {
+							d[c] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// dwGeom is a depthwise convolution's geometry: samples s0..s1 of NHWC
+// input (H x W) and output (Ho x Wo), C channels, K x K kernel.
+type dwGeom struct {
+	H, W, Ho, Wo, C, K, stride, pad int
+}
+
+// dwForwardGo writes the depthwise convolution of samples s0..s1: wt is the
+// kernel as [ky][kx][c] (channels fastest, so the inner loop runs along
+// contiguous channels).
+func dwForwardGo(out, in, wt []float32, g dwGeom, s0, s1 int) {
+	C, K := g.C, g.K
+	for s := s0; s < s1; s++ {
+		for oy := 0; oy < g.Ho; oy++ {
+			for ox := 0; ox < g.Wo; ox++ {
+				dst := out[((s*g.Ho+oy)*g.Wo+ox)*C:][:C]
+				clear(dst)
+				for ky := 0; ky < K; ky++ {
+					iy := oy*g.stride - g.pad + ky
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					for kx := 0; kx < K; kx++ {
+						ix := ox*g.stride - g.pad + kx
+						if ix < 0 || ix >= g.W {
+							continue
+						}
+						src := in[((s*g.H+iy)*g.W+ix)*C:][:C]
+						w := wt[(ky*K+kx)*C:][:C]
+						for c, v := range src {
+							dst[c] += v * w[c]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// dwBackwardGo adds the weight gradient of samples s0..s1 into dwt
+// ([ky][kx][c]) and, if dx is not nil, their input gradient into dx.
+func dwBackwardGo(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int) {
+	C, K := g.C, g.K
+	for s := s0; s < s1; s++ {
+		for oy := 0; oy < g.Ho; oy++ {
+			for ox := 0; ox < g.Wo; ox++ {
+				gy := dy[((s*g.Ho+oy)*g.Wo+ox)*C:][:C]
+				for ky := 0; ky < K; ky++ {
+					iy := oy*g.stride - g.pad + ky
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					for kx := 0; kx < K; kx++ {
+						ix := ox*g.stride - g.pad + kx
+						if ix < 0 || ix >= g.W {
+							continue
+						}
+						off := ((s*g.H+iy)*g.W + ix) * C
+						src := in[off:][:C]
+						k := (ky*K + kx) * C
+						dw := dwt[k:][:C]
+						for c, v := range gy {
+							dw[c] += v * src[c]
+						}
+						if dx != nil {
+							d, w := dx[off:][:C], wt[k:][:C]
+							for c, v := range gy {
+								d[c] += v * w[c]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,193 @@
+// C versions of the training passes' memory-bound loops, used by the
+// OpenBLAS (cgo) build; gcc vectorises them along the channels, which Go's
+// compiler does not. kernels.go holds the Go versions (same arguments, same
+// values up to float32 rounding) and documents each one.
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AMC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AMC_CLONES
+#endif
+
+#define AMC_BN_BLOCK 64 // bnBlock in net.go
+
+static AMC_CLONES void amc_bn_stats(const float *restrict x, long rows, long C, double *restrict s, double *restrict q,
+                                    float *restrict bs, float *restrict bq) {
+	for (long r0 = 0; r0 < rows; r0 += AMC_BN_BLOCK) {
+		long r1 = r0 + AMC_BN_BLOCK < rows ? r0 + AMC_BN_BLOCK : rows;
+		for (long r = r0; r < r1; r++) {
+			const float *row = x + r * C;
+			for (long c = 0; c < C; c++) {
+				float v = row[c];
+				bs[c] += v;
+				bq[c] += v * v;
+			}
+		}
+		for (long c = 0; c < C; c++) {
+			s[c] += bs[c];
+			q[c] += bq[c];
+			bs[c] = 0;
+			bq[c] = 0;
+		}
+	}
+}
+
+static AMC_CLONES void amc_bn_norm(const float *restrict src, float *restrict xhat, float *restrict dst, long rows, long C,
+                                   const float *restrict mean, const float *restrict invstd, const float *restrict scale,
+                                   const float *restrict shift) {
+	for (long r = 0; r < rows; r++) {
+		const float *x = src + r * C;
+		float *xh = xhat + r * C, *y = dst + r * C;
+		for (long c = 0; c < C; c++) {
+			xh[c] = (x[c] - mean[c]) * invstd[c];
+			y[c] = scale[c] * x[c] + shift[c];
+		}
+	}
+}
+
+static AMC_CLONES void amc_bn_grad_stats(const float *restrict dy, const float *restrict xhat, long rows, long C,
+                                         double *restrict g, double *restrict b, float *restrict bg, float *restrict bs) {
+	for (long r0 = 0; r0 < rows; r0 += AMC_BN_BLOCK) {
+		long r1 = r0 + AMC_BN_BLOCK < rows ? r0 + AMC_BN_BLOCK : rows;
+		for (long r = r0; r < r1; r++) {
+			const float *row = dy + r * C, *xh = xhat + r * C;
+			for (long c = 0; c < C; c++) {
+				bg[c] += row[c] * xh[c];
+				bs[c] += row[c];
+			}
+		}
+		for (long c = 0; c < C; c++) {
+			g[c] += bg[c];
+			b[c] += bs[c];
+			bg[c] = 0;
+			bs[c] = 0;
+		}
+	}
+}
+
+static AMC_CLONES void amc_bn_dx(float *restrict d, const float *restrict xhat, const float *restrict dy, long rows, long C,
+                                 const float *restrict k, const float *restrict ka, const float *restrict kb, int first) {
+	for (long r = 0; r < rows; r++) {
+		float *dr = d + r * C;
+		const float *xh = xhat + r * C, *g = dy + r * C;
+		if (first) {
+			for (long c = 0; c < C; c++) dr[c] = k[c] * g[c] - ka[c] * xh[c] - kb[c];
+		} else {
+			for (long c = 0; c < C; c++) dr[c] += k[c] * g[c] - ka[c] * xh[c] - kb[c];
+		}
+	}
+}
+
+static AMC_CLONES void amc_act(float *restrict dst, const float *restrict src, long n, int relu6) {
+	// Written so that NaN passes through, as in Go (a diverging run must
+	// show a NaN loss).
+	if (relu6) {
+		for (long j = 0; j < n; j++) {
+			float v = src[j] < 0 ? 0 : src[j];
+			dst[j] = v > 6 ? 6 : v;
+		}
+		return;
+	}
+	for (long j = 0; j < n; j++) dst[j] = src[j] < 0 ? 0 : src[j];
+}
+
+static AMC_CLONES void amc_act_grad(float *restrict d, const float *restrict out, const float *restrict dy, long n, int relu6,
+                                    int first) {
+	float upper = relu6 ? 6 : __builtin_inff();
+	if (first) {
+		for (long j = 0; j < n; j++) d[j] = out[j] > 0 && (out[j] < upper || !relu6) ? dy[j] : 0;
+	} else {
+		for (long j = 0; j < n; j++) d[j] += out[j] > 0 && (out[j] < upper || !relu6) ? dy[j] : 0;
+	}
+}
+
+static AMC_CLONES void amc_add(float *restrict dst, const float *restrict a, const float *restrict b, long n) {
+	if (!b) {
+		for (long j = 0; j < n; j++) dst[j] += a[j];
+		return;
+	}
+	for (long j = 0; j < n; j++) dst[j] = a[j] + b[j];
+}
+
+static AMC_CLONES void amc_col2im(float *restrict dx, const float *restrict cols, long b, long H, long W, long C, long Ho,
+                                  long Wo, long K, long stride, long pad) {
+	long row = K * K * C;
+	for (long s = 0; s < b; s++) {
+		float *xs = dx + s * H * W * C;
+		for (long oy = 0; oy < Ho; oy++) {
+			for (long ox = 0; ox < Wo; ox++) {
+				const float *src = cols + ((s * Ho + oy) * Wo + ox) * row;
+				long ix0 = ox * stride - pad;
+				for (long ky = 0; ky < K; ky++) {
+					long iy = oy * stride - pad + ky;
+					if (iy < 0 || iy >= H) continue;
+					const float *sk = src + ky * K * C;
+					if (stride == 1 && ix0 >= 0 && ix0 + K <= W) {
+						float *d = xs + (iy * W + ix0) * C;
+						for (long j = 0; j < K * C; j++) d[j] += sk[j];
+						continue;
+					}
+					for (long kx = 0; kx < K; kx++) {
+						long ix = ix0 + kx;
+						if (ix < 0 || ix >= W) continue;
+						float *d = xs + (iy * W + ix) * C;
+						const float *sc = sk + kx * C;
+						for (long c = 0; c < C; c++) d[c] += sc[c];
+					}
+				}
+			}
+		}
+	}
+}
+
+static AMC_CLONES void amc_dw_forward(float *restrict out, const float *restrict in, const float *restrict wt, long H, long W,
+                                      long Ho, long Wo, long C, long K, long stride, long pad, long s0, long s1) {
+	for (long s = s0; s < s1; s++) {
+		for (long oy = 0; oy < Ho; oy++) {
+			for (long ox = 0; ox < Wo; ox++) {
+				float *dst = out + ((s * Ho + oy) * Wo + ox) * C;
+				for (long c = 0; c < C; c++) dst[c] = 0;
+				for (long ky = 0; ky < K; ky++) {
+					long iy = oy * stride - pad + ky;
+					if (iy < 0 || iy >= H) continue;
+					for (long kx = 0; kx < K; kx++) {
+						long ix = ox * stride - pad + kx;
+						if (ix < 0 || ix >= W) continue;
+						const float *src = in + ((s * H + iy) * W + ix) * C, *w = wt + (ky * K + kx) * C;
+						for (long c = 0; c < C; c++) dst[c] += src[c] * w[c];
+					}
+				}
+			}
+		}
+	}
+}
+
+static AMC_CLONES void amc_dw_backward(float *restrict dwt, float *restrict dx, const float *restrict in,
+                                       const float *restrict dy, const float *restrict wt, long H, long W, long Ho, long Wo,
+                                       long C, long K, long stride, long pad, long s0, long s1) {
+	for (long s = s0; s < s1; s++) {
+		for (long oy = 0; oy < Ho; oy++) {
+			for (long ox = 0; ox < Wo; ox++) {
+				const float *g = dy + ((s * Ho + oy) * Wo + ox) * C;
+				for (long ky = 0; ky < K; ky++) {
+					long iy = oy * stride - pad + ky;
+					if (iy < 0 || iy >= H) continue;
+					for (long kx = 0; kx < K; kx++) {
+						long ix = ox * stride - pad + kx;
+						if (ix < 0 || ix >= W) continue;
+						long off = ((s * H + iy) * W + ix) * C, k = (ky * K + kx) * C;
+						const float *src = in + off;
+						float *dw = dwt + k;
+						for (long c = 0; c < C; c++) dw[c] += g[c] * src[c];
+						if (dx) {
+							float *d = dx + off;
+							const float *w = wt + k;
+							for (long c = 0; c < C; c++) d[c] += g[c] * w[c];
+						}
+					}
+				}
+			}
+		}
+	}
+}

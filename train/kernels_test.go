@@ -1,0 +1,139 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/amcbench/amc/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// closeTo asserts that got equals want within float32 rounding of sums of
+// a few hundred terms.
+func closeTo[T float32 | float64](t *testing.T, want, got []T, msg string) {
+	t.Helper()
+	require.Len(t, got, len(want), msg)
+	for i := range want {
+		tol := 1e-4 * (1 + math.Abs(float64(want[i])))
+		if math.Abs(float64(got[i]-want[i])) > tol {
+			assert.Failf(t, "differs", "%s: [%d] want %g got %g", msg, i, want[i], got[i])
+			return
+		}
+	}
+}
+
+// The kernels in use (vectorised C in the cgo build) compute what their Go
+// versions compute, on channel counts that are not multiples of the vector
+// width and on row counts past a batch-norm block. Without cgo the kernels
+// in use are the Go versions and the test compares them with themselves.
+func TestKernelsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, C := range []int{1, 6, 13, 32} {
+		rows := 150 // more than two bnBlocks
+		n := rows * C
+		x, dy, xh := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+		pc := func() []float32 { return randSlice(rng, C) }
+		mean, invstd, scale, shift, k, ka, kb := pc(), pc(), pc(), pc(), pc(), pc(), pc()
+
+		s1, q1, s2, q2 := make([]float64, C), make([]float64, C), make([]float64, C), make([]float64, C)
+		bnStatsGo(x, C, s1, q1, make([]float32, C), make([]float32, C))
+		bnStatsImpl(x, C, s2, q2, make([]float32, C), make([]float32, C))
+		closeTo(t, s1, s2, "bnStats sums")
+		closeTo(t, q1, q2, "bnStats squares")
+
+		xa, ya, xb, yb := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		bnNormGo(x, xa, ya, C, mean, invstd, scale, shift)
+		bnNormImpl(x, xb, yb, C, mean, invstd, scale, shift)
+		closeTo(t, xa, xb, "bnNorm xhat")
+		closeTo(t, ya, yb, "bnNorm out")
+
+		g1, b1, g2, b2 := make([]float64, C), make([]float64, C), make([]float64, C), make([]float64, C)
+		bnGradStatsGo(dy, xh, C, g1, b1, make([]float32, C), make([]float32, C))
+		bnGradStatsImpl(dy, xh, C, g2, b2, make([]float32, C), make([]float32, C))
+		closeTo(t, g1, g2, "bnGradStats dy*xhat")
+		closeTo(t, b1, b2, "bnGradStats dy")
+
+		for _, first := range []bool{true, false} {
+			da, db := slices.Clone(x), slices.Clone(x)
+			bnDXGo(da, xh, dy, C, k, ka, kb, first)
+			bnDXImpl(db, xh, dy, C, k, ka, kb, first)
+			closeTo(t, da, db, "bnDX")
+		}
+	}
+	n := 1000
+	x := randSlice(rng, n)
+	for i := range x {
+		x[i] *= 5 // values past ReLU6's cap
+	}
+	x[0], x[1] = 0, float32(math.Copysign(0, -1))
+	dy := randSlice(rng, n)
+	for _, relu6 := range []bool{false, true} {
+		a, b := make([]float32, n), make([]float32, n)
+		actGo(a, x, relu6)
+		actImpl(b, x, relu6)
+		closeTo(t, a, b, "act")
+		for _, first := range []bool{true, false} {
+			da, db := slices.Clone(x), slices.Clone(x)
+			actGradGo(da, a, dy, relu6, first)
+			actGradImpl(db, a, dy, relu6, first)
+			closeTo(t, da, db, "actGrad")
+		}
+	}
+	a, b := make([]float32, n), make([]float32, n)
+	addGo(a, x, dy)
+	addImpl(b, x, dy)
+	closeTo(t, a, b, "add")
+	addGo(a, x, nil)
+	addImpl(b, x, nil)
+	closeTo(t, a, b, "add into")
+}
+
+// The convolution kernels (col2im, depthwise forward and backward) match
+// their Go versions on padded, strided and odd-sized geometries.
+func TestConvKernelsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct{ H, W, C, K, stride, pad int }{
+		{7, 7, 5, 3, 1, 1}, {8, 8, 16, 3, 2, 1}, {5, 6, 3, 1, 1, 0}, {9, 9, 12, 5, 2, 2},
+	} {
+		b := 3
+		Ho, Wo := (c.H+2*c.pad-c.K)/c.stride+1, (c.W+2*c.pad-c.K)/c.stride+1
+		in, out := nn.Shape{C: c.C, H: c.H, W: c.W}, nn.Shape{C: c.C, H: Ho, W: Wo}
+		cols := randSlice(rng, b*Ho*Wo*c.K*c.K*c.C)
+		base := randSlice(rng, b*in.Size())
+		d1, d2 := slices.Clone(base), slices.Clone(base)
+		col2imGo(d1, cols, b, in, out, c.K, c.stride, c.pad)
+		col2imImpl(d2, cols, b, in, out, c.K, c.stride, c.pad)
+		closeTo(t, d1, d2, "col2im")
+
+		g := dwGeom{H: c.H, W: c.W, Ho: Ho, Wo: Wo, C: c.C, K: c.K, stride: c.stride, pad: c.pad}
+		x, wt := randSlice(rng, b*in.Size()), randSlice(rng, c.K*c.K*c.C)
+		y1, y2 := make([]float32, b*out.Size()), make([]float32, b*out.Size())
+		dwForwardGo(y1, x, wt, g, 1, b)
+		dwForwardImpl(y2, x, wt, g, 1, b)
+		closeTo(t, y1, y2, "depthwise forward")
+
+		dy := randSlice(rng, b*out.Size())
+		for _, withDX := range []bool{true, false} {
+			w1, w2 := make([]float32, len(wt)), make([]float32, len(wt))
+			var x1, x2 []float32
+			if withDX {
+				x1, x2 = slices.Clone(base), slices.Clone(base)
+			}
+			dwBackwardGo(w1, x1, x, dy, wt, g, 0, b)
+			dwBackwardImpl(w2, x2, x, dy, wt, g, 0, b)
+			closeTo(t, w1, w2, "depthwise weight gradient")
+			closeTo(t, x1, x2, "depthwise input gradient")
+		}
+	}
+}
