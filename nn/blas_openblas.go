@@ -27,6 +27,7 @@ func init() {
 	winoInImpl = winoInC
 	winoOutImpl = winoOutC
 	winoMulImpl = winoMulC
+	winoDyImpl = winoDyC
 }
 
 func biasActC(c []float32, rows, cols int, bias, res []float32, a act) {
@@ -93,4 +94,15 @@ func winoMulC(m, v, u []float32, Tp, c, Kp, vs, ms int) {
 	_ = u[16*c*Kp-1]
 	C.amc_wino_mul((*C.float)(unsafe.Pointer(&m[0])), (*C.float)(unsafe.Pointer(&v[0])), (*C.float)(unsafe.Pointer(&u[0])),
 		C.long(Tp), C.long(c), C.long(Kp), C.long(vs), C.long(ms))
+}
+
+func winoDyC(dm, dy, zero []float32, out Shape, th, tw, t0, t1, ms int) {
+	if t1 <= t0 {
+		return
+	}
+	_ = dm[15*ms+(t1-t0)*out.C-1]
+	_ = zero[out.C-1]
+	_ = dy[((t1-1)/(th*tw)+1)*out.Size()-1]
+	C.amc_wino_dy((*C.float)(unsafe.Pointer(&dm[0])), (*C.float)(unsafe.Pointer(&dy[0])), (*C.float)(unsafe.Pointer(&zero[0])),
+		C.long(out.H), C.long(out.W), C.long(out.C), C.long(th), C.long(tw), C.long(t0), C.long(t1), C.long(ms))
 }

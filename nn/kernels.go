@@ -260,6 +260,7 @@ var (
 	winoInImpl  = winoInGo
 	winoOutImpl = winoOutGo
 	winoMulImpl = winoMulGo
+	winoDyImpl  = winoDyGo
 )
 
 // Patches writes the im2col rows r0..r1 (output pixels, counted over the

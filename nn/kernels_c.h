@@ -315,3 +315,37 @@ static void amc_wino_mul(float *m, const float *v, const float *u, long Tp, long
 #endif
 	amc_wino_mul_generic(m, v, u, Tp, C, Kp, vs, ms);
 }
+
+// Winograd weight gradient's output-gradient transform dM = A dY Aᵀ (2x2 to
+// 4x4) for tiles t0..t1; see winoDyGo in winograd.go (dm[xi][t][k], xi
+// stride ms, tiles K apart; pixels past an odd edge read zero).
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH, long outW, long K, long th, long tw,
+                        long t0, long t1, long ms) {
+	for (long t = t0; t < t1; t++) {
+		long b = t / (th * tw), p = t % (th * tw);
+		long y0 = 2 * (p / tw), x0 = 2 * (p % tw);
+		const float *r[4];
+		for (int q = 0; q < 4; q++) {
+			long y = y0 + q / 2, x = x0 + q % 2;
+			r[q] = (y >= outH || x >= outW) ? zero : dy + ((b * outH + y) * outW + x) * K;
+		}
+		const float *restrict r0 = r[0], *restrict r1 = r[1], *restrict r2 = r[2], *restrict r3 = r[3];
+		float *restrict o = dm + (t - t0) * K;
+		for (long k = 0; k < K; k++) {
+			float a[4][2] = {// A dY: rows of dY, their sum and difference, minus the second
+			                 {r0[k], r1[k]},
+			                 {r0[k] + r2[k], r1[k] + r3[k]},
+			                 {r0[k] - r2[k], r1[k] - r3[k]},
+			                 {-r2[k], -r3[k]}};
+			for (int i = 0; i < 4; i++) { // (A dY) Aᵀ
+				o[(i * 4 + 0) * ms + k] = a[i][0];
+				o[(i * 4 + 1) * ms + k] = a[i][0] + a[i][1];
+				o[(i * 4 + 2) * ms + k] = a[i][0] - a[i][1];
+				o[(i * 4 + 3) * ms + k] = -a[i][1];
+			}
+		}
+	}
+}

@@ -35,6 +35,7 @@ type Net struct {
 	argmax  [][]int32   // per node (max pooling only)
 	// per chunk: a convolution tile's im2col matrix and its gradient
 	tileCols, tileDCols [][]float32
+	winoScratch         [nChunks][]float32
 	wr                  map[string][]float32 // conv weights reordered to [out][ky][kx][in]
 	workers             int
 	// BNMomentum is the running-statistics momentum (PyTorch's 0.1).
@@ -135,6 +136,10 @@ func sgemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
 // of a few samples, then one matrix product, in each of the workers.
 func (net *Net) convForward(nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
 	kk := nd.Kernel * nd.Kernel * nd.InC
+	if useWinograd && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC, os, b) {
+		net.winograd(out, in, nil, net.winoWeights(nd, false), is, os, b)
+		return
+	}
 	w := net.reorder(nd)
 	if isPointwise(nd) {
 		net.gemm(false, true, b*os.H*os.W, nd.OutC, kk, in, kk, w, kk, 0, out, nd.OutC)
@@ -158,8 +163,8 @@ func (net *Net) convForward(nd *nn.Node, in, out []float32, b int, is, os nn.Sha
 // been written in this pass.
 func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn.Shape, first bool) []float32 {
 	kk := nd.Kernel * nd.Kernel * nd.InC
-	w := net.reorder(nd)
 	if isPointwise(nd) {
+		w := net.reorder(nd)
 		dwr := make([]float32, nd.OutC*kk)
 		net.gemm(true, false, nd.OutC, kk, b*os.H*os.W, dy, nd.OutC, in, kk, 0, dwr, kk)
 		if dx != nil {
@@ -171,18 +176,86 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 		}
 		return dwr
 	}
+	// The input gradient of a 3x3 stride-1 convolution is the same kind of
+	// convolution of dy (weights flipped, in and out swapped): Winograd.
+	if dx != nil && useWinograd && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.OutC, nd.InC, is, b) {
+		var res []float32
+		if !first {
+			res = dx
+		}
+		net.winograd(dx, dy, res, net.winoWeights(nd, true), os, is, b)
+		dx = nil
+	}
+	if useWinograd && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC, os, b) {
+		dwr := net.winogradWeightGrad(nd, in, dy, is, os, b)
+		if dx == nil {
+			return dwr
+		}
+		net.convBackwardTiles(nd, in, dy, dx, b, is, os, first, false)
+		return dwr
+	}
+	return net.convBackwardTiles(nd, in, dy, dx, b, is, os, first, true)
+}
+
+// winogradWeightGrad returns a 3x3 stride-1 convolution's weight gradient
+// as [out][ky][kx][in], through Winograd's transforms: per chunk of tasks a
+// transformed gradient, summed in chunk order (results do not depend on
+// scheduling), then transformed back.
+func (net *Net) winogradWeightGrad(nd *nn.Node, in, dy []float32, is, os nn.Shape, b int) []float32 {
+	C, K := nd.InC, nd.OutC
+	per, tasks, size := nn.WinogradGradTasks(is, os, b, net.workers)
+	var parts [nChunks][]float32
+	net.chunked(tasks, func(ci, lo, hi int) {
+		du := make([]float32, 16*C*K)
+		for t := lo; t < hi; t++ {
+			nn.WinogradWeightGrad(du, in, dy, net.winoBuf(ci, size), is, os, b, per, t)
+		}
+		parts[ci] = du
+	})
+	var du []float32
+	for _, p := range parts {
+		if du == nil {
+			du = p
+			continue
+		}
+		for j, v := range p {
+			du[j] += v
+		}
+	}
+	dg := nn.WinogradGradWeights(du, C, K) // (ky, kx, c) x K
+	dwr := make([]float32, len(dg))
+	for j := 0; j < 9; j++ {
+		for c := 0; c < C; c++ {
+			for k, v := range dg[(j*C+c)*K:][:K] {
+				dwr[(k*9+j)*C+c] = v
+			}
+		}
+	}
+	return dwr
+}
+
+// convBackwardTiles is convBackward on im2col tiles: the weight gradient
+// (if weights) and the input gradient (if dx is not nil).
+func (net *Net) convBackwardTiles(nd *nn.Node, in, dy, dx []float32, b int, is, os nn.Shape, first, weights bool) []float32 {
+	kk := nd.Kernel * nd.Kernel * nd.InC
+	w := net.reorder(nd)
 	rps := os.H * os.W
 	per, nt := tiles(b, rps)
 	var parts [nChunks][]float32
 	net.chunked(nt, func(ci, lo, hi int) {
 		cols, dcols := net.scratch(ci, per*rps*kk)
-		part := make([]float32, nd.OutC*kk)
+		var part []float32
+		if weights {
+			part = make([]float32, nd.OutC*kk)
+		}
 		for t := lo; t < hi; t++ {
 			s0, s1 := t*per, min(b, (t+1)*per)
 			rows := (s1 - s0) * rps
 			g := dy[s0*rps*nd.OutC:]
-			nn.Patches(cols, in, is, nd, os, s0*rps, s1*rps)
-			sgemm(true, false, nd.OutC, kk, rows, g, nd.OutC, cols, kk, 1, part, kk)
+			if weights {
+				nn.Patches(cols, in, is, nd, os, s0*rps, s1*rps)
+				sgemm(true, false, nd.OutC, kk, rows, g, nd.OutC, cols, kk, 1, part, kk)
+			}
 			if dx != nil {
 				sgemm(false, false, rows, kk, nd.OutC, g, nd.OutC, w, kk, 0, dcols, kk)
 				d := dx[s0*is.Size() : s1*is.Size()]
@@ -194,6 +267,9 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 		}
 		parts[ci] = part
 	})
+	if !weights {
+		return nil
+	}
 	dwr := parts[0]
 	for _, p := range parts[1:] {
 		for j, v := range p {
@@ -201,6 +277,65 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 		}
 	}
 	return dwr
+}
+
+// useWinograd lets the tests compare the Winograd path with im2col.
+var useWinograd = true
+
+// winograd computes the 3x3 stride-1 pad-1 convolution of src (b samples
+// of shape is) with transformed weights u into dst (shape os), adding res
+// unless it is nil (it may be dst), on the workers.
+func (net *Net) winograd(dst, src, res, u []float32, is, os nn.Shape, b int) {
+	per, tasks, size := nn.WinogradTasks(is, os, b, net.workers)
+	net.chunked(tasks, func(ci, lo, hi int) {
+		for t := lo; t < hi; t++ {
+			nn.WinogradRun(dst, src, res, u, net.winoBuf(ci, size), is, os, b, per, t)
+		}
+	})
+}
+
+// winoBuf returns chunk ci's Winograd scratch of size floats.
+func (net *Net) winoBuf(ci, size int) []float32 {
+	if len(net.winoScratch[ci]) < size { // each chunk touches only its own entry
+		net.winoScratch[ci] = make([]float32, size)
+	}
+	return net.winoScratch[ci][:size]
+}
+
+// winoWeights returns 3x3 conv node nd's weights transformed for Winograd
+// (cached for the step): for the forward pass, or (backward) for the input
+// gradient, the kernel flipped with input and output channels swapped.
+func (net *Net) winoWeights(nd *nn.Node, backward bool) []float32 {
+	key := nd.Name + "#wino"
+	if backward {
+		key += "T"
+	}
+	if u, ok := net.wr[key]; ok {
+		return u
+	}
+	src := net.Params[nd.Name+".weight"].Data // [K][C][3][3]
+	C, K := nd.InC, nd.OutC
+	w := make([]float32, len(src)) // (ky, kx, in) x out
+	for k := 0; k < K; k++ {
+		for c := 0; c < C; c++ {
+			for j := 0; j < 9; j++ {
+				v := src[(k*C+c)*9+j]
+				if backward { // in = k, out = c, tap 8-j
+					w[((8-j)*K+k)*C+c] = v
+				} else {
+					w[(j*C+c)*K+k] = v
+				}
+			}
+		}
+	}
+	var u []float32
+	if backward {
+		u = nn.WinogradWeights(w, K, C)
+	} else {
+		u = nn.WinogradWeights(w, C, K)
+	}
+	net.wr[key] = u
+	return u
 }
 
 // Input returns the input buffer for batch samples (NHWC), to be filled

@@ -59,7 +59,21 @@ func smallNets() map[string]*nn.Graph {
 	x = m.Add(&nn.Node{Name: "ap", Op: nn.OpAvgPool, Inputs: []int{x}, Kernel: 2, Stride: 2})
 	x = m.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{x}})
 	m.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: 32, OutC: 10, Bias: true})
-	return map[string]*nn.Graph{"residual": a, "mobile": m}
+
+	// Two 3x3 stride-1 convolutions of one tensor (the Winograd path, the
+	// second's input gradient added to the first's) on an odd-sized map.
+	w := nn.NewGraph(nn.Shape{C: 3, H: 7, W: 7})
+	x = w.Conv("c1", 0, 3, 6, 3, 1, 1, 1)
+	in = w.Act("r1", nn.OpReLU, x)
+	x = w.Conv("ca", in, 6, 5, 3, 1, 1, 1)
+	x = w.BN("bna", x, 5)
+	y = w.Conv("cb", in, 6, 5, 3, 1, 1, 1)
+	x = w.Add(&nn.Node{Name: "add", Op: nn.OpAdd, Inputs: []int{x, y}})
+	x = w.Act("r2", nn.OpReLU, x)
+	x = w.Add(&nn.Node{Name: "gap", Op: nn.OpGlobalAvgPool, Inputs: []int{x}})
+	x = w.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{x}})
+	w.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: 5, OutC: 10, Bias: true})
+	return map[string]*nn.Graph{"residual": a, "mobile": m, "winograd": w}
 }
 
 // The gradient of every parameter tensor agrees with a central finite
@@ -214,5 +228,50 @@ func TestForwardMatchesReferenceWithoutBatchNorm(t *testing.T) {
 	require.Len(t, got, len(want))
 	for i := range want {
 		assert.InDelta(t, want[i], got[i], 1e-5, "output %d", i)
+	}
+}
+
+// The Winograd path (3x3 stride-1 convolutions: forward and input
+// gradient) gives the logits and gradients of the im2col path within
+// float32 rounding, on a whole ResNet-20 (every stage, residual sums).
+func TestWinogradMatchesIm2col(t *testing.T) {
+	g, err := models.Build("resnet20")
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(7, 8))
+	const b = 4
+	x := make([]float32, b*g.Input.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := []int{1, 2, 3, 4}
+	run := func(wino bool) ([]float32, map[string][]float32) {
+		defer func(old bool) { useWinograd = old }(useWinograd)
+		useWinograd = wino
+		net, err := NewNet(g, g.InitParams(1))
+		require.NoError(t, err)
+		_, d := lossAt(t, net, x, labels)
+		logits := append([]float32(nil), net.act[len(g.Nodes)-1][:b*10]...)
+		net.Backward(b, d)
+		return logits, net.Grads
+	}
+	l0, g0 := run(false)
+	l1, g1 := run(true)
+	maxAbs := func(v []float32) (m float64) {
+		for _, x := range v {
+			m = math.Max(m, math.Abs(float64(x)))
+		}
+		return m
+	}
+	for i := range l0 {
+		assert.InDelta(t, l0[i], l1[i], 1e-4*maxAbs(l0), "logit %d", i)
+	}
+	for k, want := range g0 {
+		tol := 2e-4 * maxAbs(want)
+		for i := range want {
+			if math.Abs(float64(want[i]-g1[k][i])) > tol {
+				assert.Failf(t, "gradients differ", "%s[%d]: im2col %g, Winograd %g", k, i, want[i], g1[k][i])
+				break
+			}
+		}
 	}
 }
