@@ -28,6 +28,7 @@ func init() {
 	winoOutImpl = winoOutC
 	winoMulImpl = winoMulC
 	winoDyImpl = winoDyC
+	dwRowsImpl = dwRowsC
 }
 
 func biasActC(c []float32, rows, cols int, bias, res []float32, a act) {
@@ -105,4 +106,18 @@ func winoDyC(dm, dy, zero []float32, out Shape, th, tw, t0, t1, ms int) {
 	_ = dy[((t1-1)/(th*tw)+1)*out.Size()-1]
 	C.amc_wino_dy((*C.float)(unsafe.Pointer(&dm[0])), (*C.float)(unsafe.Pointer(&dy[0])), (*C.float)(unsafe.Pointer(&zero[0])),
 		C.long(out.H), C.long(out.W), C.long(out.C), C.long(th), C.long(tw), C.long(t0), C.long(t1), C.long(ms))
+}
+
+func dwRowsC(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int, a act) {
+	if r1 <= r0 {
+		return
+	}
+	c := in.C
+	_ = dst[r1*c-1]
+	_ = src[((r1-1)/(out.H*out.W)+1)*in.Size()-1]
+	_ = w[k*k*c-1]
+	_ = bias[c-1]
+	C.amc_dw_rows((*C.float)(unsafe.Pointer(&dst[0])), (*C.float)(unsafe.Pointer(&src[0])), (*C.float)(unsafe.Pointer(&w[0])),
+		(*C.float)(unsafe.Pointer(&bias[0])), C.long(in.H), C.long(in.W), C.long(c), C.long(out.H), C.long(out.W),
+		C.long(k), C.long(stride), C.long(pad), C.long(r0), C.long(r1), C.int(a))
 }

@@ -215,36 +215,40 @@ func im2colGo(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn 
 // depthwiseTile runs a depthwise convolution directly on NHWC data for one
 // tile of output pixels, vectorised over channels.
 func (pl *Plan) depthwiseTile(t int, st *step, src, dst []float32, n int) {
-	in, out := st.in, st.out
-	c := in.C
-	m := n * out.H * out.W
+	m := n * st.out.H * st.out.W
 	rows := pl.tileRows(m)
 	r0 := t * rows
-	r1 := min(m, r0+rows)
+	dwRowsImpl(dst, src, st.w, st.bias, st.in, st.out, st.k, st.stride, st.pad, r0, min(m, r0+rows), st.act)
+}
+
+// dwRowsGo writes output pixels r0..r1 (counted over the batch) of a
+// depthwise convolution with weights w ([ky][kx][c]), plus bias, activated.
+func dwRowsGo(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int, a act) {
+	c := in.C
 	ohw := out.H * out.W
 	for r := r0; r < r1; r++ {
 		b, p := r/ohw, r%ohw
 		oy, ox := p/out.W, p%out.W
 		d := dst[r*c : (r+1)*c]
-		copy(d, st.bias)
-		for ky := 0; ky < st.k; ky++ {
-			iy := oy*st.stride - st.pad + ky
+		copy(d, bias)
+		for ky := 0; ky < k; ky++ {
+			iy := oy*stride - pad + ky
 			if iy < 0 || iy >= in.H {
 				continue
 			}
-			for kx := 0; kx < st.k; kx++ {
-				ix := ox*st.stride - st.pad + kx
+			for kx := 0; kx < k; kx++ {
+				ix := ox*stride - pad + kx
 				if ix < 0 || ix >= in.W {
 					continue
 				}
 				s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
-				w := st.w[(ky*st.k+kx)*c:][:c]
+				wk := w[(ky*k+kx)*c:][:c]
 				for j, v := range s {
-					d[j] += v * w[j]
+					d[j] += v * wk[j]
 				}
 			}
 		}
-		applyAct(d, st.act)
+		applyAct(d, a)
 	}
 }
 
@@ -261,6 +265,7 @@ var (
 	winoOutImpl = winoOutGo
 	winoMulImpl = winoMulGo
 	winoDyImpl  = winoDyGo
+	dwRowsImpl  = dwRowsGo
 )
 
 // Patches writes the im2col rows r0..r1 (output pixels, counted over the

@@ -349,3 +349,30 @@ static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH
 		}
 	}
 }
+
+// Depthwise convolution, output pixels r0..r1 (over the batch), plus bias,
+// activated; see dwRowsGo in kernels.go (weights [ky][kx][c]).
+static AMC_CLONES void amc_dw_rows(float *restrict dst, const float *restrict src, const float *restrict w,
+                                   const float *restrict bias, long inH, long inW, long C, long outH, long outW, long k,
+                                   long stride, long pad, long r0, long r1, int act) {
+	long ohw = outH * outW;
+	for (long r = r0; r < r1; r++) {
+		long b = r / ohw, p = r % ohw, oy = p / outW, ox = p % outW;
+		float *d = dst + r * C;
+		for (long c = 0; c < C; c++) d[c] = bias[c];
+		for (long ky = 0; ky < k; ky++) {
+			long iy = oy * stride - pad + ky;
+			if (iy < 0 || iy >= inH) continue;
+			for (long kx = 0; kx < k; kx++) {
+				long ix = ox * stride - pad + kx;
+				if (ix < 0 || ix >= inW) continue;
+				const float *s = src + ((b * inH + iy) * inW + ix) * C, *wk = w + (ky * k + kx) * C;
+				for (long c = 0; c < C; c++) d[c] += s[c] * wk[c];
+			}
+		}
+		if (act >= 1)
+			for (long c = 0; c < C; c++) d[c] = d[c] > 0 ? d[c] : 0;
+		if (act == 2)
+			for (long c = 0; c < C; c++) d[c] = d[c] < 6 ? d[c] : 6;
+	}
+}
