@@ -47,7 +47,7 @@ knat=$([ $ob = 1 ] && native ./bin/amc-openblas info | sed -n 's/^blas: *//p' ||
   echo "# Go engine vs PyTorch: forward throughput (images/s), eval mode, random weights and inputs"
   echo
   echo "- command: \`MODELS=\"$MODELS\" BATCHES=\"$BATCHES\" OUT=$OUT bash scripts/bench.sh $sec\` (\`amc bench\` and \`scripts/bench_torch.py\`; median of >= 5 runs and >= ${sec}s per cell)"
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet -- . ':(exclude)results/speed' || echo ' (with uncommitted changes)')"
   echo "- machine: $threads cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
   echo "- date: $(date -u +%Y-%m-%d)"
   if [ $havetorch = 1 ]; then echo "- PyTorch $($py -c 'import torch;print(torch.__version__)') (Debian python3-torch, oneDNN), $threads threads, eager, no_grad, glibc malloc thresholds fixed (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_; without them PyTorch page-faults on every large allocation and runs up to 10x slower here)"; fi

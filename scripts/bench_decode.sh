@@ -87,7 +87,7 @@ out=results/speed/decode.md
   echo "# ImageNet decoding: Go (amc) against Pillow + torchvision, same files"
   echo
   echo "- command: \`bash scripts/bench_decode.sh $classes $val\`"
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet -- . ':(exclude)results/speed' || echo ' (with uncommitted changes)')"
   echo "- machine: $threads cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB; date $(date -u +%Y-%m-%d)"
   echo "- files: a synthetic ImageFolder (\`amc data synthetic --classes $classes --train 6 --val $val\`), random sizes 96-500 pixels a side (ImageNet's are mostly near 500x375, so per-image times here run a little lower), JPEG quality 90 with 4:2:0 chroma, 1 in 13 PNG, 1 in 11 greyscale"
   echo "- Go: \`amc data prepare\` with a fresh cache each time ($total images: reward set, calibration pool and val; reading, SHA-256, decoding, the transform and writing the cache), $threads workers, median of 3; Pillow: the $(jq -r .files <<<"$pyj") val files, open + convert(\"RGB\") + Resize(256) + CenterCrop(224), median of 3, one process and a Pool of $threads; raw output: [raw/decode.txt](raw/decode.txt)"

@@ -33,7 +33,7 @@ out=results/speed/training.md
   echo "# Training throughput: amc (Go) vs PyTorch, images/s, batch 128"
   echo
   echo "- command: \`bash scripts/bench_train.sh $steps\`"
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet -- . ':(exclude)results/speed' || echo ' (with uncommitted changes)')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average at start: $load0"
   echo "- date: $(date -u +%Y-%m-%d)"
   echo "- Go: \`go test -bench TrainStep ./train\` ($steps steps after one warm-up step), OpenBLAS single-threaded per call, 2 workers;"
