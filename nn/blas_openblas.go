@@ -10,6 +10,7 @@ package nn
 import "C"
 
 import (
+	"os"
 	"unsafe"
 
 	"gonum.org/v1/gonum/blas/blas32"
@@ -22,6 +23,9 @@ func init() {
 	// The engine splits work across goroutines itself; one BLAS thread per
 	// call keeps the two from fighting over the cores.
 	C.openblas_set_num_threads(1)
+	if os.Getenv("AMC_AVX512") == "0" {
+		setWinoAVX512(false)
+	}
 	biasActImpl = biasActC
 	im2colImpl = im2colC
 	winoInImpl = winoInC
@@ -121,3 +125,16 @@ func dwRowsC(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 
 		(*C.float)(unsafe.Pointer(&bias[0])), C.long(in.H), C.long(in.W), C.long(c), C.long(out.H), C.long(out.W),
 		C.long(k), C.long(stride), C.long(pad), C.long(r0), C.long(r1), C.int(a))
 }
+
+// setWinoAVX512 allows or forbids the AVX-512 Winograd products (used where
+// the CPU has AVX-512; AMC_AVX512=0 in the environment forbids them).
+func setWinoAVX512(on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.amc_set_wino_avx512(v)
+}
+
+// cpuAVX512 says whether this CPU has AVX-512F.
+func cpuAVX512() bool { return C.amc_cpu_avx512() != 0 }
