@@ -55,6 +55,7 @@ func im2colC(col, src []float32, in, out Shape, k, stride, pad, r0, r1, c0, cn i
 		return
 	}
 	_ = col[(r1-r0)*k*k*cn-1]
+	_ = src[((r1-1)/(out.H*out.W)+1)*in.Size()-1]
 	C.amc_im2col((*C.float)(unsafe.Pointer(&col[0])), (*C.float)(unsafe.Pointer(&src[0])),
 		C.long(in.H), C.long(in.W), C.long(in.C), C.long(out.H), C.long(out.W),
 		C.long(k), C.long(stride), C.long(pad), C.long(r0), C.long(r1), C.long(c0), C.long(cn))
@@ -65,6 +66,7 @@ func winoInC(v, src, zero []float32, in Shape, th, tw, t0, t1, vs int) {
 		return
 	}
 	_ = v[15*vs+(t1-t0)*in.C-1]
+	_ = src[((t1-1)/(th*tw)+1)*in.Size()-1]
 	_ = zero[in.C-1]
 	C.amc_wino_in((*C.float)(unsafe.Pointer(&v[0])), (*C.float)(unsafe.Pointer(&src[0])), (*C.float)(unsafe.Pointer(&zero[0])),
 		C.long(in.H), C.long(in.W), C.long(in.C), C.long(th), C.long(tw), C.long(t0), C.long(t1), C.long(vs))

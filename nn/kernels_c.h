@@ -453,9 +453,9 @@ static AMC_CLONES void amc_dw_rows(float *restrict dst, const float *restrict sr
 				for (long c = 0; c < C; c++) d[c] += s[c] * wk[c];
 			}
 		}
-		if (act >= 1)
-			for (long c = 0; c < C; c++) d[c] = d[c] > 0 ? d[c] : 0;
+		if (act >= 1) // NaN passes, as in applyAct
+			for (long c = 0; c < C; c++) d[c] = d[c] < 0 ? 0 : d[c];
 		if (act == 2)
-			for (long c = 0; c < C; c++) d[c] = d[c] < 6 ? d[c] : 6;
+			for (long c = 0; c < C; c++) d[c] = d[c] > 6 ? 6 : d[c];
 	}
 }

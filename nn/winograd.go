@@ -28,11 +28,13 @@ import (
 // for SGEMM and im2col is faster (measured on ResNet-20's first layer).
 var winogradMinC = 4
 
-// winogradMaxCK bounds input plus output channels on the Winograd path:
-// wider layers (VGG-16's 512 channels) fit so few tiles in cache per task
-// that re-reading the 16 weight matrices dominates (measured: VGG-16 at
-// batch 100 ran slower than with im2col).
-const winogradMaxCK = 256
+// winogradMaxCK bounds input plus output channels on the Winograd path.
+// It was 256 when VGG-16's 512-channel layers measured slower than im2col;
+// since the cache-line offsets of the 16 matrices and the AVX-512 products,
+// they are faster (VGG-16 forward, batch 100, 2026-12-03: 256 -> 1024 took
+// 312 -> 370 img/s with AVX2 products and 327 -> 486 with AVX-512; batch 1
+// within noise), so every layer of the zoo up to 512 + 512 channels takes it.
+const winogradMaxCK = 1024
 
 // winogradOK says whether a convolution takes the Winograd path.
 func winogradOK(k, stride, pad, groups, inC, outC int) bool {
@@ -172,18 +174,25 @@ func WinogradTasks(in, out Shape, n, workers int) (per, tasks, scratch int) {
 
 // WinogradGradTasks is WinogradTasks for WinogradWeightGrad: longer tasks,
 // since its 16 products per task are C x K matrices summed over the task's
-// tiles, and OpenBLAS runs those faster over more tiles than fit in L2.
-func WinogradGradTasks(in, out Shape, n, workers int) (per, tasks, scratch int) {
+// tiles, and OpenBLAS runs those faster over more tiles than fit in L2 (at
+// least two tasks, for two cores). The split does not depend on the number
+// of workers, so that the sums, and so the gradient's rounding, are the same
+// on every machine.
+func WinogradGradTasks(in, out Shape, n int) (per, tasks, scratch int) {
 	total := winoTiles(out, n)
-	per = max(4, min(winoGradTiles, ((total+workers-1)/workers+3)&^3))
+	per = max(4, min(winoGradTiles, winoGradBytes/(64*(in.C+out.C)), ((total+1)/2+3)&^3))
 	return per, (total + per - 1) / per, winogradScratch(in.C, out.C, per)
 }
 
 // winoGradTiles caps WinogradGradTasks's tiles per task: measured on
 // ResNet-20/56 training steps at batch 128, 2048 ran 10-15% faster than the
 // L2-sized tasks of WinogradTasks (at most 256 tiles); 512 and 8192 ran
-// between the two.
-const winoGradTiles = 2048
+// between the two. winoGradBytes caps a task's scratch (16 x tiles x (C +
+// K) floats) at 8 MiB: wide layers get fewer tiles.
+const (
+	winoGradTiles = 2048
+	winoGradBytes = 8 << 20
+)
 
 // WinogradRun computes task t (of WinogradTasks's split) of the 3x3,
 // stride-1, pad-1 convolution of NHWC src (n samples of shape in) with
@@ -203,7 +212,8 @@ func WinogradRun(dst, src, res, u, s []float32, in, out Shape, n, per, t int) {
 // gradient of the convolution WinogradRun computes: with V = Bᵀ d B the
 // input tiles and dM = A dY Aᵀ the output gradient's, du[ξ] += V[ξ]ᵀ dM[ξ]
 // summed over the task's tiles. WinogradGradWeights turns the sum over all
-// tasks into the kernel's gradient. s is the task's scratch (WinogradTasks).
+// tasks into the kernel's gradient. s is the task's scratch
+// (WinogradGradTasks).
 func WinogradWeightGrad(du, src, dy, s []float32, in, out Shape, n, per, t int) {
 	C, K := in.C, out.C
 	th, tw := winoGrid(out)

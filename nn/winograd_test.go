@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,5 +94,56 @@ func TestWinogradSpansTasks(t *testing.T) {
 	require.False(t, ref.steps[0].wino)
 	for i := range want {
 		require.InDelta(t, want[i], got[i], 1e-4, "output %d", i)
+	}
+}
+
+// The Winograd weight gradient (WinogradWeightGrad over every task, then
+// WinogradGradWeights) equals the direct sum in float64 over output pixels
+// of dy times the input patch, on odd map sizes and channel counts that are
+// not multiples of the vector width.
+func TestWinogradWeightGradMatchesDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, c := range []struct{ n, H, W, C, K int }{{3, 7, 5, 5, 13}, {2, 8, 8, 16, 16}, {1, 3, 4, 4, 9}} {
+		in, out := Shape{C: c.C, H: c.H, W: c.W}, Shape{C: c.K, H: c.H, W: c.W}
+		x := make([]float32, c.n*in.Size())
+		dy := make([]float32, c.n*out.Size())
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64())
+		}
+		per, tasks, size := WinogradGradTasks(in, out, c.n)
+		du := make([]float32, 16*c.C*c.K)
+		s := make([]float32, size)
+		for task := 0; task < tasks; task++ {
+			WinogradWeightGrad(du, x, dy, s, in, out, c.n, per, task)
+		}
+		got := WinogradGradWeights(du, c.C, c.K) // (ky, kx, c) x K
+		var worst, scale float64
+		for ky := 0; ky < 3; ky++ {
+			for kx := 0; kx < 3; kx++ {
+				for ci := 0; ci < c.C; ci++ {
+					for k := 0; k < c.K; k++ {
+						var want float64
+						for b := 0; b < c.n; b++ {
+							for y := 0; y < c.H; y++ {
+								for xx := 0; xx < c.W; xx++ {
+									iy, ix := y+ky-1, xx+kx-1
+									if iy < 0 || ix < 0 || iy >= c.H || ix >= c.W {
+										continue
+									}
+									want += float64(dy[((b*c.H+y)*c.W+xx)*c.K+k]) * float64(x[((b*c.H+iy)*c.W+ix)*c.C+ci])
+								}
+							}
+						}
+						g := float64(got[((ky*3+kx)*c.C+ci)*c.K+k])
+						worst = math.Max(worst, math.Abs(g-want))
+						scale = math.Max(scale, math.Abs(want))
+					}
+				}
+			}
+		}
+		assert.LessOrEqual(t, worst, 1e-4*scale, "n %d %dx%d C %d K %d", c.n, c.H, c.W, c.C, c.K)
 	}
 }

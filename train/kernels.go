@@ -109,10 +109,10 @@ func actGo(dst, src []float32, relu6 bool) {
 		return
 	}
 	for j, v := range src {
-		// Branch-free on the bits (ReLU signs are random, so branches
-		// mispredict); -0 and NaN's sign bit give +0.
-		bits := int32(math.Float32bits(v))
-		dst[j] = math.Float32frombits(uint32(bits &^ (bits >> 31)))
+		if v < 0 { // NaN passes, as in the C version (a diverging run shows a NaN loss)
+			v = 0
+		}
+		dst[j] = v
 	}
 }
 

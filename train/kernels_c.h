@@ -80,7 +80,7 @@ static AMC_CLONES void amc_bn_dx(float *restrict d, const float *restrict xhat, 
 }
 
 static AMC_CLONES void amc_act(float *restrict dst, const float *restrict src, long n, int relu6) {
-	// Written so that NaN passes through, as in Go (a diverging run must
+	// Written so that NaN passes through, as in actGo (a diverging run must
 	// show a NaN loss).
 	if (relu6) {
 		for (long j = 0; j < n; j++) {

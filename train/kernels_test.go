@@ -25,8 +25,16 @@ func closeTo[T float32 | float64](t *testing.T, want, got []T, msg string) {
 	t.Helper()
 	require.Len(t, got, len(want), msg)
 	for i := range want {
-		tol := 1e-4 * (1 + math.Abs(float64(want[i])))
-		if math.Abs(float64(got[i]-want[i])) > tol {
+		w, g := float64(want[i]), float64(got[i])
+		if math.IsNaN(w) || math.IsNaN(g) {
+			if math.IsNaN(w) != math.IsNaN(g) {
+				assert.Failf(t, "differs", "%s: [%d] want %g got %g", msg, i, w, g)
+				return
+			}
+			continue
+		}
+		tol := 1e-4 * (1 + math.Abs(w))
+		if math.Abs(g-w) > tol {
 			assert.Failf(t, "differs", "%s: [%d] want %g got %g", msg, i, want[i], got[i])
 			return
 		}
@@ -76,13 +84,16 @@ func TestKernelsMatchGo(t *testing.T) {
 	for i := range x {
 		x[i] *= 5 // values past ReLU6's cap
 	}
-	x[0], x[1] = 0, float32(math.Copysign(0, -1))
+	nan := float32(math.NaN())
+	x[0], x[1], x[2], x[3] = 0, float32(math.Copysign(0, -1)), nan, -nan // NaN passes in both
+
 	dy := randSlice(rng, n)
 	for _, relu6 := range []bool{false, true} {
 		a, b := make([]float32, n), make([]float32, n)
 		actGo(a, x, relu6)
 		actImpl(b, x, relu6)
 		closeTo(t, a, b, "act")
+		assert.True(t, math.IsNaN(float64(b[2])) && math.IsNaN(float64(b[3])), "NaN must pass the activation")
 		for _, first := range []bool{true, false} {
 			da, db := slices.Clone(x), slices.Clone(x)
 			actGradGo(da, a, dy, relu6, first)

@@ -36,8 +36,10 @@ type Net struct {
 	// per chunk: a convolution tile's im2col matrix and its gradient
 	tileCols, tileDCols [][]float32
 	winoScratch         [nChunks][]float32
-	wr                  map[string][]float32 // conv weights reordered to [out][ky][kx][in]
-	workers             int
+	// per step: conv weights reordered to [out][ky][kx][in], and (keys with
+	// #wino, #winoT, #dw) Winograd-transformed and depthwise [ky][kx][c] ones
+	wr      map[string][]float32
+	workers int
 	// BNMomentum is the running-statistics momentum (PyTorch's 0.1).
 	BNMomentum float32
 	// Frozen, if set, lists parameters whose zero entries stay zero
@@ -136,7 +138,7 @@ func sgemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
 // of a few samples, then one matrix product, in each of the workers.
 func (net *Net) convForward(nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
 	kk := nd.Kernel * nd.Kernel * nd.InC
-	if useWinograd && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC, os, b) {
+	if useWinograd && nd.InC+nd.OutC <= winoMaxCK && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC, os, b) {
 		net.winograd(out, in, nil, net.winoWeights(nd, false), is, os, b)
 		return
 	}
@@ -178,7 +180,7 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 	}
 	// The input gradient of a 3x3 stride-1 convolution is the same kind of
 	// convolution of dy (weights flipped, in and out swapped): Winograd.
-	if dx != nil && useWinograd && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.OutC, nd.InC, is, b) {
+	if dx != nil && useWinograd && nd.InC+nd.OutC <= winoMaxCK && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.OutC, nd.InC, is, b) {
 		var res []float32
 		if !first {
 			res = dx
@@ -186,7 +188,7 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 		net.winograd(dx, dy, res, net.winoWeights(nd, true), os, is, b)
 		dx = nil
 	}
-	if useWinograd && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC, os, b) {
+	if useWinograd && nd.InC+nd.OutC <= winoMaxCK && nn.WinogradApplies(nd.Kernel, nd.Stride, nd.Pad, nd.Groups, nd.InC, nd.OutC, os, b) {
 		dwr := net.winogradWeightGrad(nd, in, dy, is, os, b)
 		if dx == nil {
 			return dwr
@@ -199,11 +201,12 @@ func (net *Net) convBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn
 
 // winogradWeightGrad returns a 3x3 stride-1 convolution's weight gradient
 // as [out][ky][kx][in], through Winograd's transforms: per chunk of tasks a
-// transformed gradient, summed in chunk order (results do not depend on
-// scheduling), then transformed back.
+// transformed gradient, summed in chunk order, then transformed back. The
+// tasks and chunks do not depend on the number of workers, so neither does
+// the result's rounding.
 func (net *Net) winogradWeightGrad(nd *nn.Node, in, dy []float32, is, os nn.Shape, b int) []float32 {
 	C, K := nd.InC, nd.OutC
-	per, tasks, size := nn.WinogradGradTasks(is, os, b, net.workers)
+	per, tasks, size := nn.WinogradGradTasks(is, os, b)
 	var parts [nChunks][]float32
 	net.chunked(tasks, func(ci, lo, hi int) {
 		du := make([]float32, 16*C*K)
@@ -281,6 +284,12 @@ func (net *Net) convBackwardTiles(nd *nn.Node, in, dy, dx []float32, b int, is, 
 
 // useWinograd lets the tests compare the Winograd path with im2col.
 var useWinograd = true
+
+// winoMaxCK bounds input plus output channels on the trainer's Winograd
+// path, below the inference engine's bound: VGG-16's 512-channel layers
+// trained slower with it (VGG-16 step at batch 128, 2026-12-03, three
+// interleaved runs each: 72-79 img/s with this bound, 65-66 without).
+const winoMaxCK = 256
 
 // winograd computes the 3x3 stride-1 pad-1 convolution of src (b samples
 // of shape is) with transformed weights u into dst (shape os), adding res

@@ -231,8 +231,8 @@ func TestForwardMatchesReferenceWithoutBatchNorm(t *testing.T) {
 	}
 }
 
-// The Winograd path (3x3 stride-1 convolutions: forward and input
-// gradient) gives the logits and gradients of the im2col path within
+// The Winograd path (3x3 stride-1 convolutions: forward, input and weight
+// gradients) gives the logits and gradients of the im2col path within
 // float32 rounding, on a whole ResNet-20 (every stage, residual sums).
 func TestWinogradMatchesIm2col(t *testing.T) {
 	g, err := models.Build("resnet20")
@@ -273,5 +273,32 @@ func TestWinogradMatchesIm2col(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// Gradients do not depend on the number of workers, bit for bit (a run
+// resumed on another machine continues the same computation): every split
+// of a reduction is fixed by nChunks, the Winograd weight gradient's too.
+func TestGradientsIndependentOfWorkers(t *testing.T) {
+	g, err := models.Build("resnet20")
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(9, 10))
+	const b = 8
+	x := make([]float32, b*g.Input.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	grads := func(workers int) map[string][]float32 {
+		net, err := NewNet(g, g.InitParams(1))
+		require.NoError(t, err)
+		net.workers = workers
+		_, d := lossAt(t, net, x, labels)
+		net.Backward(b, d)
+		return net.Grads
+	}
+	one, three := grads(1), grads(3)
+	for k, v := range one {
+		require.Equal(t, v, three[k], k)
 	}
 }
