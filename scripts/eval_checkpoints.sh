@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Evaluates every committed and shared CIFAR-10 checkpoint (unpruned and the
+# fine-tuned pruned networks whose weights are committed) on the 10,000 test
+# images with the amc binary
+# given (default bin/amc), one line per network: path and top-1. Comparing the
+# output of two builds checks that an engine change keeps every figure.
+#   bash scripts/eval_checkpoints.sh [AMC_BINARY] > out.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+amc=${1:-bin/amc}
+W=${WEIGHTS:-../shared/weights}
+top1() { "$amc" eval "$@" --json 2>/dev/null | tail -1 | jq -r '.top1'; }
+for m in resnet20:$W/akamaster-cifar10/resnet20-12fca82f.th resnet56:$W/akamaster-cifar10/resnet56-4bfd9763.th \
+  resnet20:$W/cifar10-clean/resnet20.safetensors plain20:$W/cifar10-clean/plain20.safetensors \
+  resnet20:checkpoints/cifar10/resnet20.safetensors; do
+  echo "${m#*:} $(top1 --model "${m%%:*}" --weights "${m#*:}")"
+done
+echo "results/jpeg-copy/train-plain20/model.safetensors (cifar10-jpeg) $(top1 --model plain20 --weights results/jpeg-copy/train-plain20/model.safetensors --data cifar10-jpeg)"
+# Pruned, fine-tuned networks whose weights are committed (on the JPEG copy
+# for results/jpeg-copy).
+for d in $(git ls-files 'results/*/finetuned/model.safetensors' | xargs -n1 dirname); do
+  data=cifar10
+  case $d in results/jpeg-copy/*) data=cifar10-jpeg ;; esac
+  echo "$d ($data) $(top1 --pruned "$d" --data $data)"
+done
