@@ -65,8 +65,9 @@ static void amc_im2col(float *col, const float *src, long inH, long inW, long in
 // and rows ld apart). One tile's 16 input pixels (or 4 output pixels) are
 // NHWC rows; the transforms run across channels, 8 at a time with AVX2.
 // amc_cpu_avx2 says whether the AVX2 versions below may run on this CPU.
-// amc_wino_avx512 says whether the Winograd products may use AVX-512 where
-// the CPU has it (AMC_AVX512=0 turns it off; the tests compare the two).
+// amc_wino_avx512 says whether the Winograd transforms and products may use
+// AVX-512 where the CPU has it (AMC_AVX512=0 turns it off; the tests compare
+// the two).
 static int amc_wino_avx512 = 1;
 static void amc_set_wino_avx512(int on) { amc_wino_avx512 = on; }
 
@@ -106,8 +107,28 @@ static inline void amc_wino_in_tile(float *o, const float *const *r, long TC, lo
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static long amc_wino_in_tile_avx2(float *o, const float *const *r, long TC, long C) {
+__attribute__((target("avx512f"))) static long amc_wino_in_tile_avx512(float *o, const float *const *r, long TC, long C) {
 	long c = 0;
+	for (; c + 16 <= C; c += 16) {
+		__m512 d[16], q[16];
+		for (int i = 0; i < 16; i++) d[i] = _mm512_loadu_ps(r[i] + c);
+		for (int j = 0; j < 4; j++) {
+			q[0 + j] = _mm512_sub_ps(d[0 + j], d[8 + j]);
+			q[4 + j] = _mm512_add_ps(d[4 + j], d[8 + j]);
+			q[8 + j] = _mm512_sub_ps(d[8 + j], d[4 + j]);
+			q[12 + j] = _mm512_sub_ps(d[4 + j], d[12 + j]);
+		}
+		for (int i = 0; i < 4; i++) {
+			_mm512_storeu_ps(o + (i * 4 + 0) * TC + c, _mm512_sub_ps(q[i * 4 + 0], q[i * 4 + 2]));
+			_mm512_storeu_ps(o + (i * 4 + 1) * TC + c, _mm512_add_ps(q[i * 4 + 1], q[i * 4 + 2]));
+			_mm512_storeu_ps(o + (i * 4 + 2) * TC + c, _mm512_sub_ps(q[i * 4 + 2], q[i * 4 + 1]));
+			_mm512_storeu_ps(o + (i * 4 + 3) * TC + c, _mm512_sub_ps(q[i * 4 + 1], q[i * 4 + 3]));
+		}
+	}
+	return c;
+}
+__attribute__((target("avx2"))) static long amc_wino_in_tile_avx2(float *o, const float *const *r, long TC, long c0, long C) {
+	long c = c0;
 	for (; c + 8 <= C; c += 8) {
 		__m256 d[16], q[16];
 		for (int i = 0; i < 16; i++) d[i] = _mm256_loadu_ps(r[i] + c);
@@ -130,7 +151,7 @@ __attribute__((target("avx2"))) static long amc_wino_in_tile_avx2(float *o, cons
 
 static void amc_wino_in(float *v, const float *src, const float *zero, long inH, long inW, long C, long th, long tw,
                         long t0, long t1, long TC) {
-	int avx2 = amc_cpu_avx2();
+	int avx2 = amc_cpu_avx2(), avx512 = amc_wino_avx512 && amc_cpu_avx512();
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw) - 1, x0 = 2 * (p % tw) - 1;
@@ -143,7 +164,8 @@ static void amc_wino_in(float *v, const float *src, const float *zero, long inH,
 		float *o = v + (t - t0) * C;
 		long c0 = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-		if (avx2) c0 = amc_wino_in_tile_avx2(o, r, TC, C);
+		if (avx512) c0 = amc_wino_in_tile_avx512(o, r, TC, C);
+		if (avx2) c0 = amc_wino_in_tile_avx2(o, r, TC, c0, C);
 #endif
 		amc_wino_in_tile(o, r, TC, c0, C);
 	}
@@ -173,6 +195,39 @@ static inline void amc_wino_out_tile(float *const *d, const float *const *rs, co
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) static inline __m512 amc_act16(__m512 y, int act) {
+	if (act >= 1) y = _mm512_max_ps(y, _mm512_setzero_ps());
+	if (act == 2) y = _mm512_min_ps(y, _mm512_set1_ps(6));
+	return y;
+}
+
+__attribute__((target("avx512f"))) static long amc_wino_out_tile_avx512(float *const *d, const float *const *rs,
+                                                                   const float *mm, const float *bias, long TK,
+                                                                   long K, int act) {
+	long k = 0;
+	for (; k + 16 <= K; k += 16) {
+		__m512 a[16], s[8];
+		for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(mm + i * TK + k);
+		for (int j = 0; j < 4; j++) {
+			s[j] = _mm512_add_ps(_mm512_add_ps(a[j], a[4 + j]), a[8 + j]);
+			s[4 + j] = _mm512_sub_ps(_mm512_sub_ps(a[4 + j], a[8 + j]), a[12 + j]);
+		}
+		__m512 bk = _mm512_loadu_ps(bias + k);
+		__m512 y0 = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]);
+		__m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]);
+		__m512 y2 = _mm512_add_ps(_mm512_add_ps(s[4], s[5]), s[6]);
+		__m512 y3 = _mm512_sub_ps(_mm512_sub_ps(s[5], s[6]), s[7]);
+		y0 = _mm512_add_ps(_mm512_add_ps(y0, bk), _mm512_loadu_ps(rs[0] + k));
+		y1 = _mm512_add_ps(_mm512_add_ps(y1, bk), _mm512_loadu_ps(rs[1] + k));
+		y2 = _mm512_add_ps(_mm512_add_ps(y2, bk), _mm512_loadu_ps(rs[2] + k));
+		y3 = _mm512_add_ps(_mm512_add_ps(y3, bk), _mm512_loadu_ps(rs[3] + k));
+		_mm512_storeu_ps(d[0] + k, amc_act16(y0, act));
+		_mm512_storeu_ps(d[1] + k, amc_act16(y1, act));
+		_mm512_storeu_ps(d[2] + k, amc_act16(y2, act));
+		_mm512_storeu_ps(d[3] + k, amc_act16(y3, act));
+	}
+	return k;
+}
 __attribute__((target("avx2"))) static inline __m256 amc_act8(__m256 y, int act) {
 	if (act >= 1) y = _mm256_max_ps(y, _mm256_setzero_ps());
 	if (act == 2) y = _mm256_min_ps(y, _mm256_set1_ps(6));
@@ -181,8 +236,8 @@ __attribute__((target("avx2"))) static inline __m256 amc_act8(__m256 y, int act)
 
 __attribute__((target("avx2"))) static long amc_wino_out_tile_avx2(float *const *d, const float *const *rs,
                                                                    const float *mm, const float *bias, long TK,
-                                                                   long K, int act) {
-	long k = 0;
+                                                                   long k0, long K, int act) {
+	long k = k0;
 	for (; k + 8 <= K; k += 8) {
 		__m256 a[16], s[8];
 		for (int i = 0; i < 16; i++) a[i] = _mm256_loadu_ps(mm + i * TK + k);
@@ -211,7 +266,7 @@ __attribute__((target("avx2"))) static long amc_wino_out_tile_avx2(float *const 
 static void amc_wino_out(float *dst, const float *m, const float *res, const float *zero, float *trash,
                          const float *bias, long outH, long outW, long K, long th, long tw, long t0, long t1, long TK,
                          long ld, int act) {
-	int avx2 = amc_cpu_avx2();
+	int avx2 = amc_cpu_avx2(), avx512 = amc_wino_avx512 && amc_cpu_avx512();
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw), x0 = 2 * (p % tw);
@@ -231,7 +286,8 @@ static void amc_wino_out(float *dst, const float *m, const float *res, const flo
 		const float *mm = m + (t - t0) * ld;
 		long k0 = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-		if (avx2) k0 = amc_wino_out_tile_avx2(d, rs, mm, bias, TK, K, act);
+		if (avx512) k0 = amc_wino_out_tile_avx512(d, rs, mm, bias, TK, K, act);
+		if (avx2) k0 = amc_wino_out_tile_avx2(d, rs, mm, bias, TK, k0, K, act);
 #endif
 		amc_wino_out_tile(d, rs, mm, bias, TK, k0, K, act);
 	}

@@ -36,3 +36,45 @@ func TestWinogradAVX512MatchesAVX2(t *testing.T) {
 		require.Equal(t, m256, m512, "Tp %d C %d Kp %d", c.Tp, c.C, c.Kp)
 	}
 }
+
+// The AVX-512 Winograd transforms give bit for bit the AVX2 ones (additions
+// and subtractions in the same order), on channel counts that mix 16-, 8-
+// and single-channel blocks, odd map sizes, a residual and ReLU6.
+func TestWinogradTransformsAVX512MatchAVX2(t *testing.T) {
+	if !cpuAVX512() {
+		t.Skip("this CPU has no AVX-512F: only the AVX2 transforms run here")
+	}
+	defer setWinoAVX512(true)
+	rng := rand.New(rand.NewPCG(15, 16))
+	randn := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	for _, c := range []int{13, 24, 40} {
+		n, in := 2, Shape{C: c, H: 7, W: 6}
+		th, tw := winoGrid(in)
+		T := n * th * tw
+		vs := T*c + 16
+		src, zero := randn(n*in.Size()), make([]float32, c)
+		var v [2][]float32
+		for i, on := range []bool{true, false} {
+			setWinoAVX512(on)
+			v[i] = make([]float32, 16*vs)
+			winoInC(v[i], src, zero, in, th, tw, 0, T, vs)
+		}
+		require.Equal(t, v[1], v[0], "input transform, C %d", c)
+
+		ms := T*c + 16
+		m, res, bias := randn(16*ms), randn(n*in.Size()), randn(c)
+		var d [2][]float32
+		for i, on := range []bool{true, false} {
+			setWinoAVX512(on)
+			d[i] = make([]float32, n*in.Size())
+			winoOutC(d[i], m, res, zero, make([]float32, c), bias, in, th, tw, 0, T, ms, c, actReLU6)
+		}
+		require.Equal(t, d[1], d[0], "output transform, K %d", c)
+	}
+}
