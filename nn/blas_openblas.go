@@ -138,5 +138,8 @@ func setWinoAVX512(on bool) {
 	C.amc_set_wino_avx512(v)
 }
 
+// winoAVX512 says whether the AVX-512 Winograd kernels are allowed.
+func winoAVX512() bool { return C.amc_get_wino_avx512() != 0 }
+
 // cpuAVX512 says whether this CPU has AVX-512F.
 func cpuAVX512() bool { return C.amc_cpu_avx512() != 0 }

@@ -68,8 +68,11 @@ static void amc_im2col(float *col, const float *src, long inH, long inW, long in
 // amc_wino_avx512 says whether the Winograd transforms and products may use
 // AVX-512 where the CPU has it (AMC_AVX512=0 turns it off; the tests compare
 // the two).
+// The flag is static: only nn/blas_openblas.go may include this header in
+// package nn (a second cgo file would get its own copy of the flag).
 static int amc_wino_avx512 = 1;
 static void amc_set_wino_avx512(int on) { amc_wino_avx512 = on; }
+static int amc_get_wino_avx512(void) { return amc_wino_avx512; }
 
 static inline int amc_cpu_avx512(void) {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -16,7 +16,7 @@ func TestWinogradAVX512MatchesAVX2(t *testing.T) {
 	if !cpuAVX512() {
 		t.Skip("this CPU has no AVX-512F: only the AVX2 products run here")
 	}
-	defer setWinoAVX512(true)
+	defer setWinoAVX512(winoAVX512())
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct{ Tp, C, Kp int }{{4, 3, 8}, {8, 16, 16}, {12, 24, 24}, {16, 64, 64}, {4, 5, 40}, {8, 32, 56}} {
 		vs, ms := c.Tp*c.C+16, c.Tp*c.Kp+16
@@ -39,12 +39,13 @@ func TestWinogradAVX512MatchesAVX2(t *testing.T) {
 
 // The AVX-512 Winograd transforms give bit for bit the AVX2 ones (additions
 // and subtractions in the same order), on channel counts that mix 16-, 8-
-// and single-channel blocks, odd map sizes, a residual and ReLU6.
+// and single-channel blocks (20: a 16-block, then single channels), odd map
+// sizes, a residual and ReLU6.
 func TestWinogradTransformsAVX512MatchAVX2(t *testing.T) {
 	if !cpuAVX512() {
 		t.Skip("this CPU has no AVX-512F: only the AVX2 transforms run here")
 	}
-	defer setWinoAVX512(true)
+	defer setWinoAVX512(winoAVX512())
 	rng := rand.New(rand.NewPCG(15, 16))
 	randn := func(n int) []float32 {
 		s := make([]float32, n)
@@ -53,7 +54,7 @@ func TestWinogradTransformsAVX512MatchAVX2(t *testing.T) {
 		}
 		return s
 	}
-	for _, c := range []int{13, 24, 40} {
+	for _, c := range []int{13, 20, 24, 40} {
 		n, in := 2, Shape{C: c, H: 7, W: 6}
 		th, tw := winoGrid(in)
 		T := n * th * tw

@@ -36,8 +36,9 @@ out=results/speed/training.md
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet -- . ':(exclude)results/speed' || echo ' (with uncommitted changes)')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average at start: $load0"
   echo "- date: $(date -u +%Y-%m-%d)"
-  echo "- Go: \`go test -bench TrainStep ./train\` ($steps steps after one warm-up step), OpenBLAS single-threaded per call, 2 workers;"
+  echo "- Go: \`go test -bench TrainStep ./train\` ($steps timed steps after untimed ones), OpenBLAS single-threaded per call, 2 workers;"
   echo "  forced = this machine's OPENBLAS_CORETYPE=$([ -n "${OPENBLAS_CORETYPE:-}" ] && echo "$OPENBLAS_CORETYPE" || echo unset), native = the kernel OpenBLAS picks"
+  echo "- amc's own Winograd kernels (3x3 stride-1 convolutions): AVX-512 $([ "${AMC_AVX512:-}" = 0 ] && echo 'off (AMC_AVX512=0)' || (grep -qw avx512f /proc/cpuinfo && echo on || echo 'absent on this CPU')); OPENBLAS_CORETYPE governs only OpenBLAS's SGEMM. GFLOP/s count a direct convolution's multiply-adds (Winograd does fewer)"
   echo "- PyTorch $($py -c 'import torch;print(torch.__version__)' 2>/dev/null || echo missing): scripts/bench_torch.py --train (SGD Nesterov, cross-entropy), 2 threads, median step"
   echo
   echo "- GFLOP/s: 6 x MACs x images/s (forward 2 x MACs, backward about twice the forward); raw output: [raw/training.txt](raw/training.txt)"
