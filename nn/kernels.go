@@ -221,6 +221,14 @@ func (pl *Plan) depthwiseTile(t int, st *step, src, dst []float32, n int) {
 	dwRowsImpl(dst, src, st.w, st.bias, st.in, st.out, st.k, st.stride, st.pad, r0, min(m, r0+rows), st.act)
 }
 
+// DepthwiseRows writes output pixels r0..r1 (counted over the batch) of a
+// depthwise convolution of NHWC src (shape in) into dst (shape out): weights
+// w as [ky][kx][c], plus bias, no activation; the vectorised C loop in the
+// cgo build. The trainer's forward pass uses it.
+func DepthwiseRows(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int) {
+	dwRowsImpl(dst, src, w, bias, in, out, k, stride, pad, r0, r1, actNone)
+}
+
 // dwRowsGo writes output pixels r0..r1 (counted over the batch) of a
 // depthwise convolution with weights w ([ky][kx][c]), plus bias, activated.
 func dwRowsGo(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int, a act) {

@@ -1,13 +1,10 @@
 package train
 
-import (
-	"math"
-
-	"github.com/amcbench/amc/nn"
-)
+import "github.com/amcbench/amc/nn"
 
 // The memory-bound loops of the training passes (batch norm, activations,
-// residual adds, col2im, depthwise convolutions). The cgo build
+// residual adds, col2im, the depthwise backward pass; the depthwise forward
+// pass is nn.DepthwiseRows). The cgo build
 // (kernels_cgo.go) replaces them with C versions that gcc vectorises, which
 // Go's compiler does not; both compute the same values up to float32
 // rounding (TestKernelsMatchGo compares them).
@@ -20,7 +17,6 @@ var (
 	actGradImpl     = actGradGo
 	addImpl         = addGo
 	col2imImpl      = col2imGo
-	dwForwardImpl   = dwForwardGo
 	dwBackwardImpl  = dwBackwardGo
 )
 
@@ -120,13 +116,9 @@ func actGo(dst, src []float32, relu6 bool) {
 // inside its linear range (0 < out, and out < 6 for ReLU6), zero elsewhere.
 func actGradGo(d, out, dy []float32, relu6, first bool) {
 	out, dy = out[:len(d)], dy[:len(d)]
-	upper := float32(math.Inf(1))
-	if relu6 {
-		upper = 6
-	}
 	for j, o := range out {
 		var v float32
-		if o > 0 && (o < upper || !relu6) {
+		if o > 0 && (!relu6 || o < 6) {
 			v = dy[j]
 		}
 		if first {
@@ -196,38 +188,6 @@ func col2imGo(dx, cols []float32, b int, in, out nn.Shape, K, stride, pad int) {
 // input (H x W) and output (Ho x Wo), C channels, K x K kernel.
 type dwGeom struct {
 	H, W, Ho, Wo, C, K, stride, pad int
-}
-
-// dwForwardGo writes the depthwise convolution of samples s0..s1: wt is the
-// kernel as [ky][kx][c] (channels fastest, so the inner loop runs along
-// contiguous channels).
-func dwForwardGo(out, in, wt []float32, g dwGeom, s0, s1 int) {
-	C, K := g.C, g.K
-	for s := s0; s < s1; s++ {
-		for oy := 0; oy < g.Ho; oy++ {
-			for ox := 0; ox < g.Wo; ox++ {
-				dst := out[((s*g.Ho+oy)*g.Wo+ox)*C:][:C]
-				clear(dst)
-				for ky := 0; ky < K; ky++ {
-					iy := oy*g.stride - g.pad + ky
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					for kx := 0; kx < K; kx++ {
-						ix := ox*g.stride - g.pad + kx
-						if ix < 0 || ix >= g.W {
-							continue
-						}
-						src := in[((s*g.H+iy)*g.W+ix)*C:][:C]
-						w := wt[(ky*K+kx)*C:][:C]
-						for c, v := range src {
-							dst[c] += v * w[c]
-						}
-					}
-				}
-			}
-		}
-	}
 }
 
 // dwBackwardGo adds the weight gradient of samples s0..s1 into dwt

@@ -94,11 +94,10 @@ static AMC_CLONES void amc_act(float *restrict dst, const float *restrict src, l
 
 static AMC_CLONES void amc_act_grad(float *restrict d, const float *restrict out, const float *restrict dy, long n, int relu6,
                                     int first) {
-	float upper = relu6 ? 6 : __builtin_inff();
 	if (first) {
-		for (long j = 0; j < n; j++) d[j] = out[j] > 0 && (out[j] < upper || !relu6) ? dy[j] : 0;
+		for (long j = 0; j < n; j++) d[j] = out[j] > 0 && (!relu6 || out[j] < 6) ? dy[j] : 0;
 	} else {
-		for (long j = 0; j < n; j++) d[j] += out[j] > 0 && (out[j] < upper || !relu6) ? dy[j] : 0;
+		for (long j = 0; j < n; j++) d[j] += out[j] > 0 && (!relu6 || out[j] < 6) ? dy[j] : 0;
 	}
 }
 
@@ -134,28 +133,6 @@ static AMC_CLONES void amc_col2im(float *restrict dx, const float *restrict cols
 						float *d = xs + (iy * W + ix) * C;
 						const float *sc = sk + kx * C;
 						for (long c = 0; c < C; c++) d[c] += sc[c];
-					}
-				}
-			}
-		}
-	}
-}
-
-static AMC_CLONES void amc_dw_forward(float *restrict out, const float *restrict in, const float *restrict wt, long H, long W,
-                                      long Ho, long Wo, long C, long K, long stride, long pad, long s0, long s1) {
-	for (long s = s0; s < s1; s++) {
-		for (long oy = 0; oy < Ho; oy++) {
-			for (long ox = 0; ox < Wo; ox++) {
-				float *dst = out + ((s * Ho + oy) * Wo + ox) * C;
-				for (long c = 0; c < C; c++) dst[c] = 0;
-				for (long ky = 0; ky < K; ky++) {
-					long iy = oy * stride - pad + ky;
-					if (iy < 0 || iy >= H) continue;
-					for (long kx = 0; kx < K; kx++) {
-						long ix = ox * stride - pad + kx;
-						if (ix < 0 || ix >= W) continue;
-						const float *src = in + ((s * H + iy) * W + ix) * C, *w = wt + (ky * K + kx) * C;
-						for (long c = 0; c < C; c++) dst[c] += src[c] * w[c];
 					}
 				}
 			}

@@ -21,7 +21,6 @@ func init() {
 	actGradImpl = actGradC
 	addImpl = addC
 	col2imImpl = col2imC
-	dwForwardImpl = dwForwardC
 	dwBackwardImpl = dwBackwardC
 }
 
@@ -116,17 +115,6 @@ func col2imC(dx, cols []float32, b int, in, out nn.Shape, k, stride, pad int) {
 	_ = cols[b*out.H*out.W*k*k*in.C-1]
 	C.amc_col2im(fp(dx), fp(cols), C.long(b), C.long(in.H), C.long(in.W), C.long(in.C), C.long(out.H), C.long(out.W),
 		C.long(k), C.long(stride), C.long(pad))
-}
-
-func dwForwardC(out, in, wt []float32, g dwGeom, s0, s1 int) {
-	if s1 <= s0 {
-		return
-	}
-	_ = out[s1*g.Ho*g.Wo*g.C-1]
-	_ = in[s1*g.H*g.W*g.C-1]
-	_ = wt[g.K*g.K*g.C-1]
-	C.amc_dw_forward(fp(out), fp(in), fp(wt), C.long(g.H), C.long(g.W), C.long(g.Ho), C.long(g.Wo), C.long(g.C),
-		C.long(g.K), C.long(g.stride), C.long(g.pad), C.long(s0), C.long(s1))
 }
 
 func dwBackwardC(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int) {

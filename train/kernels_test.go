@@ -110,8 +110,8 @@ func TestKernelsMatchGo(t *testing.T) {
 	closeTo(t, a, b, "add into")
 }
 
-// The convolution kernels (col2im, depthwise forward and backward) match
-// their Go versions on padded, strided and odd-sized geometries.
+// The convolution kernels (col2im, depthwise forward (nn.DepthwiseRows) and
+// backward) match their Go versions on padded, strided and odd-sized geometries.
 func TestConvKernelsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, c := range []struct{ H, W, C, K, stride, pad int }{
@@ -130,8 +130,8 @@ func TestConvKernelsMatchGo(t *testing.T) {
 		g := dwGeom{H: c.H, W: c.W, Ho: Ho, Wo: Wo, C: c.C, K: c.K, stride: c.stride, pad: c.pad}
 		x, wt := randSlice(rng, b*in.Size()), randSlice(rng, c.K*c.K*c.C)
 		y1, y2 := make([]float32, b*out.Size()), make([]float32, b*out.Size())
-		dwForwardGo(y1, x, wt, g, 1, b)
-		dwForwardImpl(y2, x, wt, g, 1, b)
+		dwForwardRef(y1, x, wt, g, 1, b)
+		nn.DepthwiseRows(y2, x, wt, make([]float32, c.C), in, out, c.K, c.stride, c.pad, Ho*Wo, b*Ho*Wo)
 		closeTo(t, y1, y2, "depthwise forward")
 
 		dy := randSlice(rng, b*out.Size())
@@ -145,6 +145,37 @@ func TestConvKernelsMatchGo(t *testing.T) {
 			dwBackwardImpl(w2, x2, x, dy, wt, g, 0, b)
 			closeTo(t, w1, w2, "depthwise weight gradient")
 			closeTo(t, x1, x2, "depthwise input gradient")
+		}
+	}
+}
+
+// dwForwardRef writes the depthwise convolution of samples s0..s1 (wt as
+// [ky][kx][c]) plainly, for comparison with nn.DepthwiseRows.
+func dwForwardRef(out, in, wt []float32, g dwGeom, s0, s1 int) {
+	C, K := g.C, g.K
+	for s := s0; s < s1; s++ {
+		for oy := 0; oy < g.Ho; oy++ {
+			for ox := 0; ox < g.Wo; ox++ {
+				dst := out[((s*g.Ho+oy)*g.Wo+ox)*C:][:C]
+				clear(dst)
+				for ky := 0; ky < K; ky++ {
+					iy := oy*g.stride - g.pad + ky
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					for kx := 0; kx < K; kx++ {
+						ix := ox*g.stride - g.pad + kx
+						if ix < 0 || ix >= g.W {
+							continue
+						}
+						src := in[((s*g.H+iy)*g.W+ix)*C:][:C]
+						w := wt[(ky*K+kx)*C:][:C]
+						for c, v := range src {
+							dst[c] += v * w[c]
+						}
+					}
+				}
+			}
 		}
 	}
 }

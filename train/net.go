@@ -550,8 +550,10 @@ func (net *Net) forwardNode(i, b int) {
 }
 
 func (net *Net) depthwiseForward(nd *nn.Node, in, out []float32, b int, is, os nn.Shape) {
-	wt, g := net.dwWeights(nd), dwGeometry(nd, is, os)
-	net.chunked(b, func(_, lo, hi int) { dwForwardImpl(out, in, wt, g, lo, hi) })
+	wt, zero, rps := net.dwWeights(nd), make([]float32, os.C), os.H*os.W
+	net.chunked(b, func(_, lo, hi int) {
+		nn.DepthwiseRows(out, in, wt, zero, is, os, nd.Kernel, nd.Stride, nd.Pad, lo*rps, hi*rps)
+	})
 }
 
 func dwGeometry(nd *nn.Node, is, os nn.Shape) dwGeom {
