@@ -32,6 +32,7 @@ func init() {
 	winoOutImpl = winoOutC
 	winoMulImpl = winoMulC
 	winoDyImpl = winoDyC
+	winoWGradImpl = winoWGradC
 	dwRowsImpl = dwRowsC
 }
 
@@ -112,6 +113,19 @@ func winoDyC(dm, dy, zero []float32, out Shape, th, tw, t0, t1, ms int) {
 	_ = dy[((t1-1)/(th*tw)+1)*out.Size()-1]
 	C.amc_wino_dy((*C.float)(unsafe.Pointer(&dm[0])), (*C.float)(unsafe.Pointer(&dy[0])), (*C.float)(unsafe.Pointer(&zero[0])),
 		C.long(out.H), C.long(out.W), C.long(out.C), C.long(th), C.long(tw), C.long(t0), C.long(t1), C.long(ms))
+}
+
+func winoWGradC(du, v, dm []float32, T, c, K, vs, ms int) {
+	if T <= 0 {
+		return
+	}
+	_ = du[16*c*K-1]
+	_ = v[15*vs+T*c-1]
+	_ = dm[15*ms+T*K-1]
+	if C.amc_wino_wgrad((*C.float)(unsafe.Pointer(&du[0])), (*C.float)(unsafe.Pointer(&v[0])), (*C.float)(unsafe.Pointer(&dm[0])),
+		C.long(T), C.long(c), C.long(K), C.long(vs), C.long(ms)) == 0 {
+		winoWGradGo(du, v, dm, T, c, K, vs, ms)
+	}
 }
 
 func dwRowsC(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int, a act) {

@@ -267,13 +267,14 @@ const tileMax = 512
 
 // The memory-bound loops, replaced by vectorised C versions in the cgo build.
 var (
-	im2colImpl  = im2colGo
-	biasActImpl = addBiasAct
-	winoInImpl  = winoInGo
-	winoOutImpl = winoOutGo
-	winoMulImpl = winoMulGo
-	winoDyImpl  = winoDyGo
-	dwRowsImpl  = dwRowsGo
+	im2colImpl    = im2colGo
+	biasActImpl   = addBiasAct
+	winoInImpl    = winoInGo
+	winoOutImpl   = winoOutGo
+	winoMulImpl   = winoMulGo
+	winoDyImpl    = winoDyGo
+	winoWGradImpl = winoWGradGo
+	dwRowsImpl    = dwRowsGo
 )
 
 // Patches writes the im2col rows r0..r1 (output pixels, counted over the

@@ -492,6 +492,137 @@ static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH
 	}
 }
 
+// Winograd weight gradient's products du[xi] += V[xi]ᵀ dM[xi] (C x T times
+// T x K, summed over the task's T tiles) for the 16 positions, where the CPU
+// has AVX-512F (returns 0 otherwise, and the caller uses SGEMM). OpenBLAS
+// packs both operands of these thin products (C and K are often 16-64, T in
+// the thousands) on every call; this kernel reads them in place, in passes
+// over as many tiles as keep their rows in L2 (128 KB): 4 rows of du x 64
+// columns in registers while 64 columns are left, then 8 x 32, or 16 x 16
+// where at most 16 are; per tile a row of dM loaded and one broadcast from V
+// per row. Each du element is its own chain of fused multiply-adds
+// over the tiles in order, so the result does not depend on the blocking.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, const float *vv, const float *dd, long T,
+                                                                  long C, long K);
+__attribute__((target("avx512f"))) static void amc_wino_wgrad_avx512(float *du, const float *v, const float *dm,
+                                                                    long T, long C, long K, long vs, long ms) {
+	long TB = 32768 / (C + K); // tiles per pass: V's and dM's rows of a pass, 128 KB, stay in L2
+	if (TB < 16) TB = 16;
+	for (int xi = 0; xi < 16; xi++)
+		for (long t0 = 0; t0 < T; t0 += TB) {
+			long T1 = T - t0 < TB ? T - t0 : TB;
+			amc_wino_wgrad_pass(du + xi * C * K, v + xi * vs + t0 * C, dm + xi * ms + t0 * K, T1, C, K);
+		}
+}
+
+__attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, const float *vv, const float *dd, long T,
+                                                                  long C, long K) {
+	long k = 0;
+	for (; k + 64 <= K; k += 64) { // 4 rows x 64 columns: 4 loads and 4 broadcasts per 16 multiply-adds
+		long c = 0;
+		for (; c + 4 <= C; c += 4) {
+			__m512 a[4][4];
+			for (int r = 0; r < 4; r++)
+				for (int j = 0; j < 4; j++) a[r][j] = _mm512_loadu_ps(uu + (c + r) * K + k + 16 * j);
+			const float *vr = vv + c, *dr = dd + k;
+			for (long t = 0; t < T; t++, vr += C, dr += K) {
+				__m512 d[4];
+				for (int j = 0; j < 4; j++) d[j] = _mm512_loadu_ps(dr + 16 * j);
+				for (int r = 0; r < 4; r++) {
+					__m512 b = _mm512_set1_ps(vr[r]);
+					for (int j = 0; j < 4; j++) a[r][j] = _mm512_fmadd_ps(b, d[j], a[r][j]);
+				}
+			}
+			for (int r = 0; r < 4; r++)
+				for (int j = 0; j < 4; j++) _mm512_storeu_ps(uu + (c + r) * K + k + 16 * j, a[r][j]);
+		}
+		for (; c < C; c++) { // the last C mod 4 rows, one at a time
+			__m512 a[4];
+			for (int j = 0; j < 4; j++) a[j] = _mm512_loadu_ps(uu + c * K + k + 16 * j);
+			const float *vr = vv + c, *dr = dd + k;
+			for (long t = 0; t < T; t++, vr += C, dr += K) {
+				__m512 b = _mm512_set1_ps(*vr);
+				for (int j = 0; j < 4; j++) a[j] = _mm512_fmadd_ps(b, _mm512_loadu_ps(dr + 16 * j), a[j]);
+			}
+			for (int j = 0; j < 4; j++) _mm512_storeu_ps(uu + c * K + k + 16 * j, a[j]);
+		}
+	}
+	if (K - k <= 16) { // 16 rows x up to 16 columns: one load and 16 broadcasts per 16 multiply-adds
+		__mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
+		long c = 0;
+		for (; K > k && c + 16 <= C; c += 16) {
+			__m512 a[16];
+			for (int r = 0; r < 16; r++) a[r] = _mm512_maskz_loadu_ps(mk, uu + (c + r) * K + k);
+			const float *vr = vv + c, *dr = dd + k;
+			for (long t = 0; t < T; t++, vr += C, dr += K) {
+				__m512 d = _mm512_maskz_loadu_ps(mk, dr);
+				for (int r = 0; r < 16; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(vr[r]), d, a[r]);
+			}
+			for (int r = 0; r < 16; r++) _mm512_mask_storeu_ps(uu + (c + r) * K + k, mk, a[r]);
+		}
+		for (; K > k && c < C; c++) { // the last C mod 16 rows, one at a time
+			__m512 a = _mm512_maskz_loadu_ps(mk, uu + c * K + k);
+			const float *vr = vv + c, *dr = dd + k;
+			for (long t = 0; t < T; t++, vr += C, dr += K)
+				a = _mm512_fmadd_ps(_mm512_set1_ps(*vr), _mm512_maskz_loadu_ps(mk, dr), a);
+			_mm512_mask_storeu_ps(uu + c * K + k, mk, a);
+		}
+		return;
+	}
+	{
+		for (; k < K; k += 32) {
+			long n = K - k < 32 ? K - k : 32;
+			__mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+			__mmask16 m1 = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+			if (n == 32) m1 = 0xFFFF;
+			long c = 0;
+			for (; c + 8 <= C; c += 8) {
+				__m512 a[8][2];
+				for (int r = 0; r < 8; r++) {
+					a[r][0] = _mm512_maskz_loadu_ps(m0, uu + (c + r) * K + k);
+					a[r][1] = _mm512_maskz_loadu_ps(m1, uu + (c + r) * K + k + 16);
+				}
+				const float *vr = vv + c, *dr = dd + k;
+				for (long t = 0; t < T; t++, vr += C, dr += K) {
+					__m512 d0 = _mm512_maskz_loadu_ps(m0, dr), d1 = _mm512_maskz_loadu_ps(m1, dr + 16);
+					for (int r = 0; r < 8; r++) {
+						__m512 b = _mm512_set1_ps(vr[r]);
+						a[r][0] = _mm512_fmadd_ps(b, d0, a[r][0]);
+						a[r][1] = _mm512_fmadd_ps(b, d1, a[r][1]);
+					}
+				}
+				for (int r = 0; r < 8; r++) {
+					_mm512_mask_storeu_ps(uu + (c + r) * K + k, m0, a[r][0]);
+					_mm512_mask_storeu_ps(uu + (c + r) * K + k + 16, m1, a[r][1]);
+				}
+			}
+			for (; c < C; c++) { // the last C mod 8 rows, one at a time
+				__m512 a0 = _mm512_maskz_loadu_ps(m0, uu + c * K + k), a1 = _mm512_maskz_loadu_ps(m1, uu + c * K + k + 16);
+				const float *vr = vv + c, *dr = dd + k;
+				for (long t = 0; t < T; t++, vr += C, dr += K) {
+					__m512 b = _mm512_set1_ps(*vr);
+					a0 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m0, dr), a0);
+					a1 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m1, dr + 16), a1);
+				}
+				_mm512_mask_storeu_ps(uu + c * K + k, m0, a0);
+				_mm512_mask_storeu_ps(uu + c * K + k + 16, m1, a1);
+			}
+		}
+	}
+}
+#endif
+
+static int amc_wino_wgrad(float *du, const float *v, const float *dm, long T, long C, long K, long vs, long ms) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (amc_wino_avx512 && amc_cpu_avx512()) {
+		amc_wino_wgrad_avx512(du, v, dm, T, C, K, vs, ms);
+		return 1;
+	}
+#endif
+	return 0;
+}
+
 // Depthwise convolution, output pixels r0..r1 (over the batch), plus bias,
 // activated; see dwRowsGo in kernels.go (weights [ky][kx][c]).
 static AMC_CLONES void amc_dw_rows(float *restrict dst, const float *restrict src, const float *restrict w,

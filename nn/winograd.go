@@ -187,7 +187,9 @@ func WinogradGradTasks(in, out Shape, n int) (per, tasks, scratch int) {
 // winoGradTiles caps WinogradGradTasks's tiles per task: measured on
 // ResNet-20/56 training steps at batch 128, 2048 ran 10-15% faster than the
 // L2-sized tasks of WinogradTasks (at most 256 tiles); 512 and 8192 ran
-// between the two. winoGradBytes caps a task's scratch (16 x tiles x (C +
+// between the two. With amc's AVX-512 products in place of OpenBLAS's,
+// 512 was again slower than 2048 on ResNet-20 (interleaved runs).
+// winoGradBytes caps a task's scratch (16 x tiles x (C +
 // K) floats) at 8 MiB: wide layers get fewer tiles.
 const (
 	winoGradTiles = 2048
@@ -229,6 +231,13 @@ func WinogradWeightGrad(du, src, dy, s []float32, in, out Shape, n, per, t int) 
 	clear(zero)
 	winoInImpl(v, src[:n*in.Size()], zero, in, th, tw, t0, t1, vs)
 	winoDyImpl(dm, dy[:n*out.Size()], zero, out, th, tw, t0, t1, ms)
+	winoWGradImpl(du, v, dm, T, C, K, vs, ms)
+}
+
+// winoWGradGo adds the weight gradient's 16 products du[ξ] += V[ξ]ᵀ dM[ξ]
+// (C x T times T x K) through SGEMM; the cgo build uses its own AVX-512
+// kernel where the CPU has one (amc_wino_wgrad in kernels_c.h).
+func winoWGradGo(du, v, dm []float32, T, C, K, vs, ms int) {
 	for xi := 0; xi < 16; xi++ {
 		blas32.Implementation().Sgemm(blas.Trans, blas.NoTrans, C, K, T, 1, v[xi*vs:xi*vs+T*C], C,
 			dm[xi*ms:xi*ms+T*K], K, 1, du[xi*C*K:(xi+1)*C*K], K)

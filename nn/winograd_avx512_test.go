@@ -79,3 +79,66 @@ func TestWinogradTransformsAVX512MatchAVX2(t *testing.T) {
 		require.Equal(t, d[1], d[0], "output transform, K %d", c)
 	}
 }
+
+// The AVX-512 weight-gradient products (du += Vᵀ dM per position) agree
+// with SGEMM's to float32 rounding (the sums run in another order), add
+// into what du held, and leave du's neighbours alone, on row and column
+// counts that end in full, partial and masked blocks.
+func TestWinogradWeightGradAVX512MatchesSgemm(t *testing.T) {
+	if !cpuAVX512() {
+		t.Skip("this CPU has no AVX-512F: the weight gradient's products are SGEMM here")
+	}
+	defer setWinoAVX512(winoAVX512())
+	setWinoAVX512(true)
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, c := range []struct{ T, C, K int }{{1, 1, 1}, {5, 3, 7}, {64, 16, 16}, {101, 13, 37}, {300, 64, 64}, {33, 24, 48}, {17, 9, 17}, {40, 8, 33}, {29, 7, 70}, {50, 35, 16}, {21, 18, 5}, {9, 67, 130}} {
+		vs, ms := c.T*c.C+5, c.T*c.K+3
+		v, dm := make([]float32, 16*vs), make([]float32, 16*ms)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		for i := range dm {
+			dm[i] = float32(rng.NormFloat64())
+		}
+		n := 16 * c.C * c.K
+		start := make([]float32, n+8)
+		for i := range start {
+			start[i] = float32(rng.NormFloat64())
+		}
+		got, want := append([]float32(nil), start...), append([]float32(nil), start...)
+		winoWGradC(got[:n], v, dm, c.T, c.C, c.K, vs, ms)
+		winoWGradGo(want[:n], v, dm, c.T, c.C, c.K, vs, ms)
+		require.Equal(t, start[n:], got[n:], "T %d C %d K %d: wrote past du", c.T, c.C, c.K)
+		for i := range want[:n] {
+			require.InDelta(t, want[i], got[i], 1e-5*(1+float64(c.T)), "T %d C %d K %d, element %d", c.T, c.C, c.K, i)
+		}
+	}
+}
+
+// BenchmarkWinogradWeightGradProducts times the weight gradient's 16
+// products for one task of WinogradGradTasks's size on ResNet-20's
+// channel counts, SGEMM against the AVX-512 kernel.
+func BenchmarkWinogradWeightGradProducts(b *testing.B) {
+	if !cpuAVX512() {
+		b.Skip("no AVX-512F")
+	}
+	for _, ch := range []int{16, 32, 64} {
+		T := 2048
+		vs, ms := T*ch+16, T*ch+16
+		v, dm, du := make([]float32, 16*vs), make([]float32, 16*ms), make([]float32, 16*ch*ch)
+		for i := range v {
+			v[i], dm[i] = float32(i%7)-3, float32(i%5)-2
+		}
+		for _, impl := range []struct {
+			name string
+			f    func(du, v, dm []float32, T, C, K, vs, ms int)
+		}{{"sgemm", winoWGradGo}, {"avx512", winoWGradC}} {
+			b.Run(impl.name+"/"+string(rune('0'+ch/16)), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					impl.f(du, v, dm, T, ch, ch, vs, ms)
+				}
+				b.ReportMetric(float64(2*16*T*ch*ch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
