@@ -33,6 +33,7 @@ func init() {
 	winoMulImpl = winoMulC
 	winoDyImpl = winoDyC
 	winoWGradImpl = winoWGradC
+	winoWGradInPlace = func() bool { return winoAVX512() && cpuAVX512() }
 	dwRowsImpl = dwRowsC
 }
 

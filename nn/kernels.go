@@ -274,7 +274,10 @@ var (
 	winoMulImpl   = winoMulGo
 	winoDyImpl    = winoDyGo
 	winoWGradImpl = winoWGradGo
-	dwRowsImpl    = dwRowsGo
+	// winoWGradInPlace says whether winoWGradImpl reads its operands in
+	// place (no packing), so that short calls cost no more per tile.
+	winoWGradInPlace = func() bool { return false }
+	dwRowsImpl       = dwRowsGo
 )
 
 // Patches writes the im2col rows r0..r1 (output pixels, counted over the

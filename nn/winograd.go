@@ -229,10 +229,25 @@ func WinogradWeightGrad(du, src, dy, s []float32, in, out Shape, n, per, t int) 
 	v, dm := s[:16*vs], s[16*vs:16*(vs+ms)]
 	zero := s[16*(vs+ms) : 16*(vs+ms)+max(C, K)]
 	clear(zero)
-	winoInImpl(v, src[:n*in.Size()], zero, in, th, tw, t0, t1, vs)
-	winoDyImpl(dm, dy[:n*out.Size()], zero, out, th, tw, t0, t1, ms)
-	winoWGradImpl(du, v, dm, T, C, K, vs, ms)
+	sub := T
+	if winoWGradInPlace() {
+		// amc's own products run as fast on a few hundred tiles as on
+		// thousands, so the task goes in parts whose transformed tiles stay
+		// in L2 between the transforms that write them and the products that
+		// read them. The sums run over the tiles in the same order.
+		sub = max(16, winoGradL2/(64*(C+K)))
+	}
+	for a := t0; a < t1; a += sub {
+		b := min(t1, a+sub)
+		winoInImpl(v, src[:n*in.Size()], zero, in, th, tw, a, b, vs)
+		winoDyImpl(dm, dy[:n*out.Size()], zero, out, th, tw, a, b, ms)
+		winoWGradImpl(du, v, dm, b-a, C, K, vs, ms)
+	}
 }
+
+// winoGradL2 is the bytes of transformed tiles (16 x tiles x (C + K)
+// floats) WinogradWeightGrad keeps in L2 at a time with amc's own products.
+const winoGradL2 = 512 << 10
 
 // winoWGradGo adds the weight gradient's 16 products du[ξ] += V[ξ]ᵀ dM[ξ]
 // (C x T times T x K) through SGEMM; the cgo build uses its own AVX-512
