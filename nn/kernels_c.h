@@ -460,12 +460,60 @@ static void amc_wino_mul(float *m, const float *v, const float *u, long Tp, long
 
 // Winograd weight gradient's output-gradient transform dM = A dY Aᵀ (2x2 to
 // 4x4) for tiles t0..t1; see winoDyGo in winograd.go (dm[xi][t][k], xi
-// stride ms, tiles K apart; pixels past an odd edge read zero).
+// stride ms, tiles K apart; pixels past an odd edge read zero). With
+// AVX-512 16 channels at a time (the tail masked); additions and negations
+// (sign flips) only, so every width gives the same bits.
+static inline void amc_wino_dy_tile(float *restrict o, const float *restrict r0, const float *restrict r1,
+                                    const float *restrict r2, const float *restrict r3, long k0, long K, long ms) {
+	for (long k = k0; k < K; k++) {
+		float a[4][2] = {// A dY: rows of dY, their sum and difference, minus the second
+		                 {r0[k], r1[k]},
+		                 {r0[k] + r2[k], r1[k] + r3[k]},
+		                 {r0[k] - r2[k], r1[k] - r3[k]},
+		                 {-r2[k], -r3[k]}};
+		for (int i = 0; i < 4; i++) { // (A dY) Aᵀ
+			o[(i * 4 + 0) * ms + k] = a[i][0];
+			o[(i * 4 + 1) * ms + k] = a[i][0] + a[i][1];
+			o[(i * 4 + 2) * ms + k] = a[i][0] - a[i][1];
+			o[(i * 4 + 3) * ms + k] = -a[i][1];
+		}
+	}
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target("avx512f"))) static void amc_wino_dy_tile_avx512(float *o, const float *r0, const float *r1,
+                                                                      const float *r2, const float *r3, long K,
+                                                                      long ms) {
+	const __m512i sign = _mm512_set1_epi32((int)0x80000000);
+#define AMC_NEG16(x) _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), sign))
+	for (long k = 0; k < K; k += 16) {
+		__mmask16 mk = K - k >= 16 ? 0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+		__m512 d0 = _mm512_maskz_loadu_ps(mk, r0 + k), d1 = _mm512_maskz_loadu_ps(mk, r1 + k),
+		       d2 = _mm512_maskz_loadu_ps(mk, r2 + k), d3 = _mm512_maskz_loadu_ps(mk, r3 + k);
+		__m512 a[4][2] = {{d0, d1},
+		                  {_mm512_add_ps(d0, d2), _mm512_add_ps(d1, d3)},
+		                  {_mm512_sub_ps(d0, d2), _mm512_sub_ps(d1, d3)},
+		                  {AMC_NEG16(d2), AMC_NEG16(d3)}};
+		for (int i = 0; i < 4; i++) {
+			_mm512_mask_storeu_ps(o + (i * 4 + 0) * ms + k, mk, a[i][0]);
+			_mm512_mask_storeu_ps(o + (i * 4 + 1) * ms + k, mk, _mm512_add_ps(a[i][0], a[i][1]));
+			_mm512_mask_storeu_ps(o + (i * 4 + 2) * ms + k, mk, _mm512_sub_ps(a[i][0], a[i][1]));
+			_mm512_mask_storeu_ps(o + (i * 4 + 3) * ms + k, mk, AMC_NEG16(a[i][1]));
+		}
+	}
+#undef AMC_NEG16
+}
+__attribute__((target("avx2"))) static void amc_wino_dy_tile_avx2(float *o, const float *r0, const float *r1,
+                                                                  const float *r2, const float *r3, long K, long ms) {
+	amc_wino_dy_tile(o, r0, r1, r2, r3, 0, K, ms);
+}
 #endif
+
 static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH, long outW, long K, long th, long tw,
                         long t0, long t1, long ms) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	int avx2 = amc_cpu_avx2(), avx512 = amc_wino_avx512 && amc_cpu_avx512();
+#endif
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw), x0 = 2 * (p % tw);
@@ -474,21 +522,18 @@ static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH
 			long y = y0 + q / 2, x = x0 + q % 2;
 			r[q] = (y >= outH || x >= outW) ? zero : dy + ((b * outH + y) * outW + x) * K;
 		}
-		const float *restrict r0 = r[0], *restrict r1 = r[1], *restrict r2 = r[2], *restrict r3 = r[3];
-		float *restrict o = dm + (t - t0) * K;
-		for (long k = 0; k < K; k++) {
-			float a[4][2] = {// A dY: rows of dY, their sum and difference, minus the second
-			                 {r0[k], r1[k]},
-			                 {r0[k] + r2[k], r1[k] + r3[k]},
-			                 {r0[k] - r2[k], r1[k] - r3[k]},
-			                 {-r2[k], -r3[k]}};
-			for (int i = 0; i < 4; i++) { // (A dY) Aᵀ
-				o[(i * 4 + 0) * ms + k] = a[i][0];
-				o[(i * 4 + 1) * ms + k] = a[i][0] + a[i][1];
-				o[(i * 4 + 2) * ms + k] = a[i][0] - a[i][1];
-				o[(i * 4 + 3) * ms + k] = -a[i][1];
-			}
+		float *o = dm + (t - t0) * K;
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (avx512) {
+			amc_wino_dy_tile_avx512(o, r[0], r[1], r[2], r[3], K, ms);
+			continue;
 		}
+		if (avx2) {
+			amc_wino_dy_tile_avx2(o, r[0], r[1], r[2], r[3], K, ms);
+			continue;
+		}
+#endif
+		amc_wino_dy_tile(o, r[0], r[1], r[2], r[3], 0, K, ms);
 	}
 }
 

@@ -3,6 +3,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -139,6 +140,55 @@ func BenchmarkWinogradWeightGradProducts(b *testing.B) {
 				}
 				b.ReportMetric(float64(2*16*T*ch*ch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// The AVX-512 output-gradient transform of the weight gradient gives bit
+// for bit the AVX2 one and the Go one, signed zeros included (NaN stays
+// NaN), on
+// channel counts with full and masked 16-blocks and odd map sizes.
+func TestWinogradDyAVX512MatchesAVX2(t *testing.T) {
+	if !cpuAVX512() {
+		t.Skip("this CPU has no AVX-512F: only the AVX2 transform runs here")
+	}
+	defer setWinoAVX512(winoAVX512())
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, k := range []int{1, 5, 16, 20, 33, 64} {
+		n, out := 2, Shape{C: k, H: 5, W: 7}
+		th, tw := winoGrid(out)
+		T := n * th * tw
+		ms := T*k + 3
+		dy := make([]float32, n*out.Size())
+		for i := range dy {
+			switch i % 11 {
+			case 3:
+				dy[i] = float32(math.Copysign(0, -1))
+			case 7:
+				dy[i] = float32(math.NaN())
+			default:
+				dy[i] = float32(rng.NormFloat64())
+			}
+		}
+		zero := make([]float32, k)
+		var d [3][]float32
+		for i := range d {
+			d[i] = make([]float32, 16*ms)
+		}
+		setWinoAVX512(true)
+		winoDyC(d[0], dy, zero, out, th, tw, 1, T, ms)
+		setWinoAVX512(false)
+		winoDyC(d[1], dy, zero, out, th, tw, 1, T, ms)
+		winoDyGo(d[2], dy, zero, out, th, tw, 1, T, ms)
+		for i, got := range d[0] {
+			for j, name := range []string{"AVX2", "Go"} {
+				want := d[j+1][i]
+				if want != want { // a NaN's sign and payload follow the operand order the compiler chose
+					require.True(t, got != got, "K %d, element %d: AVX-512 %v, %s NaN", k, i, got, name)
+					continue
+				}
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "K %d, element %d: AVX-512 vs %s", k, i, name)
+			}
 		}
 	}
 }
