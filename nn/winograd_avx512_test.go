@@ -192,3 +192,25 @@ func TestWinogradDyAVX512MatchesAVX2(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWinogradProducts times the forward products M = V U of one
+// WinogradTasks task (256 tiles) on ResNet-20's channel counts.
+func BenchmarkWinogradProducts(b *testing.B) {
+	for _, ch := range []int{16, 32, 64} {
+		Tp := 256
+		vs, ms := Tp*ch+16, Tp*ch+16
+		v, u, m := make([]float32, 16*vs), make([]float32, 16*ch*ch), make([]float32, 16*ms)
+		for i := range v {
+			v[i] = float32(i%7) - 3
+		}
+		for i := range u {
+			u[i] = float32(i%5) - 2
+		}
+		b.Run(string(rune('0'+ch/16)), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				winoMulC(m, v, u, Tp, ch, ch, vs, ms)
+			}
+			b.ReportMetric(float64(2*16*Tp*ch*ch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
