@@ -620,7 +620,6 @@ __attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, co
 			long n = K - k < 32 ? K - k : 32;
 			__mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
 			__mmask16 m1 = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
-			if (n == 32) m1 = 0xFFFF;
 			long c = 0;
 			for (; c + 8 <= C; c += 8) {
 				__m512 a[8][2];

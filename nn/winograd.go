@@ -177,7 +177,8 @@ func WinogradTasks(in, out Shape, n, workers int) (per, tasks, scratch int) {
 // tiles, and OpenBLAS runs those faster over more tiles than fit in L2 (at
 // least two tasks, for two cores). The split does not depend on the number
 // of workers, so that the sums, and so the gradient's rounding, are the same
-// on every machine.
+// on every machine with the same CPU features (AVX-512F or not, AMC_AVX512)
+// and OpenBLAS kernel.
 func WinogradGradTasks(in, out Shape, n int) (per, tasks, scratch int) {
 	total := winoTiles(out, n)
 	per = max(4, min(winoGradTiles, winoGradBytes/(64*(in.C+out.C)), ((total+1)/2+3)&^3))

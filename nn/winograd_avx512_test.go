@@ -92,7 +92,7 @@ func TestWinogradWeightGradAVX512MatchesSgemm(t *testing.T) {
 	defer setWinoAVX512(winoAVX512())
 	setWinoAVX512(true)
 	rng := rand.New(rand.NewPCG(17, 18))
-	for _, c := range []struct{ T, C, K int }{{1, 1, 1}, {5, 3, 7}, {64, 16, 16}, {101, 13, 37}, {300, 64, 64}, {33, 24, 48}, {17, 9, 17}, {40, 8, 33}, {29, 7, 70}, {50, 35, 16}, {21, 18, 5}, {9, 67, 130}} {
+	for _, c := range []struct{ T, C, K int }{{1, 1, 1}, {5, 3, 7}, {64, 16, 16}, {101, 13, 37}, {300, 64, 64}, {33, 24, 48}, {17, 9, 17}, {40, 8, 33}, {29, 7, 70}, {50, 35, 16}, {21, 18, 5}, {9, 67, 130}, {700, 13, 37}, {23, 11, 100}, {19, 10, 52}, {40, 2040, 20}} {
 		vs, ms := c.T*c.C+5, c.T*c.K+3
 		v, dm := make([]float32, 16*vs), make([]float32, 16*ms)
 		for i := range v {
