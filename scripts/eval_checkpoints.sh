@@ -20,7 +20,8 @@ top1() {
 }
 for m in resnet20:$W/akamaster-cifar10/resnet20-12fca82f.th resnet56:$W/akamaster-cifar10/resnet56-4bfd9763.th \
   resnet20:$W/cifar10-clean/resnet20.safetensors plain20:$W/cifar10-clean/plain20.safetensors \
-  resnet20:checkpoints/cifar10/resnet20.safetensors mobilenet_v1:checkpoints/cifar10/mobilenet_v1.safetensors; do
+  resnet20:checkpoints/cifar10/resnet20.safetensors mobilenet_v1:checkpoints/cifar10/mobilenet_v1.safetensors \
+  resnet56:checkpoints/cifar10/resnet56.safetensors; do
   t=$(top1 --model "${m%%:*}" --weights "${m#*:}")
   echo "${m#*:} $t"
 done
