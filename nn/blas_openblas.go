@@ -33,7 +33,7 @@ func init() {
 	winoMulImpl = winoMulC
 	winoDyImpl = winoDyC
 	winoWGradImpl = winoWGradC
-	winoWGradInPlace = func() bool { return winoAVX512() && cpuAVX512() }
+	winoWGradInPlace = func() bool { return C.amc_use_avx512() != 0 }
 	dwRowsImpl = dwRowsC
 }
 

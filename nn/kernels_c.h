@@ -82,6 +82,10 @@ static inline int amc_cpu_avx512(void) {
 #endif
 }
 
+// amc_use_avx512 says whether the AVX-512 Winograd kernels run: allowed
+// and present. Every dispatch below, and the Go side, asks this.
+static inline int amc_use_avx512(void) { return amc_wino_avx512 && amc_cpu_avx512(); }
+
 static inline int amc_cpu_avx2(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
 	return __builtin_cpu_supports("avx2");
@@ -154,7 +158,7 @@ __attribute__((target("avx2"))) static long amc_wino_in_tile_avx2(float *o, cons
 
 static void amc_wino_in(float *v, const float *src, const float *zero, long inH, long inW, long C, long th, long tw,
                         long t0, long t1, long TC) {
-	int avx2 = amc_cpu_avx2(), avx512 = amc_wino_avx512 && amc_cpu_avx512();
+	int avx2 = amc_cpu_avx2(), avx512 = amc_use_avx512();
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw) - 1, x0 = 2 * (p % tw) - 1;
@@ -269,7 +273,7 @@ __attribute__((target("avx2"))) static long amc_wino_out_tile_avx2(float *const 
 static void amc_wino_out(float *dst, const float *m, const float *res, const float *zero, float *trash,
                          const float *bias, long outH, long outW, long K, long th, long tw, long t0, long t1, long TK,
                          long ld, int act) {
-	int avx2 = amc_cpu_avx2(), avx512 = amc_wino_avx512 && amc_cpu_avx512();
+	int avx2 = amc_cpu_avx2(), avx512 = amc_use_avx512();
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
 		long y0 = 2 * (p / tw), x0 = 2 * (p % tw);
@@ -446,7 +450,7 @@ __attribute__((target("avx512f"))) static void amc_wino_mul_avx512(float *m, con
 
 static void amc_wino_mul(float *m, const float *v, const float *u, long Tp, long C, long Kp, long vs, long ms) {
 #if defined(__x86_64__) && defined(__GNUC__)
-	if (amc_wino_avx512 && amc_cpu_avx512()) {
+	if (amc_use_avx512()) {
 		amc_wino_mul_avx512(m, v, u, Tp, C, Kp, vs, ms);
 		return;
 	}
@@ -512,7 +516,7 @@ __attribute__((target("avx2"))) static void amc_wino_dy_tile_avx2(float *o, cons
 static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH, long outW, long K, long th, long tw,
                         long t0, long t1, long ms) {
 #if defined(__x86_64__) && defined(__GNUC__)
-	int avx2 = amc_cpu_avx2(), avx512 = amc_wino_avx512 && amc_cpu_avx512();
+	int avx2 = amc_cpu_avx2(), avx512 = amc_use_avx512();
 #endif
 	for (long t = t0; t < t1; t++) {
 		long b = t / (th * tw), p = t % (th * tw);
@@ -541,28 +545,16 @@ static void amc_wino_dy(float *dm, const float *dy, const float *zero, long outH
 // T x K, summed over the task's T tiles) for the 16 positions, where the CPU
 // has AVX-512F (returns 0 otherwise, and the caller uses SGEMM). OpenBLAS
 // packs both operands of these thin products (C and K are often 16-64, T in
-// the thousands) on every call; this kernel reads them in place, in passes
-// over as many tiles as keep their rows in L2 (128 KB): 4 rows of du x 64
-// columns in registers while 64 columns are left, then 8 x 32, or 16 x 16
-// where at most 16 are; per tile a row of dM loaded and one broadcast from V
-// per row. Each du element is its own chain of fused multiply-adds
-// over the tiles in order, so the result does not depend on the blocking.
+// the thousands) on every call; this kernel reads them in place (its caller,
+// WinogradWeightGrad, hands it parts of a task small enough to stay in L2):
+// 4 rows of du x 64 columns in registers while 64 columns are left, then
+// 8 x 32, or 16 x 16 where at most 16 are; per tile a row of dM loaded and
+// one broadcast from V per row. Each du element is its own chain of fused
+// multiply-adds over the tiles in order, so the result does not depend on
+// the blocking.
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, const float *vv, const float *dd, long T,
-                                                                  long C, long K);
-__attribute__((target("avx512f"))) static void amc_wino_wgrad_avx512(float *du, const float *v, const float *dm,
-                                                                    long T, long C, long K, long vs, long ms) {
-	long TB = 32768 / (C + K); // tiles per pass: V's and dM's rows of a pass, 128 KB, stay in L2
-	if (TB < 16) TB = 16;
-	for (int xi = 0; xi < 16; xi++)
-		for (long t0 = 0; t0 < T; t0 += TB) {
-			long T1 = T - t0 < TB ? T - t0 : TB;
-			amc_wino_wgrad_pass(du + xi * C * K, v + xi * vs + t0 * C, dm + xi * ms + t0 * K, T1, C, K);
-		}
-}
-
-__attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, const float *vv, const float *dd, long T,
-                                                                  long C, long K) {
+__attribute__((target("avx512f"))) static void amc_wino_wgrad_pos(float *uu, const float *vv, const float *dd, long T,
+                                                                 long C, long K) {
 	long k = 0;
 	for (; k + 64 <= K; k += 64) { // 4 rows x 64 columns: 4 loads and 4 broadcasts per 16 multiply-adds
 		long c = 0;
@@ -615,43 +607,41 @@ __attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, co
 		}
 		return;
 	}
-	{
-		for (; k < K; k += 32) {
-			long n = K - k < 32 ? K - k : 32;
-			__mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
-			__mmask16 m1 = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
-			long c = 0;
-			for (; c + 8 <= C; c += 8) {
-				__m512 a[8][2];
+	for (; k < K; k += 32) {
+		long n = K - k < 32 ? K - k : 32;
+		__mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+		__mmask16 m1 = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+		long c = 0;
+		for (; c + 8 <= C; c += 8) {
+			__m512 a[8][2];
+			for (int r = 0; r < 8; r++) {
+				a[r][0] = _mm512_maskz_loadu_ps(m0, uu + (c + r) * K + k);
+				a[r][1] = _mm512_maskz_loadu_ps(m1, uu + (c + r) * K + k + 16);
+			}
+			const float *vr = vv + c, *dr = dd + k;
+			for (long t = 0; t < T; t++, vr += C, dr += K) {
+				__m512 d0 = _mm512_maskz_loadu_ps(m0, dr), d1 = _mm512_maskz_loadu_ps(m1, dr + 16);
 				for (int r = 0; r < 8; r++) {
-					a[r][0] = _mm512_maskz_loadu_ps(m0, uu + (c + r) * K + k);
-					a[r][1] = _mm512_maskz_loadu_ps(m1, uu + (c + r) * K + k + 16);
-				}
-				const float *vr = vv + c, *dr = dd + k;
-				for (long t = 0; t < T; t++, vr += C, dr += K) {
-					__m512 d0 = _mm512_maskz_loadu_ps(m0, dr), d1 = _mm512_maskz_loadu_ps(m1, dr + 16);
-					for (int r = 0; r < 8; r++) {
-						__m512 b = _mm512_set1_ps(vr[r]);
-						a[r][0] = _mm512_fmadd_ps(b, d0, a[r][0]);
-						a[r][1] = _mm512_fmadd_ps(b, d1, a[r][1]);
-					}
-				}
-				for (int r = 0; r < 8; r++) {
-					_mm512_mask_storeu_ps(uu + (c + r) * K + k, m0, a[r][0]);
-					_mm512_mask_storeu_ps(uu + (c + r) * K + k + 16, m1, a[r][1]);
+					__m512 b = _mm512_set1_ps(vr[r]);
+					a[r][0] = _mm512_fmadd_ps(b, d0, a[r][0]);
+					a[r][1] = _mm512_fmadd_ps(b, d1, a[r][1]);
 				}
 			}
-			for (; c < C; c++) { // the last C mod 8 rows, one at a time
-				__m512 a0 = _mm512_maskz_loadu_ps(m0, uu + c * K + k), a1 = _mm512_maskz_loadu_ps(m1, uu + c * K + k + 16);
-				const float *vr = vv + c, *dr = dd + k;
-				for (long t = 0; t < T; t++, vr += C, dr += K) {
-					__m512 b = _mm512_set1_ps(*vr);
-					a0 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m0, dr), a0);
-					a1 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m1, dr + 16), a1);
-				}
-				_mm512_mask_storeu_ps(uu + c * K + k, m0, a0);
-				_mm512_mask_storeu_ps(uu + c * K + k + 16, m1, a1);
+			for (int r = 0; r < 8; r++) {
+				_mm512_mask_storeu_ps(uu + (c + r) * K + k, m0, a[r][0]);
+				_mm512_mask_storeu_ps(uu + (c + r) * K + k + 16, m1, a[r][1]);
 			}
+		}
+		for (; c < C; c++) { // the last C mod 8 rows, one at a time
+			__m512 a0 = _mm512_maskz_loadu_ps(m0, uu + c * K + k), a1 = _mm512_maskz_loadu_ps(m1, uu + c * K + k + 16);
+			const float *vr = vv + c, *dr = dd + k;
+			for (long t = 0; t < T; t++, vr += C, dr += K) {
+				__m512 b = _mm512_set1_ps(*vr);
+				a0 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m0, dr), a0);
+				a1 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m1, dr + 16), a1);
+			}
+			_mm512_mask_storeu_ps(uu + c * K + k, m0, a0);
+			_mm512_mask_storeu_ps(uu + c * K + k + 16, m1, a1);
 		}
 	}
 }
@@ -659,8 +649,8 @@ __attribute__((target("avx512f"))) static void amc_wino_wgrad_pass(float *uu, co
 
 static int amc_wino_wgrad(float *du, const float *v, const float *dm, long T, long C, long K, long vs, long ms) {
 #if defined(__x86_64__) && defined(__GNUC__)
-	if (amc_wino_avx512 && amc_cpu_avx512()) {
-		amc_wino_wgrad_avx512(du, v, dm, T, C, K, vs, ms);
+	if (amc_use_avx512()) {
+		for (int xi = 0; xi < 16; xi++) amc_wino_wgrad_pos(du + xi * C * K, v + xi * vs, dm + xi * ms, T, C, K);
 		return 1;
 	}
 #endif

@@ -118,7 +118,8 @@ func TestWinogradWeightGradAVX512MatchesSgemm(t *testing.T) {
 
 // BenchmarkWinogradWeightGradProducts times the weight gradient's 16
 // products for one task of WinogradGradTasks's size on ResNet-20's
-// channel counts, SGEMM against the AVX-512 kernel.
+// channel counts, as WinogradWeightGrad calls them: SGEMM on the whole
+// task, the AVX-512 kernel on its L2-sized parts.
 func BenchmarkWinogradWeightGradProducts(b *testing.B) {
 	if !cpuAVX512() {
 		b.Skip("no AVX-512F")
@@ -130,13 +131,18 @@ func BenchmarkWinogradWeightGradProducts(b *testing.B) {
 		for i := range v {
 			v[i], dm[i] = float32(i%7)-3, float32(i%5)-2
 		}
+		sub := max(16, winoGradL2/(64*2*ch))
 		for _, impl := range []struct {
 			name string
+			part int
 			f    func(du, v, dm []float32, T, C, K, vs, ms int)
-		}{{"sgemm", winoWGradGo}, {"avx512", winoWGradC}} {
+		}{{"sgemm", T, winoWGradGo}, {"avx512", sub, winoWGradC}} {
 			b.Run(impl.name+"/"+string(rune('0'+ch/16)), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					impl.f(du, v, dm, T, ch, ch, vs, ms)
+					for a := 0; a < T; a += impl.part {
+						n := min(impl.part, T-a)
+						impl.f(du, v[a*ch:], dm[a*ch:], n, ch, ch, vs, ms)
+					}
 				}
 				b.ReportMetric(float64(2*16*T*ch*ch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
