@@ -33,6 +33,7 @@ func init() {
 	winoMulImpl = winoMulC
 	winoDyImpl = winoDyC
 	winoWGradImpl = winoWGradC
+	gemmNNImpl = gemmNNC
 	winoWGradInPlace = func() bool { return C.amc_use_avx512() != 0 }
 	dwRowsImpl = dwRowsC
 }
@@ -126,6 +127,27 @@ func winoWGradC(du, v, dm []float32, T, c, K, vs, ms int) {
 	if C.amc_wino_wgrad((*C.float)(unsafe.Pointer(&du[0])), (*C.float)(unsafe.Pointer(&v[0])), (*C.float)(unsafe.Pointer(&dm[0])),
 		C.long(T), C.long(c), C.long(K), C.long(vs), C.long(ms)) == 0 {
 		winoWGradGo(du, v, dm, T, c, K, vs, ms)
+	}
+}
+
+// gemmNNC computes C = A B (row-major; see amc_sgemm_nn) with amc's AVX-512
+// kernel where it is allowed, else with BLAS.
+func gemmNNC(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	_ = c[(m-1)*ldc+n-1]
+	if k > 0 {
+		_ = a[(m-1)*lda+k-1]
+		_ = b[(k-1)*ldb+n-1]
+	}
+	ap, bp := (*C.float)(nil), (*C.float)(nil)
+	if k > 0 {
+		ap, bp = (*C.float)(unsafe.Pointer(&a[0])), (*C.float)(unsafe.Pointer(&b[0]))
+	}
+	if C.amc_sgemm_nn(C.long(m), C.long(n), C.long(k), ap, C.long(lda), bp, C.long(ldb),
+		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc)) == 0 {
+		sgemm(false, m, n, k, a, lda, b, ldb, c, ldc)
 	}
 }
 

@@ -26,6 +26,10 @@ func (pl *Plan) run(st *step, n int) {
 			return
 		}
 		m := n * st.out.H * st.out.W
+		if st.cols = pl.gemmColumnTasks(st, m); st.cols > 0 {
+			pl.parallel(st.cols, st, src, dst, n)
+			return
+		}
 		pl.parallel((m+pl.tileRows(m)-1)/pl.tileRows(m), st, src, dst, n)
 	case stScaleShift:
 		pl.parallel(n, st, src, dst, n)
@@ -52,46 +56,7 @@ func (pl *Plan) run(st *step, n int) {
 			}
 		}
 	case stPool:
-		in, out := st.in, st.out
-		c := in.C
-		inv := 1 / float32(st.k*st.k)
-		for b := 0; b < n; b++ {
-			for y := 0; y < out.H; y++ {
-				for x := 0; x < out.W; x++ {
-					d := dst[((b*out.H+y)*out.W+x)*c:][:c]
-					for k := range d {
-						if st.maxPool {
-							d[k] = float32(math.Inf(-1))
-						} else {
-							d[k] = 0
-						}
-					}
-					for ky := 0; ky < st.k; ky++ {
-						for kx := 0; kx < st.k; kx++ {
-							iy, ix := y*st.stride+ky-st.pad, x*st.stride+kx-st.pad
-							if iy < 0 || ix < 0 || iy >= in.H || ix >= in.W {
-								continue // padding (max pooling only) never wins
-							}
-							s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
-							for k, v := range s {
-								if st.maxPool {
-									if v > d[k] {
-										d[k] = v
-									}
-								} else {
-									d[k] += v
-								}
-							}
-						}
-					}
-					if !st.maxPool {
-						for k := range d {
-							d[k] *= inv
-						}
-					}
-				}
-			}
-		}
+		pl.parallel(n*st.out.H, st, src, dst, n)
 	case stGlobalAvg:
 		hw, c := st.in.H*st.in.W, st.in.C
 		inv := 1 / float32(hw)
@@ -117,7 +82,7 @@ func (pl *Plan) run(st *step, n int) {
 }
 
 // tile runs one task of a step: a tile of output pixels for convolutions, a
-// sample for element-wise steps.
+// sample for element-wise steps, an output row for pooling.
 func (pl *Plan) tile(worker, t int, st *step, src, dst []float32, n int) {
 	switch st.kind {
 	case stConv:
@@ -125,9 +90,15 @@ func (pl *Plan) tile(worker, t int, st *step, src, dst []float32, n int) {
 			pl.winogradTile(worker, t, st, src, dst, n)
 			return
 		}
+		if st.cols > 0 {
+			pl.convColumns(t, st, src, dst, n)
+			return
+		}
 		pl.convTile(worker, t, st, src, dst, n)
 	case stDepthwise:
 		pl.depthwiseTile(t, st, src, dst, n)
+	case stPool:
+		poolRow(t, st, src, dst)
 	case stScaleShift:
 		c, sz := st.in.C, st.in.Size()
 		s, d := src[t*sz:(t+1)*sz], dst[t*sz:(t+1)*sz]
@@ -147,6 +118,48 @@ func (pl *Plan) tile(worker, t int, st *step, src, dst []float32, n int) {
 	}
 }
 
+// poolRow runs output row t (counted over the batch) of a max or average
+// pooling step.
+func poolRow(t int, st *step, src, dst []float32) {
+	in, out := st.in, st.out
+	c := in.C
+	inv := 1 / float32(st.k*st.k)
+	b, y := t/out.H, t%out.H
+	for x := 0; x < out.W; x++ {
+		d := dst[((b*out.H+y)*out.W+x)*c:][:c]
+		for k := range d {
+			if st.maxPool {
+				d[k] = float32(math.Inf(-1))
+			} else {
+				d[k] = 0
+			}
+		}
+		for ky := 0; ky < st.k; ky++ {
+			for kx := 0; kx < st.k; kx++ {
+				iy, ix := y*st.stride+ky-st.pad, x*st.stride+kx-st.pad
+				if iy < 0 || ix < 0 || iy >= in.H || ix >= in.W {
+					continue // padding (max pooling only) never wins
+				}
+				s := src[((b*in.H+iy)*in.W+ix)*c:][:c]
+				for k, v := range s {
+					if st.maxPool {
+						if v > d[k] {
+							d[k] = v
+						}
+					} else {
+						d[k] += v
+					}
+				}
+			}
+		}
+		if !st.maxPool {
+			for k := range d {
+				d[k] *= inv
+			}
+		}
+	}
+}
+
 // convTile runs a dense or grouped convolution on one tile of output pixels
 // as im2col + SGEMM; 1x1 stride-1 convolutions read the input directly.
 func (pl *Plan) convTile(worker, t int, st *step, src, dst []float32, n int) {
@@ -159,12 +172,12 @@ func (pl *Plan) convTile(worker, t int, st *step, src, dst []float32, n int) {
 	r1 := min(m, r0+rows)
 	c := dst[r0*out.C : r1*out.C]
 	if st.k == 1 && st.stride == 1 && st.pad == 0 && st.groups == 1 {
-		sgemm(false, r1-r0, out.C, K, src[r0*in.C:r1*in.C], in.C, st.w, out.C, c, out.C)
+		gemmNNImpl(r1-r0, out.C, K, src[r0*in.C:r1*in.C], in.C, st.w, out.C, c, out.C)
 	} else {
 		col := pl.scratchFor(worker, (r1-r0)*K)
 		for g := 0; g < st.groups; g++ {
 			im2colImpl(col, src, in, out, st.k, st.stride, st.pad, r0, r1, g*cpg, cpg)
-			sgemm(false, r1-r0, opg, K, col, K, st.w[g*K*opg:(g+1)*K*opg], opg, c[g*opg:], out.C)
+			gemmNNImpl(r1-r0, opg, K, col, K, st.w[g*K*opg:(g+1)*K*opg], opg, c[g*opg:], out.C)
 		}
 	}
 	var res []float32
@@ -172,6 +185,45 @@ func (pl *Plan) convTile(worker, t int, st *step, src, dst []float32, n int) {
 		res = pl.bufs[st.res][r0*out.C : r1*out.C]
 	}
 	biasActImpl(c, r1-r0, out.C, st.bias, res, st.act)
+}
+
+// gemmColumnTasks says in how many tasks of output channels (columns) to split
+// a 1x1 stride-1 convolution of m output pixels, or 0 to split it in tiles
+// of pixels (rows) as usual. Tiles of rows each read all the weights, tasks of
+// columns each read all the input: with few pixels and many channels (batch 1
+// deep in a network: 7x7 x 2048), splitting by columns reads the weights
+// once instead of once per tile. Each output is the same chain of
+// multiply-adds either way (amc_sgemm_nn).
+func (pl *Plan) gemmColumnTasks(st *step, m int) int {
+	if st.kind != stConv || st.k != 1 || st.stride != 1 || st.pad != 0 || st.groups != 1 || pl.workers < 2 {
+		return 0
+	}
+	rowTiles := (m + pl.tileRows(m) - 1) / pl.tileRows(m)
+	tasks := min(2*pl.workers, (st.out.C+31)/32)
+	if tasks < 2 || tasks*m >= rowTiles*st.out.C {
+		return 0
+	}
+	return tasks
+}
+
+// convColumns runs column task t of a 1x1 stride-1 convolution (see
+// gemmColumnTasks): output channels in blocks of 32, all pixels.
+func (pl *Plan) convColumns(t int, st *step, src, dst []float32, n int) {
+	in, out := st.in, st.out
+	blocks := (out.C + 31) / 32
+	j0, j1 := t*blocks/st.cols*32, min(out.C, (t+1)*blocks/st.cols*32)
+	if j1 <= j0 {
+		return
+	}
+	m := n * out.H * out.W
+	gemmNNImpl(m, j1-j0, in.C, src[:m*in.C], in.C, st.w[j0:], out.C, dst[j0:], out.C)
+	var res []float32
+	for r := 0; r < m; r++ {
+		if st.res >= 0 {
+			res = pl.bufs[st.res][r*out.C+j0 : r*out.C+j1]
+		}
+		biasActImpl(dst[r*out.C+j0:r*out.C+j1], 1, j1-j0, st.bias[j0:j1], res, st.act)
+	}
 }
 
 // im2colGo writes rows r0..r1 (output pixels) of the patch matrix: each row is
@@ -278,7 +330,14 @@ var (
 	// place (no packing), so that short calls cost no more per tile.
 	winoWGradInPlace = func() bool { return false }
 	dwRowsImpl       = dwRowsGo
+	// gemmNNImpl computes C = A B for the convolutions that are not
+	// Winograd's (row-major, no transposes).
+	gemmNNImpl = gemmNNBLAS
 )
+
+func gemmNNBLAS(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	sgemm(false, m, n, k, a, lda, b, ldb, c, ldc)
+}
 
 // Patches writes the im2col rows r0..r1 (output pixels, counted over the
 // batch) of convolution n applied to NHWC input src of shape in: each row is

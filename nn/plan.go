@@ -79,6 +79,7 @@ type step struct {
 	res                    int       // conv: buffer added before the activation, or -1
 	wu                     []float32 // conv: Winograd F(2x2, 3x3) weights U[ξ][c][k] (winograd.go), or nil
 	wino                   bool      // conv: this call runs the Winograd path (winogradNow)
+	cols                   int       // conv: this call's column tasks (gemmColumnTasks), or 0 for tiles of rows
 	chanMap                []int     // shortcut: input channel of each output channel, or -1
 }
 

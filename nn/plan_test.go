@@ -245,3 +245,57 @@ func TestPaddedMaxPoolMatchesReferenceOnNegatives(t *testing.T) {
 		assert.Equal(t, want[i], got[i], "output %d", i)
 	}
 }
+
+// Few pixels and many channels (batch 1 deep in a network) split 1x1
+// convolutions by output channels (gemmColumnTasks): the plans that do,
+// with a fused residual and a column count that ends in a partial block of
+// 32, give the reference's outputs, and each output channel is the same
+// chain of multiply-adds as in a plan that splits by pixels.
+func TestColumnTasksMatchReference(t *testing.T) {
+	g := NewGraph(Shape{C: 40, H: 3, W: 3})
+	a := g.Conv("a", 0, 40, 200, 1, 1, 0, 1)
+	a = g.BN("ab", a, 200)
+	a = g.Act("ar", OpReLU, a)
+	b := g.Conv("b", a, 200, 200, 1, 1, 0, 1)
+	b = g.BN("bb", b, 200)
+	x := g.Add(&Node{Name: "add", Op: OpAdd, Inputs: []int{b, a}})
+	x = g.Act("r", OpReLU6, x)
+	x = g.Add(&Node{Name: "gap", Op: OpGlobalAvgPool, Inputs: []int{x}})
+	x = g.Add(&Node{Name: "fl", Op: OpFlatten, Inputs: []int{x}})
+	g.Add(&Node{Name: "fc", Op: OpLinear, Inputs: []int{x}, InC: 200, OutC: 7, Bias: true})
+	p := g.InitParams(1)
+	randomize(p, 5)
+	var first []float32
+	for _, workers := range []int{1, 2, 3} {
+		pl, err := Compile(g, p, workers)
+		require.NoError(t, err)
+		x := randInput(1, g.Input, 9)
+		want, err := Reference(g, p, x, 1)
+		require.NoError(t, err)
+		got, err := pl.Forward(x, 1)
+		require.NoError(t, err)
+		for i := range want {
+			assert.InDelta(t, want[i], got[i], 1e-4*max(1, math.Abs(float64(want[i]))), "workers %d output %d", workers, i)
+		}
+		split := 0
+		for _, st := range pl.steps {
+			if st.kind == stConv && st.cols > 0 {
+				split++
+			}
+		}
+		if workers == 1 {
+			assert.Zero(t, split, "one worker splits nothing")
+			first = append([]float32(nil), got...)
+			continue
+		}
+		assert.Equal(t, 2, split, "workers %d: both 1x1 convolutions split by columns", workers)
+		if gemmColumnsExact() {
+			assert.Equal(t, first, got, "workers %d: the same values as one worker, bit for bit", workers)
+		}
+	}
+}
+
+// gemmColumnsExact says whether gemmNNImpl is amc's AVX-512 kernel, whose
+// outputs do not depend on how the rows and columns are split (the same
+// condition as the in-place weight-gradient kernel: amc_use_avx512).
+func gemmColumnsExact() bool { return winoWGradInPlace() }

@@ -88,9 +88,29 @@ func winogradWeights(w []float32, C, K int) []float32 {
 var winogradMinTiles = 16
 
 // winogradNow says whether step st runs the Winograd path for n samples.
+//
+// A task reads all of the transformed weights U (16 x C x K floats) for its
+// few tiles (WinogradTasks keeps a task's tiles in L2: 5 for 512 + 512
+// channels), so U larger than a core's L2 streams from memory once per task;
+// im2col + SGEMM reads the 9 x C x K weights once per tile of up to 512
+// pixels. Wide layers therefore run Winograd only when a task has
+// winogradReuseTiles tiles or more. Measured on ResNet-50 at 224x224, batch 1
+// (its 14x14 and 7x7 3x3 layers move to SGEMM), in three interleaved runs
+// here: 30.3-32.5 -> 34.4-34.7 images/s; VGG-16 at batch 1 and 100 and
+// ResNet-50 at batch 32 within run-to-run noise or faster; the CIFAR ResNets'
+// U (at most 256 KB) fits and does not move.
 func (pl *Plan) winogradNow(st *step, n int) bool {
-	return st.wu != nil && winoTiles(st.out, n) >= winogradMinTiles
+	if st.wu == nil || winoTiles(st.out, n) < winogradMinTiles {
+		return false
+	}
+	return 4*len(st.wu) <= winogradCachedU || pl.winogradTiles(st, n) >= winogradReuseTiles
 }
+
+// winogradCachedU and winogradReuseTiles: see winogradNow.
+const (
+	winogradCachedU    = 1 << 20
+	winogradReuseTiles = 32
+)
 
 // winoGrid is the number of 2x2 output tiles down and across one sample.
 func winoGrid(out Shape) (th, tw int) { return (out.H + 1) / 2, (out.W + 1) / 2 }

@@ -148,3 +148,29 @@ func TestWinogradWeightGradMatchesDirect(t *testing.T) {
 		assert.LessOrEqual(t, worst, 1e-4*scale, "n %d %dx%d C %d K %d", c.n, c.H, c.W, c.C, c.K)
 	}
 }
+
+// Wide 3x3 layers whose transformed weights do not fit a core's L2 and whose
+// tasks hold few tiles take im2col + SGEMM (winogradNow); narrow ones keep
+// Winograd; both give the reference's outputs.
+func TestWinogradNowSkipsWideLayersWithFewTiles(t *testing.T) {
+	for _, tc := range []struct {
+		c    int
+		wino bool
+	}{{64, true}, {192, false}} {
+		g := NewGraph(Shape{C: tc.c, H: 8, W: 8})
+		g.Conv("c", 0, tc.c, tc.c, 3, 1, 1, 1)
+		p := g.InitParams(1)
+		randomize(p, 13)
+		pl, err := Compile(g, p, 2)
+		require.NoError(t, err)
+		in := randInput(1, g.Input, 3)
+		want, err := Reference(g, p, in, 1)
+		require.NoError(t, err)
+		got, err := pl.Forward(in, 1)
+		require.NoError(t, err)
+		assert.Equal(t, tc.wino, pl.steps[0].wino, "%d channels", tc.c)
+		for i := range want {
+			require.InDelta(t, want[i], got[i], 1e-3, "%d channels, output %d", tc.c, i)
+		}
+	}
+}
