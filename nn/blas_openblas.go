@@ -35,21 +35,22 @@ func init() {
 	winoWGradImpl = winoWGradC
 	gemmNNImpl = gemmNNC
 	winoWGradInPlace = func() bool { return C.amc_use_avx512() != 0 }
+	gemmNNExact = func() bool { return C.amc_use_avx512() != 0 }
 	dwRowsImpl = dwRowsC
 }
 
-func biasActC(c []float32, rows, cols int, bias, res []float32, a act) {
+func biasActC(c []float32, rows, cols, ld int, bias, res []float32, a act) {
 	if rows*cols == 0 {
 		return
 	}
-	_ = c[rows*cols-1]
+	_ = c[(rows-1)*ld+cols-1]
 	_ = bias[cols-1]
 	var rp *C.float
 	if res != nil {
-		_ = res[rows*cols-1]
+		_ = res[(rows-1)*ld+cols-1]
 		rp = (*C.float)(unsafe.Pointer(&res[0]))
 	}
-	C.amc_bias_act((*C.float)(unsafe.Pointer(&c[0])), C.long(rows), C.long(cols),
+	C.amc_bias_act((*C.float)(unsafe.Pointer(&c[0])), C.long(rows), C.long(cols), C.long(ld),
 		(*C.float)(unsafe.Pointer(&bias[0])), rp, C.int(a))
 }
 

@@ -13,8 +13,9 @@ import (
 )
 
 // amc's AVX-512 product C = A B agrees with a float64 product on shapes that
-// cover every row block (12, 4, 1 rows; 16, 4, 1 for narrow panels), full,
-// half and masked column blocks, k of 0, one and more than one panel of
+// cover every row block (12, 4, 1 rows; 16, 4, 1 for narrow panels), full
+// and half column blocks and masked ones in either half of a 32-column
+// panel, k of 0, one and more than one panel of
 // AMC_GEMM_KC rows, and leading dimensions wider than the matrices; it
 // writes nothing outside C's m x n window; and splitting the rows or the
 // columns (at multiples of 32) changes no output bit.
@@ -27,7 +28,7 @@ func TestSgemmNNAVX512MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, s := range []struct{ m, n, k int }{
 		{1, 1, 1}, {3, 7, 5}, {12, 32, 9}, {13, 33, 256}, {17, 16, 257}, {29, 48, 600}, {49, 200, 64},
-		{4, 15, 0}, {40, 64, 513}, {16, 100, 3},
+		{4, 15, 0}, {40, 64, 513}, {16, 100, 3}, {13, 57, 300}, {5, 25, 7}, {26, 23, 40},
 	} {
 		t.Run(fmt.Sprintf("m%d_n%d_k%d", s.m, s.n, s.k), func(t *testing.T) {
 			lda, ldb, ldc := s.k+3, s.n+5, s.n+7

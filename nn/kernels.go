@@ -20,6 +20,7 @@ func (pl *Plan) run(st *step, n int) {
 	dst := pl.bufs[st.dst][:n*st.out.Size()]
 	switch st.kind {
 	case stConv, stDepthwise:
+		st.cols = 0
 		if st.wino = pl.winogradNow(st, n); st.wino {
 			T := pl.winogradTiles(st, n)
 			pl.parallel((winoTiles(st.out, n)+T-1)/T, st, src, dst, n)
@@ -77,12 +78,13 @@ func (pl *Plan) run(st *step, n int) {
 		nhwcToNCHW(dst, src, n, st.in)
 	case stLinear:
 		sgemm(true, n, st.out.C, st.in.C, src, st.in.C, st.w, st.in.C, dst, st.out.C)
-		addBiasAct(dst, n, st.out.C, st.bias, nil, actNone)
+		addBiasAct(dst, n, st.out.C, st.out.C, st.bias, nil, actNone)
 	}
 }
 
-// tile runs one task of a step: a tile of output pixels for convolutions, a
-// sample for element-wise steps, an output row for pooling.
+// tile runs one task of a step: a tile of output pixels (or, for column
+// tasks, a block of output channels) for convolutions, a sample for
+// element-wise steps, an output row for pooling.
 func (pl *Plan) tile(worker, t int, st *step, src, dst []float32, n int) {
 	switch st.kind {
 	case stConv:
@@ -184,7 +186,7 @@ func (pl *Plan) convTile(worker, t int, st *step, src, dst []float32, n int) {
 	if st.res >= 0 {
 		res = pl.bufs[st.res][r0*out.C : r1*out.C]
 	}
-	biasActImpl(c, r1-r0, out.C, st.bias, res, st.act)
+	biasActImpl(c, r1-r0, out.C, out.C, st.bias, res, st.act)
 }
 
 // gemmColumnTasks says in how many tasks of output channels (columns) to split
@@ -192,8 +194,10 @@ func (pl *Plan) convTile(worker, t int, st *step, src, dst []float32, n int) {
 // of pixels (rows) as usual. Tiles of rows each read all the weights, tasks of
 // columns each read all the input: with few pixels and many channels (batch 1
 // deep in a network: 7x7 x 2048), splitting by columns reads the weights
-// once instead of once per tile. Each output is the same chain of
-// multiply-adds either way (amc_sgemm_nn).
+// once instead of once per tile. With amc's AVX-512 product (gemmNNExact)
+// each output is the same chain of multiply-adds either way; with a BLAS's
+// product the rounding may depend on the split, as it already does on the
+// tiles of rows.
 func (pl *Plan) gemmColumnTasks(st *step, m int) int {
 	if st.kind != stConv || st.k != 1 || st.stride != 1 || st.pad != 0 || st.groups != 1 || pl.workers < 2 {
 		return 0
@@ -218,12 +222,10 @@ func (pl *Plan) convColumns(t int, st *step, src, dst []float32, n int) {
 	m := n * out.H * out.W
 	gemmNNImpl(m, j1-j0, in.C, src[:m*in.C], in.C, st.w[j0:], out.C, dst[j0:], out.C)
 	var res []float32
-	for r := 0; r < m; r++ {
-		if st.res >= 0 {
-			res = pl.bufs[st.res][r*out.C+j0 : r*out.C+j1]
-		}
-		biasActImpl(dst[r*out.C+j0:r*out.C+j1], 1, j1-j0, st.bias[j0:j1], res, st.act)
+	if st.res >= 0 {
+		res = pl.bufs[st.res][j0:]
 	}
+	biasActImpl(dst[j0:], m, j1-j0, out.C, st.bias[j0:j1], res, st.act)
 }
 
 // im2colGo writes rows r0..r1 (output pixels) of the patch matrix: each row is
@@ -333,6 +335,9 @@ var (
 	// gemmNNImpl computes C = A B for the convolutions that are not
 	// Winograd's (row-major, no transposes).
 	gemmNNImpl = gemmNNBLAS
+	// gemmNNExact says whether gemmNNImpl's outputs do not depend on how
+	// its rows and columns are split (amc's AVX-512 product).
+	gemmNNExact = func() bool { return false }
 )
 
 func gemmNNBLAS(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

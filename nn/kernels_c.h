@@ -12,11 +12,13 @@
 #define AMC_CLONES
 #endif
 
-// c[r][j] = act(c[r][j] + bias[j] (+ res[r][j])); act 0 none, 1 relu, 2 relu6.
-static AMC_CLONES void amc_bias_act(float *c, long rows, long cols, const float *bias, const float *res, int act) {
+// c[r][j] = act(c[r][j] + bias[j] (+ res[r][j])) for j < cols, rows ld floats
+// apart in c and res; act 0 none, 1 relu, 2 relu6.
+static AMC_CLONES void amc_bias_act(float *c, long rows, long cols, long ld, const float *bias, const float *res,
+                                    int act) {
 	for (long r = 0; r < rows; r++) {
-		float *row = c + r * cols;
-		const float *rr = res ? res + r * cols : 0;
+		float *row = c + r * ld;
+		const float *rr = res ? res + r * ld : 0;
 		for (long j = 0; j < cols; j++) {
 			float v = row[j] + bias[j];
 			if (rr) v += rr[j];

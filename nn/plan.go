@@ -434,13 +434,14 @@ func applyAct(x []float32, a act) {
 }
 
 // addBiasAct adds a per-column bias (and, if res is not nil, the matching
-// rows of res) to a rows x cols matrix and applies the activation, in one pass.
-func addBiasAct(c []float32, rows, cols int, bias []float32, res []float32, a act) {
+// rows of res) to a rows x cols matrix whose rows are ld floats apart (in c
+// and res) and applies the activation, in one pass.
+func addBiasAct(c []float32, rows, cols, ld int, bias []float32, res []float32, a act) {
 	bias = bias[:cols]
 	for r := 0; r < rows; r++ {
-		row := c[r*cols : (r+1)*cols]
+		row := c[r*ld : r*ld+cols]
 		if res != nil {
-			rr := res[r*cols : (r+1)*cols]
+			rr := res[r*ld : r*ld+cols]
 			switch a {
 			case actNone:
 				for j, b := range bias {

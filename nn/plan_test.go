@@ -249,8 +249,8 @@ func TestPaddedMaxPoolMatchesReferenceOnNegatives(t *testing.T) {
 // Few pixels and many channels (batch 1 deep in a network) split 1x1
 // convolutions by output channels (gemmColumnTasks): the plans that do,
 // with a fused residual and a column count that ends in a partial block of
-// 32, give the reference's outputs, and each output channel is the same
-// chain of multiply-adds as in a plan that splits by pixels.
+// 32, give the reference's outputs, and, with amc's AVX-512 product, the
+// same bits as one worker's single task.
 func TestColumnTasksMatchReference(t *testing.T) {
 	g := NewGraph(Shape{C: 40, H: 3, W: 3})
 	a := g.Conv("a", 0, 40, 200, 1, 1, 0, 1)
@@ -289,13 +289,8 @@ func TestColumnTasksMatchReference(t *testing.T) {
 			continue
 		}
 		assert.Equal(t, 2, split, "workers %d: both 1x1 convolutions split by columns", workers)
-		if gemmColumnsExact() {
+		if gemmNNExact() {
 			assert.Equal(t, first, got, "workers %d: the same values as one worker, bit for bit", workers)
 		}
 	}
 }
-
-// gemmColumnsExact says whether gemmNNImpl is amc's AVX-512 kernel, whose
-// outputs do not depend on how the rows and columns are split (the same
-// condition as the in-place weight-gradient kernel: amc_use_avx512).
-func gemmColumnsExact() bool { return winoWGradInPlace() }

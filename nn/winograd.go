@@ -33,7 +33,10 @@ var winogradMinC = 4
 // since the cache-line offsets of the 16 matrices and the AVX-512 products,
 // they are faster (VGG-16 forward, batch 100, 2026-12-03: 256 -> 1024 took
 // 312 -> 370 img/s with AVX2 products and 327 -> 486 with AVX-512; batch 1
-// within noise), so every layer of the zoo up to 512 + 512 channels takes it.
+// within noise), so every layer of the zoo up to 512 + 512 channels could
+// take it. With amc's own AVX-512 SGEMM, winogradNow sends the layers whose
+// transformed weights exceed 1 MiB (more than about 128 + 128 channels) back
+// to im2col; the trainer (WinogradApplies) keeps its own bound.
 const winogradMaxCK = 1024
 
 // winogradOK says whether a convolution takes the Winograd path.
@@ -89,28 +92,24 @@ var winogradMinTiles = 16
 
 // winogradNow says whether step st runs the Winograd path for n samples.
 //
-// A task reads all of the transformed weights U (16 x C x K floats) for its
-// few tiles (WinogradTasks keeps a task's tiles in L2: 5 for 512 + 512
-// channels), so U larger than a core's L2 streams from memory once per task;
-// im2col + SGEMM reads the 9 x C x K weights once per tile of up to 512
-// pixels. Wide layers therefore run Winograd only when a task has
-// winogradReuseTiles tiles or more. Measured on ResNet-50 at 224x224, batch 1
-// (its 14x14 and 7x7 3x3 layers move to SGEMM), in three interleaved runs
-// here: 30.3-32.5 -> 34.4-34.7 images/s; VGG-16 at batch 1 and 100 and
-// ResNet-50 at batch 32 within run-to-run noise or faster; the CIFAR ResNets'
-// U (at most 256 KB) fits and does not move.
+// A task reads all of the transformed weights U (16 x C x Kp floats, Kp = K
+// rounded up to 8) for its few tiles: WinogradTasks keeps a task's tiles in
+// L2, at most 5120 / (C + K) of them (5 for 512 + 512 channels), so U
+// larger than winogradCachedU streams from memory once per task, while
+// im2col + amc's SGEMM reads the 9 x C x K weights once per tile of up to
+// 512 pixels. Layers with such a U take SGEMM at every batch size. Measured
+// on ResNet-50 at 224x224, batch 1 (its 14x14 and 7x7 3x3 layers move), in
+// three interleaved runs here: 30.3-32.5 -> 34.4-34.7 images/s; VGG-16 (its
+// 256- and 512-channel layers move) at batch 100 504 and 516 -> 550 and 521,
+// at batch 1 within noise; ResNet-50 at batch 32 34.5 and 36.5 -> 36.9 and
+// 37.3. The CIFAR ResNets' U (at most 256 KB) fits and does not move.
 func (pl *Plan) winogradNow(st *step, n int) bool {
-	if st.wu == nil || winoTiles(st.out, n) < winogradMinTiles {
-		return false
-	}
-	return 4*len(st.wu) <= winogradCachedU || pl.winogradTiles(st, n) >= winogradReuseTiles
+	return st.wu != nil && winoTiles(st.out, n) >= winogradMinTiles && 4*len(st.wu) <= winogradCachedU
 }
 
-// winogradCachedU and winogradReuseTiles: see winogradNow.
-const (
-	winogradCachedU    = 1 << 20
-	winogradReuseTiles = 32
-)
+// winogradCachedU bounds the transformed weights' bytes on the Winograd path
+// (see winogradNow): about half of this machine's 2 MiB L2 per core.
+const winogradCachedU = 1 << 20
 
 // winoGrid is the number of 2x2 output tiles down and across one sample.
 func winoGrid(out Shape) (th, tw int) { return (out.H + 1) / 2, (out.W + 1) / 2 }
@@ -122,7 +121,7 @@ func winoTiles(out Shape, n int) int {
 }
 
 // winogradTiles is how many 2x2 output tiles one task covers: V and M
-// (16 x T x (C + K) floats) should stay in a core's L2 cache (512 KiB here),
+// (16 x T x (C + K) floats, 320 KiB) should stay in a core's L2 cache,
 // and every worker should get a task.
 func (pl *Plan) winogradTiles(st *step, n int) int {
 	per, _, _ := WinogradTasks(st.in, st.out, n, pl.workers)

@@ -149,9 +149,9 @@ func TestWinogradWeightGradMatchesDirect(t *testing.T) {
 	}
 }
 
-// Wide 3x3 layers whose transformed weights do not fit a core's L2 and whose
-// tasks hold few tiles take im2col + SGEMM (winogradNow); narrow ones keep
-// Winograd; both give the reference's outputs.
+// Wide 3x3 layers whose transformed weights exceed winogradCachedU take
+// im2col + SGEMM (winogradNow), at batch 1 and at batch 16 alike; narrow ones
+// keep Winograd; both give the reference's outputs.
 func TestWinogradNowSkipsWideLayersWithFewTiles(t *testing.T) {
 	for _, tc := range []struct {
 		c    int
@@ -163,14 +163,16 @@ func TestWinogradNowSkipsWideLayersWithFewTiles(t *testing.T) {
 		randomize(p, 13)
 		pl, err := Compile(g, p, 2)
 		require.NoError(t, err)
-		in := randInput(1, g.Input, 3)
-		want, err := Reference(g, p, in, 1)
-		require.NoError(t, err)
-		got, err := pl.Forward(in, 1)
-		require.NoError(t, err)
-		assert.Equal(t, tc.wino, pl.steps[0].wino, "%d channels", tc.c)
-		for i := range want {
-			require.InDelta(t, want[i], got[i], 1e-3, "%d channels, output %d", tc.c, i)
+		for _, n := range []int{1, 16} {
+			in := randInput(n, g.Input, 3)
+			want, err := Reference(g, p, in, n)
+			require.NoError(t, err)
+			got, err := pl.Forward(in, n)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wino, pl.steps[0].wino, "%d channels, batch %d", tc.c, n)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-3, "%d channels, batch %d, output %d", tc.c, n, i)
+			}
 		}
 	}
 }
