@@ -34,6 +34,7 @@ func init() {
 	winoDyImpl = winoDyC
 	winoWGradImpl = winoWGradC
 	gemmNNImpl = gemmNNC
+	gemmImpl = gemmC
 	winoWGradInPlace = func() bool { return C.amc_use_avx512() != 0 }
 	gemmNNExact = func() bool { return C.amc_use_avx512() != 0 }
 	dwRowsImpl = dwRowsC
@@ -131,25 +132,45 @@ func winoWGradC(du, v, dm []float32, T, c, K, vs, ms int) {
 	}
 }
 
-// gemmNNC computes C = A B (row-major; see amc_sgemm_nn) with amc's AVX-512
-// kernel where it is allowed, else with BLAS.
+// gemmNNC computes C = A B (row-major) with amc's AVX-512 kernel where it is
+// allowed, else with BLAS.
 func gemmNNC(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	_ = c[(m-1)*ldc+n-1]
-	if k > 0 {
-		_ = a[(m-1)*lda+k-1]
-		_ = b[(k-1)*ldb+n-1]
-	}
-	ap, bp := (*C.float)(nil), (*C.float)(nil)
-	if k > 0 {
-		ap, bp = (*C.float)(unsafe.Pointer(&a[0])), (*C.float)(unsafe.Pointer(&b[0]))
-	}
-	if C.amc_sgemm_nn(C.long(m), C.long(n), C.long(k), ap, C.long(lda), bp, C.long(ldb),
-		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc)) == 0 {
+	if !gemmC(false, false, m, n, k, a, lda, b, ldb, false, c, ldc) {
 		sgemm(false, m, n, k, a, lda, b, ldb, c, ldc)
 	}
+}
+
+// gemmC computes C = op(A) op(B) (+ C when accumulate) with amc's AVX-512
+// kernel (amc_sgemm) and reports true, or does nothing and reports false
+// where the kernel is not allowed.
+func gemmC(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, accumulate bool, c []float32, ldc int) bool {
+	if C.amc_use_avx512() == 0 {
+		return false
+	}
+	if m == 0 || n == 0 {
+		return true
+	}
+	ars, acs, brs, bcs := lda, 1, ldb, 1
+	if tA {
+		ars, acs = 1, lda
+	}
+	if tB {
+		brs, bcs = 1, ldb
+	}
+	_ = c[(m-1)*ldc+n-1]
+	ap, bp := (*C.float)(nil), (*C.float)(nil)
+	if k > 0 {
+		_ = a[(m-1)*ars+(k-1)*acs]
+		_ = b[(k-1)*brs+(n-1)*bcs]
+		ap, bp = (*C.float)(unsafe.Pointer(&a[0])), (*C.float)(unsafe.Pointer(&b[0]))
+	}
+	acc := C.int(0)
+	if accumulate {
+		acc = 1
+	}
+	C.amc_sgemm(C.long(m), C.long(n), C.long(k), ap, C.long(ars), C.long(acs), bp, C.long(brs), C.long(bcs),
+		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), acc)
+	return true
 }
 
 func dwRowsC(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int, a act) {

@@ -660,14 +660,17 @@ static int amc_wino_wgrad(float *du, const float *v, const float *dm, long T, lo
 }
 
 
-// Dense products C = A B (row-major; A m x k, B k x n) for the convolutions
-// that are not Winograd's (1x1, strided, 7x7, im2col): OpenBLAS's kernel for
-// this machine's forced core type is AVX2, and these shapes (n 16-2048, k up
-// to 4608) leave half of an AVX-512 core idle. B is packed in panels of
-// AMC_GEMM_KC rows x 32 columns (32 KB, L1-resident) that 12 rows of A at a
-// time multiply; each output is one chain of fused multiply-adds over k in
-// order, whatever the blocking, so results do not depend on how callers split
-// the rows.
+// Dense products C = op(A) op(B) (+ C) for the convolutions that are not
+// Winograd's (1x1, strided, 7x7, im2col) and the trainer's im2col products:
+// OpenBLAS's kernel for this machine's forced core type is AVX2, and these
+// shapes (n 16-2048, k up to 4608) leave half of an AVX-512 core idle.
+// Element (i, q) of op(A) is a[i*ars + q*acs] and element (q, j) of op(B) is
+// b[q*brs + j*bcs], so one kernel serves A B, A Bᵀ and Aᵀ B. op(B) is packed
+// in panels of AMC_GEMM_KC rows x 32 columns (32 KB, L1-resident) that 12
+// rows of op(A) at a time multiply; each output is one chain of fused
+// multiply-adds over k in order (continuing from C's value when acc is set),
+// whatever the blocking, so results do not depend on how callers split the
+// rows or the columns.
 #define AMC_GEMM_KC 256
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AMC_GEMM_MICRO(R, NV)                                                                                          \
@@ -678,11 +681,11 @@ static int amc_wino_wgrad(float *du, const float *v, const float *dm, long T, lo
 				acc[r][v] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk[v], c + r * ldc + 16 * v);         \
 		const float *ar = a;                                                                                           \
 		const float *pp = panel;                                                                                       \
-		for (long q = 0; q < kb; q++, ar++, pp += 32) {                                                                \
+		for (long q = 0; q < kb; q++, ar += acs, pp += 32) {                                                           \
 			__m512 b[NV];                                                                                              \
 			for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(pp + 16 * v);                                           \
 			for (int r = 0; r < R; r++) {                                                                              \
-				__m512 x = _mm512_set1_ps(ar[r * lda]);                                                                \
+				__m512 x = _mm512_set1_ps(ar[r * ars]);                                                                \
 				for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);                          \
 			}                                                                                                          \
 		}                                                                                                              \
@@ -690,61 +693,75 @@ static int amc_wino_wgrad(float *du, const float *v, const float *dm, long T, lo
 			for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk[v], acc[r][v]);               \
 	}
 
-// Rows i0..m of one panel: a points at A[i0][p], c at C[i0][j].
-__attribute__((target("avx512f"))) static void amc_gemm_rows2(long m, const float *a, long lda, const float *panel,
-                                                             long kb, float *c, long ldc, const __mmask16 *mk,
-                                                             int first) {
+// All m rows of one panel: a points at op(A)[0][p], c at C[0][j].
+__attribute__((target("avx512f"))) static void amc_gemm_rows2(long m, const float *a, long ars, long acs,
+                                                             const float *panel, long kb, float *c, long ldc,
+                                                             const __mmask16 *mk, int first) {
 	long i = 0;
-	for (; i + 12 <= m; i += 12, a += 12 * lda, c += 12 * ldc) AMC_GEMM_MICRO(12, 2)
-	for (; i + 4 <= m; i += 4, a += 4 * lda, c += 4 * ldc) AMC_GEMM_MICRO(4, 2)
-	for (; i < m; i++, a += lda, c += ldc) AMC_GEMM_MICRO(1, 2)
+	for (; i + 12 <= m; i += 12, a += 12 * ars, c += 12 * ldc) AMC_GEMM_MICRO(12, 2)
+	for (; i + 4 <= m; i += 4, a += 4 * ars, c += 4 * ldc) AMC_GEMM_MICRO(4, 2)
+	for (; i < m; i++, a += ars, c += ldc) AMC_GEMM_MICRO(1, 2)
 }
 
-__attribute__((target("avx512f"))) static void amc_gemm_rows1(long m, const float *a, long lda, const float *panel,
-                                                             long kb, float *c, long ldc, const __mmask16 *mk,
-                                                             int first) {
+__attribute__((target("avx512f"))) static void amc_gemm_rows1(long m, const float *a, long ars, long acs,
+                                                             const float *panel, long kb, float *c, long ldc,
+                                                             const __mmask16 *mk, int first) {
 	long i = 0;
-	for (; i + 16 <= m; i += 16, a += 16 * lda, c += 16 * ldc) AMC_GEMM_MICRO(16, 1)
-	for (; i + 4 <= m; i += 4, a += 4 * lda, c += 4 * ldc) AMC_GEMM_MICRO(4, 1)
-	for (; i < m; i++, a += lda, c += ldc) AMC_GEMM_MICRO(1, 1)
+	for (; i + 16 <= m; i += 16, a += 16 * ars, c += 16 * ldc) AMC_GEMM_MICRO(16, 1)
+	for (; i + 4 <= m; i += 4, a += 4 * ars, c += 4 * ldc) AMC_GEMM_MICRO(4, 1)
+	for (; i < m; i++, a += ars, c += ldc) AMC_GEMM_MICRO(1, 1)
 }
 
-__attribute__((target("avx512f"))) static void amc_sgemm_nn_avx512(long m, long n, long k, const float *a, long lda,
-                                                                  const float *b, long ldb, float *c, long ldc) {
+__attribute__((target("avx512f"))) static void amc_sgemm_avx512(long m, long n, long k, const float *a, long ars,
+                                                               long acs, const float *b, long brs, long bcs, float *c,
+                                                               long ldc, int accumulate) {
 	float panel[AMC_GEMM_KC * 32] __attribute__((aligned(64)));
 	for (long j = 0; j < n; j += 32) {
 		long nb = n - j < 32 ? n - j : 32;
 		__mmask16 mk[2] = {nb >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nb) - 1),
 		                   nb >= 32 ? (__mmask16)0xFFFF : nb > 16 ? (__mmask16)((1u << (nb - 16)) - 1) : (__mmask16)0};
 		if (k == 0) {
-			for (long i = 0; i < m; i++) {
-				_mm512_mask_storeu_ps(c + i * ldc + j, mk[0], _mm512_setzero_ps());
-				_mm512_mask_storeu_ps(c + i * ldc + j + 16, mk[1], _mm512_setzero_ps());
-			}
+			if (!accumulate)
+				for (long i = 0; i < m; i++) {
+					_mm512_mask_storeu_ps(c + i * ldc + j, mk[0], _mm512_setzero_ps());
+					_mm512_mask_storeu_ps(c + i * ldc + j + 16, mk[1], _mm512_setzero_ps());
+				}
 			continue;
 		}
 		for (long p = 0; p < k; p += AMC_GEMM_KC) {
 			long kb = k - p < AMC_GEMM_KC ? k - p : AMC_GEMM_KC;
-			for (long q = 0; q < kb; q++) {
-				const float *br = b + (p + q) * ldb + j;
-				_mm512_store_ps(panel + q * 32, _mm512_maskz_loadu_ps(mk[0], br));
-				_mm512_store_ps(panel + q * 32 + 16, _mm512_maskz_loadu_ps(mk[1], br + 16));
+			if (bcs == 1) { // rows of op(B) are contiguous: masked vector loads
+				for (long q = 0; q < kb; q++) {
+					const float *br = b + (p + q) * brs + j;
+					_mm512_store_ps(panel + q * 32, _mm512_maskz_loadu_ps(mk[0], br));
+					_mm512_store_ps(panel + q * 32 + 16, _mm512_maskz_loadu_ps(mk[1], br + 16));
+				}
+			} else { // op(B) = Bᵀ: each of its columns is contiguous in b
+				if (nb < 32) memset(panel, 0, sizeof(float) * 32 * kb);
+				for (long jj = 0; jj < nb; jj++) {
+					const float *bc = b + (j + jj) * bcs + p * brs;
+					for (long q = 0; q < kb; q++) panel[q * 32 + jj] = bc[q * brs];
+				}
 			}
+			const float *ap = a + p * acs;
+			int first = p == 0 && !accumulate;
 			if (nb > 16)
-				amc_gemm_rows2(m, a + p, lda, panel, kb, c + j, ldc, mk, p == 0);
+				amc_gemm_rows2(m, ap, ars, acs, panel, kb, c + j, ldc, mk, first);
 			else
-				amc_gemm_rows1(m, a + p, lda, panel, kb, c + j, ldc, mk, p == 0);
+				amc_gemm_rows1(m, ap, ars, acs, panel, kb, c + j, ldc, mk, first);
 		}
 	}
 }
 #endif
 
-// amc_sgemm_nn computes C = A B with the AVX-512 kernel where it is allowed
-// and returns 1; else it returns 0 and the caller uses BLAS.
-static int amc_sgemm_nn(long m, long n, long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc) {
+// amc_sgemm computes C = op(A) op(B) (+ C if accumulate) with the AVX-512
+// kernel where it is allowed and returns 1; else it returns 0 and the caller
+// uses BLAS.
+static int amc_sgemm(long m, long n, long k, const float *a, long ars, long acs, const float *b, long brs, long bcs,
+                     float *c, long ldc, int accumulate) {
 #if defined(__x86_64__) && defined(__GNUC__)
 	if (amc_use_avx512()) {
-		amc_sgemm_nn_avx512(m, n, k, a, lda, b, ldb, c, ldc);
+		amc_sgemm_avx512(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, accumulate);
 		return 1;
 	}
 #endif

@@ -16,8 +16,6 @@ import (
 	"sync"
 
 	"github.com/amcbench/amc/nn"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Net is a graph with its parameters and gradients, ready for training
@@ -123,15 +121,9 @@ func (net *Net) scratch(ci, n int) (cols, dcols []float32) {
 	return net.tileCols[ci][:n], net.tileDCols[ci][:n]
 }
 
+// sgemm is nn.Gemm: amc's AVX-512 product where the CPU has it, else BLAS.
 func sgemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
-	blas32.Implementation().Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	nn.Gemm(tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 }
 
 // convForward computes a dense (groups 1) convolution tile by tile: im2col
