@@ -10,6 +10,7 @@ package nn
 import "C"
 
 import (
+	"fmt"
 	"os"
 	"unsafe"
 
@@ -151,11 +152,15 @@ func gemmC(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
 		return true
 	}
 	ars, acs, brs, bcs := lda, 1, ldb, 1
+	aCols, bCols := k, n // columns of A and B as stored, which lda and ldb must cover (as in BLAS)
 	if tA {
-		ars, acs = 1, lda
+		ars, acs, aCols = 1, lda, m
 	}
 	if tB {
-		brs, bcs = 1, ldb
+		brs, bcs, bCols = 1, ldb, k
+	}
+	if lda < max(1, aCols) || ldb < max(1, bCols) || ldc < n {
+		panic(fmt.Sprintf("nn: gemm: leading dimensions %d, %d, %d too small for %dx%dx%d (tA %v, tB %v)", lda, ldb, ldc, m, n, k, tA, tB))
 	}
 	_ = c[(m-1)*ldc+n-1]
 	ap, bp := (*C.float)(nil), (*C.float)(nil)
@@ -168,9 +173,8 @@ func gemmC(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
 	if accumulate {
 		acc = 1
 	}
-	C.amc_sgemm(C.long(m), C.long(n), C.long(k), ap, C.long(ars), C.long(acs), bp, C.long(brs), C.long(bcs),
-		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), acc)
-	return true
+	return C.amc_sgemm(C.long(m), C.long(n), C.long(k), ap, C.long(ars), C.long(acs), bp, C.long(brs), C.long(bcs),
+		(*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), acc) != 0
 }
 
 func dwRowsC(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 int, a act) {
@@ -187,8 +191,9 @@ func dwRowsC(dst, src, w, bias []float32, in, out Shape, k, stride, pad, r0, r1 
 		C.long(k), C.long(stride), C.long(pad), C.long(r0), C.long(r1), C.int(a))
 }
 
-// setWinoAVX512 allows or forbids the AVX-512 Winograd products (used where
-// the CPU has AVX-512; AMC_AVX512=0 in the environment forbids them).
+// setWinoAVX512 allows or forbids amc's AVX-512 kernels, Winograd and SGEMM
+// (used where the CPU has AVX-512; AMC_AVX512=0 in the environment forbids
+// them).
 func setWinoAVX512(on bool) {
 	v := C.int(0)
 	if on {
@@ -197,7 +202,7 @@ func setWinoAVX512(on bool) {
 	C.amc_set_wino_avx512(v)
 }
 
-// winoAVX512 says whether the AVX-512 Winograd kernels are allowed.
+// winoAVX512 says whether amc's AVX-512 kernels are allowed.
 func winoAVX512() bool { return C.amc_get_wino_avx512() != 0 }
 
 // cpuAVX512 says whether this CPU has AVX-512F.

@@ -33,7 +33,7 @@ func TestSgemmAVX512MatchesReference(t *testing.T) {
 	} {
 		for _, op := range []struct{ tA, tB, acc bool }{
 			{false, false, false}, {false, true, false}, {true, false, false}, {true, true, false},
-			{false, false, true}, {false, true, true}, {true, false, true},
+			{false, false, true}, {false, true, true}, {true, false, true}, {true, true, true},
 		} {
 			t.Run(fmt.Sprintf("m%d_n%d_k%d_tA%v_tB%v_acc%v", s.m, s.n, s.k, op.tA, op.tB, op.acc), func(t *testing.T) {
 				// A is stored m x k (k x m when tA), B k x n (n x k when tB), with padding.
@@ -102,24 +102,27 @@ func TestSgemmAVX512MatchesReference(t *testing.T) {
 				for _, g := range c[s.m*ldc:] {
 					require.Equal(t, float32(guard), g, "after C")
 				}
-				// The same product in pieces: rows split at every 5th row, columns at 32.
-				parts := append([]float32(nil), c0...)
-				for r0 := 0; r0 < s.m; r0 += 5 {
-					r1 := min(s.m, r0+5)
-					for j0 := 0; j0 < s.n; j0 += 32 {
-						j1 := min(s.n, j0+32)
-						aOff, bOff := r0*lda, j0
-						if op.tA {
-							aOff = r0
+				// The same product in pieces: rows split at every 5th row, columns at
+				// every 32nd and, as the trainer's splits may, at every 7th.
+				for _, cw := range []int{32, 7} {
+					parts := append([]float32(nil), c0...)
+					for r0 := 0; r0 < s.m; r0 += 5 {
+						r1 := min(s.m, r0+5)
+						for j0 := 0; j0 < s.n; j0 += cw {
+							j1 := min(s.n, j0+cw)
+							aOff, bOff := r0*lda, j0
+							if op.tA {
+								aOff = r0
+							}
+							if op.tB {
+								bOff = j0 * ldb
+							}
+							gemmC(op.tA, op.tB, r1-r0, j1-j0, s.k, a[aOff:], lda, b[bOff:], ldb, op.acc, parts[r0*ldc+j0:], ldc)
 						}
-						if op.tB {
-							bOff = j0 * ldb
-						}
-						gemmC(op.tA, op.tB, r1-r0, j1-j0, s.k, a[aOff:], lda, b[bOff:], ldb, op.acc, parts[r0*ldc+j0:], ldc)
 					}
-				}
-				for i := 0; i < s.m; i++ {
-					assert.Equal(t, c[i*ldc:i*ldc+s.n], parts[i*ldc:i*ldc+s.n], "row %d", i)
+					for i := 0; i < s.m; i++ {
+						assert.Equal(t, c[i*ldc:i*ldc+s.n], parts[i*ldc:i*ldc+s.n], "columns every %d, row %d", cw, i)
+					}
 				}
 			})
 		}
@@ -127,7 +130,8 @@ func TestSgemmAVX512MatchesReference(t *testing.T) {
 }
 
 // Gemm falls back to BLAS for a beta other than 0 and 1, and to it entirely
-// with AMC_AVX512's switch off; both agree with the kernel to rounding.
+// with AMC_AVX512's switch off; both agree with the kernel to rounding, with
+// A stored as is or transposed, and beta 0, 1 and 0.5.
 func TestGemmFallsBack(t *testing.T) {
 	defer setWinoAVX512(winoAVX512())
 	rng := rand.New(rand.NewPCG(23, 24))
@@ -149,14 +153,24 @@ func TestGemmFallsBack(t *testing.T) {
 			want[i*n+j] = float32(s)
 		}
 	}
+	at := make([]float32, k*m) // A stored transposed
+	for i := 0; i < m; i++ {
+		for l := 0; l < k; l++ {
+			at[l*m+i] = a[i*k+l]
+		}
+	}
 	for _, on := range []bool{true, false} {
 		setWinoAVX512(on)
 		c := make([]float32, m*n)
 		Gemm(false, true, m, n, k, a, k, b, k, 0, c, n)
 		assert.InDeltaSlice(t, want, c, 1e-3, "AVX-512 %v, beta 0", on)
+		Gemm(true, true, m, n, k, at, m, b, k, 1, c, n) // c = Aᵀᵀ Bᵀ + c
+		for i := range c {
+			require.InDelta(t, 2*want[i], c[i], 2e-3, "AVX-512 %v, tA, beta 1, element %d", on, i)
+		}
 		Gemm(false, true, m, n, k, a, k, b, k, 0.5, c, n) // c = A Bᵀ + c/2
 		for i := range c {
-			require.InDelta(t, 1.5*want[i], c[i], 1e-3, "AVX-512 %v, beta 0.5, element %d", on, i)
+			require.InDelta(t, 2*want[i], c[i], 2e-3, "AVX-512 %v, beta 0.5, element %d", on, i)
 		}
 	}
 }

@@ -67,9 +67,9 @@ static void amc_im2col(float *col, const float *src, long inH, long inW, long in
 // and rows ld apart). One tile's 16 input pixels (or 4 output pixels) are
 // NHWC rows; the transforms run across channels, 8 at a time with AVX2.
 // amc_cpu_avx2 says whether the AVX2 versions below may run on this CPU.
-// amc_wino_avx512 says whether the Winograd transforms and products may use
-// AVX-512 where the CPU has it (AMC_AVX512=0 turns it off; the tests compare
-// the two).
+// amc_wino_avx512 says whether amc's kernels (the Winograd transforms and
+// products, the weight gradient, the SGEMM) may use AVX-512 where the CPU
+// has it (AMC_AVX512=0 turns it off; the tests compare the two).
 // The flag is static: only nn/blas_openblas.go may include this header in
 // package nn (a second cgo file would get its own copy of the flag).
 static int amc_wino_avx512 = 1;
@@ -84,8 +84,8 @@ static inline int amc_cpu_avx512(void) {
 #endif
 }
 
-// amc_use_avx512 says whether the AVX-512 Winograd kernels run: allowed
-// and present. Every dispatch below, and the Go side, asks this.
+// amc_use_avx512 says whether the AVX-512 kernels run: allowed and
+// present. Every dispatch below, and the Go side, asks this.
 static inline int amc_use_avx512(void) { return amc_wino_avx512 && amc_cpu_avx512(); }
 
 static inline int amc_cpu_avx2(void) {

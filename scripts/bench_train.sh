@@ -38,7 +38,7 @@ out=results/speed/training.md
   echo "- date: $(date -u +%Y-%m-%d)"
   echo "- Go: \`go test -bench TrainStep ./train\` ($steps timed steps after untimed ones), OpenBLAS single-threaded per call, 2 workers;"
   echo "  forced = this machine's OPENBLAS_CORETYPE=$([ -n "${OPENBLAS_CORETYPE:-}" ] && echo "$OPENBLAS_CORETYPE" || echo unset), native = the kernel OpenBLAS picks"
-  echo "- amc's own Winograd kernels (3x3 stride-1 convolutions): AVX-512 $([ "${AMC_AVX512:-}" = 0 ] && echo 'off (AMC_AVX512=0)' || (grep -qw avx512f /proc/cpuinfo && echo on || echo 'absent on this CPU')); OPENBLAS_CORETYPE governs only OpenBLAS's SGEMM. GFLOP/s count a direct convolution's multiply-adds (Winograd does fewer)"
+  echo "- amc's own kernels, Winograd for 3x3 stride-1 convolutions and SGEMM for the other products: AVX-512 $([ "${AMC_AVX512:-}" = 0 ] && echo 'off (AMC_AVX512=0)' || (grep -qw avx512f /proc/cpuinfo && echo on || echo 'absent on this CPU')); OPENBLAS_CORETYPE governs only OpenBLAS's SGEMM, which with AVX-512 on the trainer no longer calls (so the forced and native columns then differ by run-to-run noise). GFLOP/s count a direct convolution's multiply-adds (Winograd does fewer)"
   echo "- PyTorch $($py -c 'import torch;print(torch.__version__)' 2>/dev/null || echo missing): scripts/bench_torch.py --train (SGD Nesterov, cross-entropy), 2 threads, median step"
   echo
   echo "- GFLOP/s: 6 x MACs x images/s (forward 2 x MACs, backward about twice the forward); raw output: [raw/training.txt](raw/training.txt)"

@@ -6,7 +6,8 @@
 //
 // gorgonia is not used here: its convolution forward+backward measured 3-7
 // GMAC/s on this project's machine, against ~80 for PyTorch; these kernels
-// are im2col + SGEMM (OpenBLAS in the cgo build), as in the inference engine.
+// are Winograd and im2col + SGEMM as in the inference engine (amc's AVX-512
+// kernels where the CPU has AVX-512F, else OpenBLAS in the cgo build).
 package train
 
 import (
@@ -384,46 +385,34 @@ func (net *Net) Backward(batch int, dlogits []float32) {
 	}
 }
 
-// gemm computes C = alpha op(A) op(B) + beta C (row-major), split across
-// the workers along the rows of C, or along its columns when it has few
-// rows.
+// gemm computes C = op(A) op(B) + beta C (row-major), cut into nChunks
+// pieces along the rows of C, or along its columns when it has few rows,
+// that run on the workers. The pieces do not depend on the number of
+// workers, so neither do the results, whichever product computes them
+// (OpenBLAS's rounding may depend on a call's shape; amc's AVX-512 one does
+// not).
 func (net *Net) gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	w := net.workers
-	if w <= 1 || int64(m)*int64(n)*int64(k) < 1<<18 {
+	if int64(m)*int64(n)*int64(k) < 1<<18 {
 		sgemm(tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	var wg sync.WaitGroup
-	if m >= 4*w {
-		step := (m + w - 1) / w
-		for i0 := 0; i0 < m; i0 += step {
-			i1 := min(m, i0+step)
+	if m >= 4*nChunks {
+		net.chunked(m, func(_, i0, i1 int) {
 			aOff := i0 * lda
 			if tA {
 				aOff = i0
 			}
-			wg.Add(1)
-			go func(i0, i1, aOff int) {
-				defer wg.Done()
-				sgemm(tA, tB, i1-i0, n, k, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
-			}(i0, i1, aOff)
-		}
-	} else {
-		step := (n + w - 1) / w
-		for j0 := 0; j0 < n; j0 += step {
-			j1 := min(n, j0+step)
-			bOff := j0
-			if tB {
-				bOff = j0 * ldb
-			}
-			wg.Add(1)
-			go func(j0, j1, bOff int) {
-				defer wg.Done()
-				sgemm(tA, tB, m, j1-j0, k, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
-			}(j0, j1, bOff)
-		}
+			sgemm(tA, tB, i1-i0, n, k, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+		})
+		return
 	}
-	wg.Wait()
+	net.chunked(n, func(_, j0, j1 int) {
+		bOff := j0
+		if tB {
+			bOff = j0 * ldb
+		}
+		sgemm(tA, tB, m, j1-j0, k, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
+	})
 }
 
 // reorder returns conv node nd's weights as [out][ky][kx][in] (cached for
