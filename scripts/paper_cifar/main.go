@@ -41,15 +41,20 @@ type strat struct {
 func main() {
 	amcNames := flag.String("amc", "ddpg-official,ddpg", "the strategies that are AMC, by preference: the first one a spec has is compared with the others")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: paper_cifar [-amc NAMES] RUNS.parquet")
+	if flag.NArg() < 1 {
+		fmt.Fprintln(os.Stderr, "usage: paper_cifar [-amc NAMES] RUNS.parquet...")
 		os.Exit(2)
 	}
-	rows, err := parquet.ReadFile[search.RunRow](flag.Arg(0))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	var rows []search.RunRow
+	for _, f := range flag.Args() {
+		rs, err := parquet.ReadFile[search.RunRow](f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		rows = append(rows, rs...)
 	}
+	var err error
 	var specs []string
 	for _, r := range rows {
 		if !slices.Contains(specs, r.Spec) {
@@ -143,6 +148,7 @@ func main() {
 			targets = append(targets, fmt.Sprintf("- %s: no AMC strategy (%s) in %s", model, *amcNames, spec))
 			continue
 		}
+		label := fmt.Sprintf("%s (%s)", model, spec)
 		before := "met: every other strategy is worse on test by its interval"
 		switch {
 		case len(beaten) > 0:
@@ -150,7 +156,7 @@ func main() {
 		case len(tied) > 0:
 			before = fmt.Sprintf("not shown: %s not distinguishable from %s on test (%d seeds)", strings.Join(tied, ", "), amc.name, amc.nSeeds)
 		}
-		targets = append(targets, fmt.Sprintf("- %s, AMC (%s) first before fine-tuning: %s.", model, amc.name, before))
+		targets = append(targets, fmt.Sprintf("- %s, AMC (%s) first before fine-tuning: %s.", label, amc.name, before))
 		var ftOthers []string
 		for _, n := range order {
 			if s := byName[n]; s != amc && s.ftEpochs > 0 {
@@ -163,18 +169,18 @@ func main() {
 		}
 		switch {
 		case amc.ftEpochs == 0:
-			targets = append(targets, fmt.Sprintf("- %s, AMC first after fine-tuning: not produced (no fine-tuned %s run).", model, amc.name))
+			targets = append(targets, fmt.Sprintf("- %s, AMC first after fine-tuning: not produced (no fine-tuned %s run).", label, amc.name))
 		case len(ftOthers) == 0:
-			targets = append(targets, fmt.Sprintf("- %s, AMC first after fine-tuning: AMC %.2f, no other strategy fine-tuned.", model, amc.ftTest))
+			targets = append(targets, fmt.Sprintf("- %s, AMC first after fine-tuning: AMC %.2f, no other strategy fine-tuned.", label, amc.ftTest))
 		default:
 			targets = append(targets, fmt.Sprintf("- %s, AMC first after fine-tuning: AMC (%s) %.2f against %s; one fine-tune each, so one value each and no interval.",
-				model, amc.name, amc.ftTest, strings.Join(ftOthers, ", ")))
+				label, amc.name, amc.ftTest, strings.Join(ftOthers, ", ")))
 		}
 		if model == "resnet56" {
 			if amc.ftEpochs == 0 {
-				targets = append(targets, "- resnet56 within 0.5 points of its unpruned network after fine-tuning: not produced (no fine-tuned run).")
+				targets = append(targets, fmt.Sprintf("- %s within 0.5 points of its unpruned network after fine-tuning: not produced (no fine-tuned run).", label))
 			} else {
-				targets = append(targets, fmt.Sprintf("- resnet56 within 0.5 points of its unpruned network after fine-tuning: %.2f against %.2f (%+.2f).", amc.ftTest, base, amc.ftTest-base))
+				targets = append(targets, fmt.Sprintf("- %s within 0.5 points of its unpruned network after fine-tuning: %.2f against %.2f (%+.2f).", label, amc.ftTest, base, amc.ftTest-base))
 			}
 		}
 	}
