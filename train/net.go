@@ -35,6 +35,9 @@ type Net struct {
 	// per chunk: a convolution tile's im2col matrix and its gradient
 	tileCols, tileDCols [][]float32
 	winoScratch         [nChunks][]float32
+	// per chunk: the Winograd weight gradient's partial sums (winoGradBuf),
+	// kept between layers and steps instead of allocated per call
+	winoGradParts [nChunks][]float32
 	// per step: conv weights reordered to [out][ky][kx][in], and (keys with
 	// #wino, #winoT, #dw) Winograd-transformed and depthwise [ky][kx][c] ones
 	wr      map[string][]float32
@@ -202,7 +205,7 @@ func (net *Net) winogradWeightGrad(nd *nn.Node, in, dy []float32, is, os nn.Shap
 	per, tasks, size := nn.WinogradGradTasks(is, os, b)
 	var parts [nChunks][]float32
 	net.chunked(tasks, func(ci, lo, hi int) {
-		du := make([]float32, 16*C*K)
+		du := net.winoGradBuf(ci, 16*C*K)
 		for t := lo; t < hi; t++ {
 			nn.WinogradWeightGrad(du, in, dy, net.winoBuf(ci, size), is, os, b, per, t)
 		}
@@ -302,6 +305,19 @@ func (net *Net) winoBuf(ci, size int) []float32 {
 		net.winoScratch[ci] = make([]float32, size)
 	}
 	return net.winoScratch[ci][:size]
+}
+
+// winoGradBuf returns chunk ci's buffer for a Winograd weight gradient's
+// partial sums, n floats, zeroed. It is reused by the next layer, so its
+// contents must be consumed before then (winogradWeightGrad sums them into
+// a fresh gradient before it returns).
+func (net *Net) winoGradBuf(ci, n int) []float32 {
+	if len(net.winoGradParts[ci]) < n { // each chunk touches only its own entry
+		net.winoGradParts[ci] = make([]float32, n)
+	}
+	b := net.winoGradParts[ci][:n]
+	clear(b)
+	return b
 }
 
 // winoWeights returns 3x3 conv node nd's weights transformed for Winograd
