@@ -51,9 +51,16 @@ func winoPad(k int) int { return (k + 7) &^ 7 }
 // batch-norm scale folded in, into U[ξ][c][k] = (G g Gᵀ)[ξ] (16 x C x Kp,
 // Kp = winoPad(K), zero past K), computed in float64.
 func winogradWeights(w []float32, C, K int) []float32 {
+	return winogradWeightsInto(make([]float32, 16*C*winoPad(K)), w, C, K)
+}
+
+// winogradWeightsInto is winogradWeights writing into u (16 x C x Kp floats,
+// overwritten, zeros included), which it returns.
+func winogradWeightsInto(u, w []float32, C, K int) []float32 {
 	g := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
 	Kp := winoPad(K)
-	u := make([]float32, 16*C*Kp)
+	u = u[:16*C*Kp]
+	clear(u)
 	var kern [3][3]float64
 	for c := 0; c < C; c++ {
 		for k := 0; k < K; k++ {
@@ -181,6 +188,14 @@ func WinogradApplies(kernel, stride, pad, groups, inC, outC int, out Shape, n in
 // WinogradWeights transforms a 3x3 convolution's weights, given as
 // (ky, kx, c) x K row-major (C input, K output channels), for WinogradRun.
 func WinogradWeights(w []float32, C, K int) []float32 { return winogradWeights(w, C, K) }
+
+// WinogradWeightsInto is WinogradWeights writing into u, which must hold
+// WinogradWeightsLen(C, K) floats; it returns u.
+func WinogradWeightsInto(u, w []float32, C, K int) []float32 { return winogradWeightsInto(u, w, C, K) }
+
+// WinogradWeightsLen is the length of WinogradWeights' result for C input
+// and K output channels.
+func WinogradWeightsLen(C, K int) int { return 16 * C * winoPad(K) }
 
 // WinogradTasks splits the 2x2 output tiles of n samples into tasks for
 // workers goroutines: per tiles per task, tasks in all, scratch floats per

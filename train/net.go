@@ -40,7 +40,9 @@ type Net struct {
 	winoGradParts [nChunks][]float32
 	// per step: conv weights reordered to [out][ky][kx][in], and (keys with
 	// #wino, #winoT, #dw) Winograd-transformed and depthwise [ky][kx][c] ones
-	wr      map[string][]float32
+	wr map[string][]float32
+	// the arrays behind wr's entries, kept between steps (stepBuf)
+	wrBufs  map[string][]float32
 	workers int
 	// BNMomentum is the running-statistics momentum (PyTorch's 0.1).
 	BNMomentum float32
@@ -69,7 +71,7 @@ func NewNet(g *nn.Graph, p nn.Params) (*Net, error) {
 			return nil, fmt.Errorf("train: %s: grouped convolutions other than depthwise are not supported", nd.Name)
 		}
 	}
-	net := &Net{G: g, Params: p, Grads: map[string][]float32{}, shapes: shapes, wr: map[string][]float32{},
+	net := &Net{G: g, Params: p, Grads: map[string][]float32{}, shapes: shapes, wr: map[string][]float32{}, wrBufs: map[string][]float32{},
 		workers: runtime.GOMAXPROCS(0), BNMomentum: 0.1}
 	for _, s := range g.ParamSpecs() {
 		if s.Learnable {
@@ -320,6 +322,17 @@ func (net *Net) winoGradBuf(ci, n int) []float32 {
 	return b
 }
 
+// stepBuf returns a buffer of n floats for the step-cached value key (its
+// contents are whatever the last step left: callers overwrite all of it),
+// the same array every step, so that the step's weight layouts are not
+// allocated again each step.
+func (net *Net) stepBuf(key string, n int) []float32 {
+	if len(net.wrBufs[key]) < n {
+		net.wrBufs[key] = make([]float32, n)
+	}
+	return net.wrBufs[key][:n]
+}
+
 // winoWeights returns 3x3 conv node nd's weights transformed for Winograd
 // (cached for the step): for the forward pass, or (backward) for the input
 // gradient, the kernel flipped with input and output channels swapped.
@@ -333,7 +346,7 @@ func (net *Net) winoWeights(nd *nn.Node, backward bool) []float32 {
 	}
 	src := net.Params[nd.Name+".weight"].Data // [K][C][3][3]
 	C, K := nd.InC, nd.OutC
-	w := make([]float32, len(src)) // (ky, kx, in) x out
+	w := net.stepBuf(key+"#w", len(src)) // (ky, kx, in) x out
 	for k := 0; k < K; k++ {
 		for c := 0; c < C; c++ {
 			for j := 0; j < 9; j++ {
@@ -348,9 +361,9 @@ func (net *Net) winoWeights(nd *nn.Node, backward bool) []float32 {
 	}
 	var u []float32
 	if backward {
-		u = nn.WinogradWeights(w, K, C)
+		u = nn.WinogradWeightsInto(net.stepBuf(key, nn.WinogradWeightsLen(K, C)), w, K, C)
 	} else {
-		u = nn.WinogradWeights(w, C, K)
+		u = nn.WinogradWeightsInto(net.stepBuf(key, nn.WinogradWeightsLen(C, K)), w, C, K)
 	}
 	net.wr[key] = u
 	return u
@@ -439,7 +452,7 @@ func (net *Net) reorder(nd *nn.Node) []float32 {
 	}
 	src := net.Params[nd.Name+".weight"].Data
 	K, I, O := nd.Kernel, nd.InC, nd.OutC
-	w := make([]float32, len(src))
+	w := net.stepBuf(nd.Name, len(src))
 	for o := 0; o < O; o++ {
 		for i := 0; i < I; i++ {
 			for k := 0; k < K*K; k++ {
@@ -566,7 +579,7 @@ func (net *Net) dwWeights(nd *nn.Node) []float32 {
 	}
 	src := net.Params[nd.Name+".weight"].Data
 	KK, C := nd.Kernel*nd.Kernel, nd.OutC
-	w := make([]float32, len(src))
+	w := net.stepBuf(key, len(src))
 	for c := 0; c < C; c++ {
 		for k := 0; k < KK; k++ {
 			w[k*C+c] = src[c*KK+k]
