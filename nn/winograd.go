@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"fmt"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
@@ -191,7 +193,12 @@ func WinogradWeights(w []float32, C, K int) []float32 { return winogradWeights(w
 
 // WinogradWeightsInto is WinogradWeights writing into u, which must hold
 // WinogradWeightsLen(C, K) floats; it returns u.
-func WinogradWeightsInto(u, w []float32, C, K int) []float32 { return winogradWeightsInto(u, w, C, K) }
+func WinogradWeightsInto(u, w []float32, C, K int) []float32 {
+	if n := WinogradWeightsLen(C, K); len(u) < n {
+		panic(fmt.Sprintf("nn: WinogradWeightsInto: %d floats for %d", len(u), n))
+	}
+	return winogradWeightsInto(u, w, C, K)
+}
 
 // WinogradWeightsLen is the length of WinogradWeights' result for C input
 // and K output channels.

@@ -311,8 +311,9 @@ func (net *Net) winoBuf(ci, size int) []float32 {
 
 // winoGradBuf returns chunk ci's buffer for a Winograd weight gradient's
 // partial sums, n floats, zeroed. It is reused by the next layer, so its
-// contents must be consumed before then (winogradWeightGrad sums them into
-// a fresh gradient before it returns).
+// contents must be consumed before then (winogradWeightGrad sums the chunks
+// into the first one's buffer and transforms that into a fresh gradient
+// before it returns).
 func (net *Net) winoGradBuf(ci, n int) []float32 {
 	if len(net.winoGradParts[ci]) < n { // each chunk touches only its own entry
 		net.winoGradParts[ci] = make([]float32, n)
@@ -323,7 +324,8 @@ func (net *Net) winoGradBuf(ci, n int) []float32 {
 }
 
 // stepBuf returns a buffer of n floats for the step-cached value key (its
-// contents are whatever the last step left: callers overwrite all of it),
+// contents are whatever the last step left: every caller must overwrite all
+// of it; TestReusedStepBuffersMatchFreshNet checks the zoo's layers),
 // the same array every step, so that the step's weight layouts are not
 // allocated again each step.
 func (net *Net) stepBuf(key string, n int) []float32 {
