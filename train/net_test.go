@@ -284,15 +284,8 @@ func TestWinogradMatchesIm2col(t *testing.T) {
 // splits them among the workers, by rows or by columns.
 func TestGradientsIndependentOfWorkers(t *testing.T) {
 	for _, name := range []string{"resnet20", "mobilenet_v1"} {
-		g, err := models.Build(name)
-		require.NoError(t, err)
-		rng := rand.New(rand.NewPCG(9, 10))
 		const b = 8
-		x := make([]float32, b*g.Input.Size())
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		labels := []int{1, 2, 3, 4, 5, 6, 7, 8}
+		g, x, labels := zooBatch(t, name, b, 9, 10)
 		grads := func(workers int) map[string][]float32 {
 			net, err := NewNet(g, g.InitParams(1))
 			require.NoError(t, err)
@@ -315,15 +308,8 @@ func TestGradientsIndependentOfWorkers(t *testing.T) {
 // depthwise layers.
 func TestReusedStepBuffersMatchFreshNet(t *testing.T) {
 	for _, name := range []string{"resnet20", "mobilenet_v1"} {
-		g, err := models.Build(name)
-		require.NoError(t, err)
-		rng := rand.New(rand.NewPCG(31, 32))
 		const b = 8
-		x := make([]float32, b*g.Input.Size())
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		labels := []int{1, 2, 3, 4, 5, 6, 7, 8}
+		g, x, labels := zooBatch(t, name, b, 31, 32)
 		net, err := NewNet(g, g.InitParams(1))
 		require.NoError(t, err)
 		opt := NewSGD(net, SGDConfig{LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-4})
@@ -347,4 +333,21 @@ func TestReusedStepBuffersMatchFreshNet(t *testing.T) {
 			require.Equal(t, v, net.Grads[k], "%s %s", name, k)
 		}
 	}
+}
+
+// zooBatch builds zoo network name and a batch of b random inputs (seeded)
+// with labels 1..b.
+func zooBatch(t *testing.T, name string, b int, seed1, seed2 uint64) (*nn.Graph, []float32, []int) {
+	g, err := models.Build(name)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(seed1, seed2))
+	x := make([]float32, b*g.Input.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, b)
+	for i := range labels {
+		labels[i] = i + 1
+	}
+	return g, x, labels
 }
