@@ -23,6 +23,7 @@ import (
 	"github.com/amcbench/amc/internal/numcheck"
 	"github.com/amcbench/amc/internal/suggest"
 	"github.com/amcbench/amc/models"
+	"github.com/amcbench/amc/nn"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -54,7 +55,11 @@ type Spec struct {
 	FinalImages  int        `yaml:"final_images"` // limit the final held-out/test evaluation (quick runs); 0: all
 	Latency      Latency    `yaml:"latency"`
 	FineTune     *FineTune  `yaml:"finetune"`
-	Path         string     `yaml:"-"`
+	// References are networks trained at their own size (the paper's
+	// width-scaled MobileNets, a shallower ResNet): evaluated on the runs'
+	// images and reported beside them, not searched or pruned.
+	References []Reference `yaml:"references"`
+	Path       string      `yaml:"-"`
 
 	lines map[string]int // the line of every field the file sets, by path
 }
@@ -74,6 +79,17 @@ type FineTune struct {
 	WeightDecay float64 `yaml:"weight_decay"` // default 5e-4
 	TrainImages int     `yaml:"train_images"` // per epoch; 0: the whole training split
 	Seed        uint64  `yaml:"seed"`         // default 1
+}
+
+// Reference is a trained network that a spec's pruned networks are
+// compared with: the same images, the same MACs, params and latency ratios
+// (against the spec's unpruned model), in the report's tables and plots. It
+// is evaluated as it is (not fine-tuned): train it with the recipe of the
+// spec's model for a fair comparison.
+type Reference struct {
+	Name    string `yaml:"name"`    // default: the model's name; it names the reference in reports
+	Model   string `yaml:"model"`   // a zoo model (amc models), such as mobilenet_v2@0.75
+	Weights string `yaml:"weights"` // relative paths are relative to the spec file
 }
 
 // Latency sets how Go-engine latency is measured: the per-group table
@@ -170,7 +186,10 @@ func (s *Spec) Check() error {
 	if err := s.defaults(); err != nil {
 		return err
 	}
-	return s.checkModel()
+	if err := s.checkModel(); err != nil {
+		return err
+	}
+	return s.checkReferences()
 }
 
 // parse decodes one YAML document strictly into a Spec and checks its
@@ -230,6 +249,85 @@ func (s *Spec) checkModel() error {
 	hw := g.Input.H * g.Input.W
 	r := numcheck.Between(1, float64(hw)).Ints().Means(fmt.Sprintf("%s's %dx%d input has %d positions", s.Model, g.Input.H, g.Input.W, hw))
 	return s.at("calibration.positions", r.CheckInt("calibration.positions", int64(s.Calibration.Positions)))
+}
+
+// checkReferences fills each reference's name and resolves its weights, and
+// refuses a reference the spec's runs cannot be compared with: an unknown
+// model, other inputs or another number of classes, a name used twice or
+// taken by one of the spec's strategies.
+func (s *Spec) checkReferences() error {
+	if len(s.References) == 0 {
+		return nil
+	}
+	g, err := models.Build(s.Model)
+	if err != nil {
+		return s.at("model", err)
+	}
+	classes, err := outputs(g)
+	if err != nil {
+		return s.at("model", err)
+	}
+	runs := map[string]bool{}
+	for _, st := range s.Strategies {
+		runs[st.RunName()] = true
+	}
+	seen := map[string]bool{}
+	for i := range s.References {
+		r := &s.References[i]
+		at := func(field string, err error) error {
+			path := fmt.Sprintf("references[%d].%s", i, field)
+			if _, ok := s.lines[path]; !ok { // a missing field: the entry's line
+				path = fmt.Sprintf("references[%d]", i)
+			}
+			return s.at(path, fmt.Errorf("references[%d]: %w", i, err))
+		}
+		if r.Model == "" {
+			return at("model", fmt.Errorf("model is required (a zoo model: %s)", strings.Join(models.Names(), ", ")))
+		}
+		if r.Weights == "" {
+			return at("weights", fmt.Errorf("reference %s: weights is required (the trained network's safetensors)", r.Model))
+		}
+		if r.Name == "" {
+			r.Name = r.Model
+		}
+		if !nameRE.MatchString(strings.ReplaceAll(r.Name, "@", "_")) {
+			return at("name", fmt.Errorf("name %q: use letters, digits, '.', '_', '-' and '@' (it names the reference's file)", r.Name))
+		}
+		if seen[r.Name] {
+			return at("name", fmt.Errorf("reference name %q used twice; give each reference a name: of its own", r.Name))
+		}
+		if runs[r.Name] {
+			return at("name", fmt.Errorf("reference name %q is one of the spec's strategies; give the reference another name:", r.Name))
+		}
+		seen[r.Name] = true
+		rg, err := models.Build(r.Model)
+		if err != nil {
+			return at("model", err)
+		}
+		if rg.Input != g.Input {
+			return at("model", fmt.Errorf("reference %s takes %dx%dx%d inputs and the spec's %s %dx%dx%d: compare networks on the same images",
+				r.Model, rg.Input.C, rg.Input.H, rg.Input.W, s.Model, g.Input.C, g.Input.H, g.Input.W))
+		}
+		rc, err := outputs(rg)
+		if err != nil {
+			return at("model", err)
+		}
+		if rc != classes {
+			return at("model", fmt.Errorf("reference %s has %d outputs and the spec's %s %d: compare networks of the same task", r.Model, rc, s.Model, classes))
+		}
+		r.Weights = s.fromSpec(r.Weights)
+	}
+	return nil
+}
+
+// outputs is the number of a network's outputs (its classes).
+func outputs(g *nn.Graph) (int, error) {
+	sh, err := g.Shapes()
+	if err != nil {
+		return 0, err
+	}
+	o := sh[g.Output()]
+	return o.C * o.H * o.W, nil
 }
 
 // fromSpec resolves a path the spec names: relative paths are relative to

@@ -280,3 +280,38 @@ func TestLabelledStrategies(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "", s.Strategies[0].Label, "a label that is the agent's name is no label: the same runs")
 }
+
+func TestReferences(t *testing.T) {
+	dir := t.TempDir()
+	load := func(refs string) (*Spec, error) {
+		p := filepath.Join(dir, "spec.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(base+refs), 0o644))
+		return Load(p)
+	}
+	s, err := load("references:\n  - {model: resnet20, weights: r20.safetensors}\n  - {name: plain, model: plain20, weights: /abs/p.safetensors}\n")
+	require.NoError(t, err)
+	require.Len(t, s.References, 2)
+	assert.Equal(t, Reference{Name: "resnet20", Model: "resnet20", Weights: filepath.Join(dir, "r20.safetensors")}, s.References[0],
+		"the name defaults to the model; weights resolve relative to the spec")
+	assert.Equal(t, "/abs/p.safetensors", s.References[1].Weights)
+
+	s, err = load("references: [{model: mobilenet_v2@0.75, weights: w}]\n")
+	require.NoError(t, err, "a width in the model's name is a valid reference name")
+	assert.Equal(t, "mobilenet_v2@0.75", s.References[0].Name)
+
+	cases := []struct{ name, refs, want string }{
+		{"no model", "references: [{weights: w}]\n", "line 6: references[0]: model is required"},
+		{"no weights", "references: [{model: resnet56}]\n", "references[0]: reference resnet56: weights is required"},
+		{"unknown model", "references: [{model: resnet21, weights: w}]\n", "resnet21"},
+		{"other input", "references: [{model: imagenet_resnet50, weights: w}]\n", "224x224 inputs"},
+		{"twice", "references: [{model: resnet56, weights: a}, {model: resnet56, weights: b}]\n", "used twice"},
+		{"a strategy's name", "references: [{name: ddpg, model: resnet56, weights: a}]\n", "one of the spec's strategies"},
+		{"bad name", "references: [{name: a/b, model: resnet56, weights: a}]\n", "name \"a/b\""},
+		{"unknown field", "references: [{model: resnet56, weight: a}]\n", "field weight not found"},
+	}
+	for _, c := range cases {
+		_, err := load(c.refs)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.want, c.name)
+	}
+}

@@ -78,6 +78,7 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 		run  Run
 	}
 	var todo []cellRun
+	var tasks []*Task // all's
 	cell := -1
 	if opt.sets == nil { // one copy of each data set for every task of the sweep
 		opt.sets = &openSets{m: map[string]datasets.Dataset{}}
@@ -88,6 +89,15 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 		t, err := NewTask(s, topt)
 		if err != nil {
 			return sw, err
+		}
+		tasks = append(tasks, t)
+		if n == 1 {
+			// A reference that cannot be loaded fails now, not after the searches.
+			for _, ref := range s.References {
+				if _, err := LoadModel(ref.Model, ref.Weights); err != nil {
+					return sw, fmt.Errorf("spec %s: reference %s: %w", s.Path, ref.Name, err)
+				}
+			}
 		}
 		checked := false
 		for _, st := range s.Strategies {
@@ -127,6 +137,23 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 		if i+1 == len(todo) || todo[i+1].t != c.t {
 			c.t.release() // a task's cells are consecutive: its prepared state is done with
 		}
+	}
+	for i, s := range all {
+		if len(s.References) == 0 {
+			continue
+		}
+		if n > 1 {
+			if k == 0 {
+				fmt.Fprintf(log, "spec %s: reference networks are evaluated after the sweep: merge the shards' folders, then run the specs again on the merged folder\n", s.Name)
+			}
+			continue
+		}
+		for _, ref := range s.References {
+			if _, err := tasks[i].Reference(ref, ReferencePath(out, s.Name, ref.Name)); err != nil {
+				return sw, fmt.Errorf("spec %s: %w", s.Path, err)
+			}
+		}
+		tasks[i].release()
 	}
 	for _, s := range all {
 		if s.FineTune == nil {
@@ -279,7 +306,57 @@ func Collect(dir string) (int, error) {
 	if err := writeParquet(filepath.Join(dir, "runs.parquet"), runs); err != nil {
 		return 0, err
 	}
+	if err := collectReferences(dir, runs); err != nil {
+		return 0, err
+	}
 	return len(runs), writeParquet(filepath.Join(dir, "episodes.parquet"), eps)
+}
+
+// ReferencesFile is the sweep folder's gathered reference evaluations.
+const ReferencesFile = "references.parquet"
+
+// collectReferences gathers the reference networks' evaluations
+// (DIR/<spec>/references/*.json) into dir/references.parquet, or removes a
+// stale one when there are none. A reference evaluated for another task
+// than its spec's runs (the spec changed since) is refused: run the spec
+// again to measure it anew.
+func collectReferences(dir string, runs []search.RunRow) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*", ReferencesDir, "*.json"))
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, ReferencesFile)
+	if len(files) == 0 {
+		if err := os.Remove(out); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	sort.Strings(files)
+	task := map[string]string{} // spec -> its runs' task fingerprint
+	for _, r := range runs {
+		task[r.Spec] = r.TaskFingerprint
+	}
+	var rows []search.ReferenceRow
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r search.ReferenceRow
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		spec := filepath.Base(filepath.Dir(filepath.Dir(f)))
+		if r.Spec != spec || r.Name+".json" != filepath.Base(f) {
+			return fmt.Errorf("%s holds reference %s of spec %s: not this file's (DIR/<spec>/%s/<name>.json)", f, r.Name, r.Spec, ReferencesDir)
+		}
+		if fp, ok := task[spec]; ok && fp != "" && fp != r.TaskFingerprint {
+			return fmt.Errorf("%s was evaluated for another task than spec %s's runs (the spec changed since): run the spec again to measure it anew", f, spec)
+		}
+		rows = append(rows, r)
+	}
+	return writeParquet(out, rows)
 }
 
 func writeParquet[T any](path string, rows []T) error {

@@ -187,14 +187,8 @@ func (t *Task) Prepare() error {
 	if err != nil {
 		return err
 	}
-	pr := &prepared{m: m, held: held, rewardSet: held}
-	if s.RewardImages > 0 && s.RewardImages < held.N {
-		// The same subset for every strategy and seed; the rest of the
-		// held-out split is never seen by the search (held-out order).
-		perm := rand.New(rand.NewPCG(1, 1)).Perm(held.N)
-		pr.rewardSet = held.Subset(perm[:s.RewardImages])
-		pr.unseen = held.Subset(slices.Sorted(slices.Values(perm[s.RewardImages:])))
-	}
+	pr := &prepared{m: m, held: held}
+	pr.rewardSet, pr.unseen = t.splitHeldout(held)
 	if pr.a, err = prune.Analyze(m.Graph, prune.Options{Residual: s.Residual}); err != nil {
 		return err
 	}
@@ -240,6 +234,18 @@ func (t *Task) Prepare() error {
 	pr.bareSec = time.Since(start).Seconds()
 	t.prep = pr
 	return nil
+}
+
+// splitHeldout divides the held-out split into the reward set and the
+// images the search never sees (nil: none left): the same subset for every
+// strategy and seed, in held-out order.
+func (t *Task) splitHeldout(held *datasets.Images) (reward, unseen *datasets.Images) {
+	n := t.spec.RewardImages
+	if n <= 0 || n >= held.N {
+		return held, nil
+	}
+	perm := rand.New(rand.NewPCG(1, 1)).Perm(held.N)
+	return held.Subset(perm[:n]), held.Subset(slices.Sorted(slices.Values(perm[n:])))
 }
 
 // release drops what Prepare loaded and measured (the model, the reward
@@ -302,15 +308,12 @@ func (t *Task) ID(run Run) (RunID, error) {
 	if st := run.Strategy; st.Warmup != 0 || st.Schedule != "" {
 		return RunID{}, fmt.Errorf("strategy %s: warmup and schedule are a spec file's shorthands: call Spec.Check (experiments.Load does) to turn them into params and episodes", st.Name)
 	}
-	if err := t.identify(); err != nil {
+	r, err := t.taskID()
+	if err != nil {
 		return RunID{}, err
 	}
-	id, s, st := *t.ident, t.spec, run.Strategy
-	r := RunID{Spec: s.Name, Model: s.Model, WeightsSHA256: id.WeightsSHA256, Data: s.Data,
-		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: s.Protocol, Budget: s.Budget,
-		Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images, CalPos: s.Calibration.Positions, Multiple: s.Multiple,
-		LowerBound: s.LowerBound, Ridge: s.Ridge, Residual: s.Residual, NoRecon: t.noRecon(), Granularity: granularity(s.Granularity), FinalImages: s.FinalImages,
-		LatencyBatch: t.latBatch(), LatencyWorkers: t.latWorkers(), LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table, LatencyFileSHA256: id.LatencyFileSHA256, Strategy: st.Name, Label: st.Label, Seed: run.Seed, Episodes: st.Episodes}
+	st := run.Strategy
+	r.Spec, r.Strategy, r.Label, r.Seed, r.Episodes = t.spec.Name, st.Name, st.Label, run.Seed, st.Episodes
 	if run.Agent != nil {
 		r.Command = []string{"amc env serve"} // the client's own agent: apart from any strategy of the same name
 		return r, nil
@@ -346,6 +349,20 @@ func (t *Task) ID(run Run) (RunID, error) {
 		r.Params = string(b)
 	}
 	return r, nil
+}
+
+// taskID is the task's part of every run's RunID (identifying the inputs
+// on first call).
+func (t *Task) taskID() (RunID, error) {
+	if err := t.identify(); err != nil {
+		return RunID{}, err
+	}
+	id, s := *t.ident, t.spec
+	return RunID{Model: s.Model, WeightsSHA256: id.WeightsSHA256, Data: s.Data,
+		DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, Protocol: s.Protocol, Budget: s.Budget,
+		Reward: s.Reward, RewardImages: s.RewardImages, CalImages: s.Calibration.Images, CalPos: s.Calibration.Positions, Multiple: s.Multiple,
+		LowerBound: s.LowerBound, Ridge: s.Ridge, Residual: s.Residual, NoRecon: t.noRecon(), Granularity: granularity(s.Granularity), FinalImages: s.FinalImages,
+		LatencyBatch: t.latBatch(), LatencyWorkers: t.latWorkers(), LatencyPoints: s.Latency.Points, LatencyTable: s.Latency.Table, LatencyFileSHA256: id.LatencyFileSHA256}, nil
 }
 
 // Task is the run's task alone: the run without its spec name, strategy

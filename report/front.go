@@ -39,7 +39,7 @@ func (f frontXY) YError(i int) (float64, float64) {
 // a Pareto front over budgets: a table and a plot of each strategy's
 // accuracy on the unseen held-out images (test for runs without them)
 // against the resource ratio it reached, one point per budget.
-func writeFronts(b *strings.Builder, dir string, runs []Run) error {
+func writeFronts(b *strings.Builder, dir string, runs []Run, refs []Reference) error {
 	fams := map[string][]string{}
 	for _, r := range runs {
 		if r.Family != "" && !slices.Contains(fams[r.Family], r.Spec) {
@@ -157,7 +157,19 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 			}
 			b.WriteString("\n")
 		}
-		png, err := plotFront(dir, fam, kind, colName, order, pts, base, baseSet)
+		// The family's references: every budget's spec evaluated the same
+		// networks on the same images; the smallest budget's are drawn.
+		var rpts []refPoint
+		for _, r := range specRefs(refs, specs[0]) {
+			x := map[string]float64{"macs": r.MACsRatio, "params": r.ParamsRatio, "latency": r.LatencyRatio}[kind]
+			y := r.TestTop1
+			if unseen {
+				y = r.UnseenTop1
+			}
+			rpts = append(rpts, refPoint{r.Name, x, y})
+			fmt.Fprintf(b, "| reference %s (%s, trained at its size) | %.2f at %.3f%s |\n", r.Name, r.Model, y, x, strings.Repeat(" |", len(specs)-1))
+		}
+		png, err := plotFront(dir, fam, kind, colName, order, pts, base, baseSet, rpts)
 		if err != nil {
 			return err
 		}
@@ -166,7 +178,7 @@ func writeFronts(b *strings.Builder, dir string, runs []Run) error {
 	return nil
 }
 
-func plotFront(dir, fam, kind, colName string, order []string, pts map[string]frontXY, base float64, baseSet bool) (string, error) {
+func plotFront(dir, fam, kind, colName string, order []string, pts map[string]frontXY, base float64, baseSet bool, refs []refPoint) (string, error) {
 	p := plot.New()
 	p.Title.Text = fam + ": accuracy against " + map[string]string{"macs": "MACs", "params": "params", "latency": "latency"}[kind] + " (one point per budget)"
 	short := map[string]string{"macs": "MACs", "params": "params", "latency": "latency"}[kind]
@@ -197,6 +209,9 @@ func plotFront(dir, fam, kind, colName string, order []string, pts map[string]fr
 		u.Shape, u.Color, u.Radius = draw.CrossGlyph{}, color.Black, vg.Points(5)
 		p.Add(u)
 		p.Legend.Add("unpruned", u)
+	}
+	if err := addReferences(p, refs); err != nil {
+		return "", err
 	}
 	p.X.Max = math.Max(p.X.Max, 1.02)
 	p.Legend.Top, p.Legend.Left = false, false // lower right: few points have low accuracy at a large budget

@@ -40,6 +40,10 @@ func Write(dir string) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	refs, err := readReferences(dir)
+	if err != nil {
+		return err
+	}
 	specs := map[string]bool{}
 	for _, r := range runs {
 		specs[r.Spec] = true
@@ -54,11 +58,11 @@ func Write(dir string) error {
 		"unless a column says otherwise; accuracy columns give the interquartile mean over seeds with its 95% bootstrap interval " +
 		"(package compare), the other columns mean +- sample standard deviation.\n")
 	for _, spec := range names {
-		if err := writeSpec(&b, dir, spec, runs, eps); err != nil {
+		if err := writeSpec(&b, dir, spec, runs, eps, specRefs(refs, spec)); err != nil {
 			return err
 		}
 	}
-	if err := writeFronts(&b, dir, runs); err != nil {
+	if err := writeFronts(&b, dir, runs, refs); err != nil {
 		return err
 	}
 	if err := writeAcrossTasks(&b, dir, runs); err != nil {
@@ -127,7 +131,7 @@ func pm(x []float64) string {
 	return fmt.Sprintf("%.2f +- %.2f", m, s)
 }
 
-func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.EpisodeRow) error {
+func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.EpisodeRow, refs []Reference) error {
 	by := map[string]*agg{}
 	var order []string
 	// Which held-out column the runs have: unseen images (runs since data
@@ -273,6 +277,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.rset), a.episodes, held, ti, pm(a.rset),
 			pm(a.macs), pm(a.params), lat, ft, verdict)
 	}
+	writeReferences(b, refs, top.best.Model, order, by, rankName, rank, unseen && !saw)
 	// Mean, median and IQM with intervals, on the ranking column.
 	fmt.Fprintf(b, "\nOn %s: mean, median and IQM over seeds (a fixed policy: one value), each with its 95%% bootstrap interval.\n\n| strategy | values | mean | median | IQM |\n|---|---:|---:|---:|---:|\n", rankName)
 	for _, s := range order {
@@ -358,7 +363,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 	if top.best.ParamsRatio > 0 {
 		baseParams = float64(top.best.Params) / top.best.ParamsRatio
 	}
-	pareto, err := plotPareto(dir, spec, order, eps, budget, baseParams)
+	pareto, err := plotPareto(dir, spec, order, eps, budget, baseParams, refs)
 	if err != nil {
 		return err
 	}
@@ -388,7 +393,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		fmt.Fprintf(b, "\nSample efficiency: the best reward-set top-1 found so far against episodes, per strategy the IQM over seeds "+
 			"(solid) with its 95%% bootstrap interval (dashed; 1,000 resamples per episode).\n\n![sample efficiency](%s)\n", eff)
 	}
-	latPlot, err := plotParetoLatency(dir, spec, order, eps, budget)
+	latPlot, err := plotParetoLatency(dir, spec, order, eps, budget, refs)
 	if err != nil {
 		return err
 	}
@@ -464,12 +469,19 @@ func save(p *plot.Plot, dir, name string) (string, error) {
 // ratio, with each strategy's Pareto front; under a params budget, against
 // its params ratio (baseParams: the unpruned network's), the budget's
 // resource.
-func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow, budget string, baseParams float64) (string, error) {
+func plotPareto(dir, spec string, order []string, eps []search.EpisodeRow, budget string, baseParams float64, refs []Reference) (string, error) {
+	var pts []refPoint
 	if k, _, _ := strings.Cut(budget, "="); k == "params" && baseParams > 0 {
+		for _, r := range refs {
+			pts = append(pts, refPoint{r.Name, r.ParamsRatio, r.RewardTop1})
+		}
 		return scatterFront(dir, spec, order, eps, "params / original", "-pareto.png",
-			func(e search.EpisodeRow) float64 { return float64(e.Params) / baseParams }, budgetLine(budget, "params"))
+			func(e search.EpisodeRow) float64 { return float64(e.Params) / baseParams }, budgetLine(budget, "params"), pts)
 	}
-	return scatterFront(dir, spec, order, eps, "MACs / original", "-pareto.png", func(e search.EpisodeRow) float64 { return e.MACsRatio }, budgetLine(budget, "macs"))
+	for _, r := range refs {
+		pts = append(pts, refPoint{r.Name, r.MACsRatio, r.RewardTop1})
+	}
+	return scatterFront(dir, spec, order, eps, "MACs / original", "-pareto.png", func(e search.EpisodeRow) float64 { return e.MACsRatio }, budgetLine(budget, "macs"), pts)
 }
 
 // plotAtBudget strip-plots, under a MACs or params budget, each
@@ -546,17 +558,21 @@ func budgetLine(budget, kind string) float64 {
 
 // plotParetoLatency is plotPareto against the predicted latency ratio, when
 // the episodes have one (a latency table was measured); "" otherwise.
-func plotParetoLatency(dir, spec string, order []string, eps []search.EpisodeRow, budget string) (string, error) {
+func plotParetoLatency(dir, spec string, order []string, eps []search.EpisodeRow, budget string, refs []Reference) (string, error) {
+	var pts []refPoint
+	for _, r := range refs {
+		pts = append(pts, refPoint{r.Name + " (measured)", r.LatencyRatio, r.RewardTop1})
+	}
 	for _, e := range eps {
 		if e.Spec == spec && e.LatencyRatio > 0 {
 			return scatterFront(dir, spec, order, eps, "predicted Go-engine latency / original", "-pareto-latency.png",
-				func(e search.EpisodeRow) float64 { return e.LatencyRatio }, budgetLine(budget, "latency"))
+				func(e search.EpisodeRow) float64 { return e.LatencyRatio }, budgetLine(budget, "latency"), pts)
 		}
 	}
 	return "", nil
 }
 
-func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xlabel, suffix string, x func(search.EpisodeRow) float64, budget float64) (string, error) {
+func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xlabel, suffix string, x func(search.EpisodeRow) float64, budget float64, refs []refPoint) (string, error) {
 	p := plot.New()
 	p.Title.Text = spec + ": every episode (reward-set accuracy)"
 	if !math.IsNaN(budget) {
@@ -594,6 +610,14 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 			p.Add(l)
 		}
 	}
+	if err := addReferences(p, refs); err != nil {
+		return "", err
+	}
+	if len(refs) > 0 { // room for the labels, and on the right for the legend
+		w, h := p.X.Max-p.X.Min, p.Y.Max-p.Y.Min
+		p.X.Min, p.X.Max = p.X.Min-0.03*w, p.X.Max+0.6*w
+		p.Y.Min, p.Y.Max = p.Y.Min-0.03*h, p.Y.Max+0.06*h
+	}
 	if !math.IsNaN(budget) {
 		l, err := plotter.NewLine(plotter.XYs{{X: budget, Y: p.Y.Min}, {X: budget, Y: p.Y.Max}})
 		if err != nil {
@@ -602,6 +626,12 @@ func scatterFront(dir, spec string, order []string, eps []search.EpisodeRow, xla
 		l.Color, l.Dashes = color.Gray{Y: 0x60}, []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
 		p.X.Max = math.Max(p.X.Max, budget+0.02*(budget-p.X.Min)) // the line off the frame
+	}
+	if len(refs) > 0 {
+		// Reference networks lie where the legend would (few MACs, high
+		// accuracy): the legend goes into an empty band on the right.
+		p.Legend.Top, p.Legend.Left = true, false
+		return save(p, dir, spec+suffix)
 	}
 	legendBand(p, len(order), true)
 	p.Legend.Left = true

@@ -265,3 +265,38 @@ func TestAcrossTasksAggregate(t *testing.T) {
 	md = writeReport(t, t.TempDir(), runs[:3], eps)
 	assert.NotContains(t, md, "Across tasks")
 }
+
+// Reference networks are ordered against the strategies by MACs and
+// accuracy, before fine-tuning (IQM on the ranking column) and after it
+// (the fine-tuned test top-1), and appear in the front over budgets.
+func TestReferencesAgainstStrategies(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(spec, budget, strategy string, macs, unseen, ftTest float64) Run {
+		r := Run{Spec: spec, Family: "f", Budget: budget, Strategy: strategy, Seed: 1, Episodes: 5, RewardTop1: unseen, UnseenTop1: unseen,
+			UnseenImages: 100, TestTop1: unseen, MACsRatio: macs, ParamsRatio: macs, BaseUnseenTop1: 90, BaseTestTop1: 90,
+			Groups: []string{"g"}, Ratios: []float64{macs}}
+		if ftTest > 0 {
+			r.FineTuneEpochs, r.FineTunedTest = 30, ftTest
+		}
+		return r
+	}
+	runs := []Run{mk("f-macs0.5", "macs=0.5", "ddpg", 0.5, 80, 89.5), mk("f-macs0.5", "macs=0.5", "uniform", 0.5, 75, 88),
+		mk("f-macs0.3", "macs=0.3", "ddpg", 0.3, 60, 0)}
+	eps := []search.EpisodeRow{{Spec: "f-macs0.5", Strategy: "ddpg", Groups: []string{"g"}, Ratios: []float64{0.5}, MACsRatio: 0.5, RewardTop1: 80, Explore: true},
+		{Spec: "f-macs0.3", Strategy: "ddpg", Groups: []string{"g"}, Ratios: []float64{0.3}, MACsRatio: 0.3, RewardTop1: 60, Explore: true}}
+	refs := []Reference{}
+	for _, spec := range []string{"f-macs0.3", "f-macs0.5"} {
+		refs = append(refs,
+			Reference{Spec: spec, Family: "f", Name: "w0.75", Model: "m@0.75", UnseenTop1: 88.5, UnseenImages: 100, TestTop1: 88.7, RewardTop1: 88, MACsRatio: 0.56, ParamsRatio: 0.56, LatencyRatio: 0.6},
+			Reference{Spec: spec, Family: "f", Name: "w0.25", Model: "m@0.25", UnseenTop1: 70, UnseenImages: 100, TestTop1: 70, RewardTop1: 70, MACsRatio: 0.07, ParamsRatio: 0.07, LatencyRatio: 0.2})
+	}
+	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "references.parquet"), refs))
+	md := writeReport(t, dir, runs, eps)
+	assert.Contains(t, md, "| w0.75 | m@0.75 | 88.50 | 88.70 | 88.00 | 0.560 | 0.560 | 0.600 | - | more accurate with fewer MACs: ddpg (89.50 at 0.500) |",
+		"before fine-tuning both pruned networks are worse with fewer MACs: no order; after it ddpg beats the reference")
+	assert.Contains(t, md, "| w0.25 | m@0.25 | 70.00 | 70.00 | 70.00 | 0.070 | 0.070 | 0.200 | - | - |")
+	assert.Contains(t, md, "| w0.25 | m@0.25 | 70.00 | 70.00 | 70.00 | 0.070 | 0.070 | 0.200 | less accurate with more MACs: ddpg (60.00 at 0.300) | - |", "the 0.3 budget's table")
+	assert.Contains(t, md, "| reference w0.75 (m@0.75, trained at its size) | 88.50 at 0.560 | |", "the front's table")
+	assert.FileExists(t, filepath.Join(dir, "f-front.png"))
+	assert.FileExists(t, filepath.Join(dir, "f-macs0.5-pareto.png"))
+}

@@ -111,6 +111,43 @@ type RunRow struct {
 	RunDir string `parquet:"run_dir"`
 }
 
+// ReferenceRow is a spec's reference network (trained at its own size, not
+// pruned: experiments.Reference) evaluated on the images of the spec's
+// runs, with its resources against the spec's unpruned network: written to
+// DIR/<spec>/references/<name>.json and gathered into references.parquet.
+type ReferenceRow struct {
+	Spec   string `parquet:"spec" json:"spec"`
+	Family string `parquet:"family" json:"family,omitempty"`
+	Name   string `parquet:"name" json:"name"`
+	Model  string `parquet:"model" json:"model"`
+	// The reference by content, and the task it was evaluated for (the
+	// spec's runs' task fingerprint: the same images).
+	WeightsSHA256   string `parquet:"weights_sha256" json:"weights_sha256"`
+	Data            string `parquet:"data" json:"data"`
+	DataFingerprint string `parquet:"data_fingerprint" json:"data_fingerprint"`
+	HeldoutRule     string `parquet:"heldout_rule" json:"heldout_rule"`
+	TaskFingerprint string `parquet:"task_fingerprint" json:"task_fingerprint"`
+	// The same images as the runs': the reward set, the held-out images the
+	// searches never saw, the test split (at most the spec's final_images).
+	RewardTop1   float64 `parquet:"reward_top1" json:"reward_top1"`
+	RewardImages int64   `parquet:"reward_images" json:"reward_images"`
+	UnseenTop1   float64 `parquet:"unseen_heldout_top1" json:"unseen_heldout_top1"`
+	UnseenImages int64   `parquet:"unseen_heldout_images" json:"unseen_heldout_images"`
+	TestTop1     float64 `parquet:"test_top1" json:"test_top1"`
+	TestImages   int64   `parquet:"test_images" json:"test_images"`
+	MACs         int64   `parquet:"macs" json:"macs"`
+	Params       int64   `parquet:"params" json:"params"`
+	// Ratios to the spec's unpruned network; latency measured on the Go
+	// engine alternately with it (median of 3, the runs' batch and threads).
+	MACsRatio      float64 `parquet:"macs_ratio" json:"macs_ratio"`
+	ParamsRatio    float64 `parquet:"params_ratio" json:"params_ratio"`
+	LatencyMS      float64 `parquet:"latency_ms" json:"latency_ms"`
+	BaseLatencyMS  float64 `parquet:"base_latency_ms" json:"base_latency_ms"`
+	LatencyRatio   float64 `parquet:"latency_ratio" json:"latency_ratio"`
+	LatencyBatch   int64   `parquet:"latency_batch" json:"latency_batch"`
+	LatencyWorkers int64   `parquet:"latency_workers" json:"latency_workers"`
+}
+
 // Latency is the run's latency ratio: the prediction of a latency table
 // measured on another device where the run had one (LatencyTableSHA256),
 // else the Go engine's measurement on this machine (0: none).
