@@ -293,6 +293,9 @@ func (s *Spec) checkReferences() error {
 		if !nameRE.MatchString(strings.ReplaceAll(r.Name, "@", "_")) {
 			return at("name", fmt.Errorf("name %q: use letters, digits, '.', '_', '-' and '@' (it names the reference's file)", r.Name))
 		}
+		if r.Name == "summary" { // references/summary.json would read as a run's summary
+			return at("name", fmt.Errorf("reference name %q is reserved; pick another name:", r.Name))
+		}
 		if seen[r.Name] {
 			return at("name", fmt.Errorf("reference name %q used twice; give each reference a name: of its own", r.Name))
 		}

@@ -307,6 +307,7 @@ func TestReferences(t *testing.T) {
 		{"twice", "references: [{model: resnet56, weights: a}, {model: resnet56, weights: b}]\n", "used twice"},
 		{"a strategy's name", "references: [{name: ddpg, model: resnet56, weights: a}]\n", "one of the spec's strategies"},
 		{"bad name", "references: [{name: a/b, model: resnet56, weights: a}]\n", "name \"a/b\""},
+		{"reserved name", "references: [{name: summary, model: resnet56, weights: a}]\n", "reserved"},
 		{"unknown field", "references: [{model: resnet56, weight: a}]\n", "field weight not found"},
 	}
 	for _, c := range cases {

@@ -34,9 +34,9 @@ func ReferencePath(out, spec, name string) string {
 // final_images), its MACs and params, and its Go-engine latency measured
 // alternately with the spec's unpruned network (median of three, the runs'
 // batch and threads), all as ratios to that network. It writes the result
-// to path as JSON. An evaluation already at path of the same weights (by
-// content) for the same task is returned as it is, unless
-// Options.Overwrite; one of other weights or another task is measured
+// to path as JSON. An evaluation already at path of the same reference
+// (name, model, weights by content) for the same spec and task is returned
+// as it is (delete the file to measure it again); any other is measured
 // again.
 func (t *Task) Reference(ref experiments.Reference, path string) (*search.ReferenceRow, error) {
 	id, err := t.taskID()
@@ -47,13 +47,14 @@ func (t *Task) Reference(ref experiments.Reference, path string) (*search.Refere
 	if err != nil {
 		return nil, fmt.Errorf("reference %s: weights: %w", ref.Name, err)
 	}
-	if b, err := os.ReadFile(path); err == nil && !t.opt.Overwrite {
+	if b, err := os.ReadFile(path); err == nil {
 		var old search.ReferenceRow
-		if json.Unmarshal(b, &old) == nil && old.WeightsSHA256 == sum && old.TaskFingerprint == id.Fingerprint() && old.Name == ref.Name && old.Model == ref.Model {
+		if json.Unmarshal(b, &old) == nil && old.WeightsSHA256 == sum && old.TaskFingerprint == id.Fingerprint() && old.Name == ref.Name &&
+			old.Model == ref.Model && old.Spec == t.spec.Name {
 			fmt.Fprintf(t.log, "%s: evaluated before, kept\n", path)
 			return &old, nil
 		}
-		fmt.Fprintf(t.log, "%s: of other weights or another task: measured again\n", path)
+		fmt.Fprintf(t.log, "%s: of another reference, spec or task: measured again\n", path)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reference %s: %w", ref.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/amcbench/amc/experiments"
@@ -20,7 +21,8 @@ import (
 // A spec's reference networks are evaluated on its runs' images: the
 // unpruned network itself as a reference reads exactly the runs' "unpruned"
 // figures at ratio 1; references are gathered into references.parquet,
-// kept on a rerun, refused when stale, and tabled and drawn by the report.
+// kept on a rerun, refused when stale, removed when the spec drops them,
+// and tabled by the report.
 func TestReferencesEvaluatedOnTheRunsImages(t *testing.T) {
 	dir := t.TempDir()
 	s := quickSpec("refs")
@@ -72,11 +74,19 @@ func TestReferencesEvaluatedOnTheRunsImages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, rows, 2)
 
-	// A rerun keeps them; Overwrite measures them again.
+	// A rerun keeps them.
 	log.Reset()
 	_, err = RunSpecs([]*experiments.Spec{s}, dir, Options{DataDir: dataDir, Log: &log})
 	require.NoError(t, err)
-	assert.Contains(t, log.String(), "evaluated before, kept")
+	assert.Equal(t, 2, strings.Count(log.String(), "evaluated before, kept"), log.String())
+
+	// A task prepared by its runs evaluates a reference the same way.
+	tk, err := NewTask(s, Options{DataDir: dataDir})
+	require.NoError(t, err)
+	require.NoError(t, tk.Prepare())
+	again, err := tk.Reference(s.References[1], filepath.Join(t.TempDir(), "r.json"))
+	require.NoError(t, err)
+	assert.Equal(t, []float64{deep.RewardTop1, deep.UnseenTop1, deep.TestTop1}, []float64{again.RewardTop1, again.UnseenTop1, again.TestTop1})
 
 	require.NoError(t, report.Write(dir))
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
@@ -95,6 +105,38 @@ func TestReferencesEvaluatedOnTheRunsImages(t *testing.T) {
 	_, err = RunSpecs([]*experiments.Spec{s}, dir, Options{DataDir: dataDir})
 	require.NoError(t, err)
 	assert.Equal(t, sum.TaskFingerprint, read("self").TaskFingerprint)
+
+	// A reference the spec no longer lists leaves the folder.
+	s.References = s.References[:1]
+	_, err = RunSpecs([]*experiments.Spec{s}, dir, Options{DataDir: dataDir})
+	require.NoError(t, err)
+	assert.NoFileExists(t, ReferencePath(dir, "refs", "resnet56"))
+	rows, err = parquet.ReadFile[search.ReferenceRow](filepath.Join(dir, ReferencesFile))
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, "self", rows[0].Name)
+}
+
+// The run fingerprints of committed results are what the harness computes
+// now: changing how a RunID is built would silently make every finished run
+// "another run".
+func TestCommittedRunFingerprintsStable(t *testing.T) {
+	s, err := experiments.Load(filepath.Join("..", "experiments", "agents-resnet56-clean.yaml"))
+	require.NoError(t, err)
+	tk, err := NewTask(s, Options{DataDir: dataDir})
+	require.NoError(t, err)
+	for _, st := range s.Strategies {
+		if st.RunName() != "ddpg" && st.RunName() != "py-td3" {
+			continue
+		}
+		f := filepath.Join("..", "results", "agents-resnet56-clean", "agents-resnet56-clean", st.RunName()+"-s2", "summary.json")
+		sum, err := ReadSummary(f)
+		require.NoError(t, err)
+		id, err := tk.ID(Run{Strategy: st, Seed: 2})
+		require.NoError(t, err)
+		assert.Equal(t, sum.Fingerprint, id.Fingerprint(), st.RunName())
+		assert.Equal(t, sum.TaskFingerprint, id.TaskFingerprint(), st.RunName())
+	}
 }
 
 // A reference that cannot be loaded stops the sweep before any search.

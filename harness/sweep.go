@@ -155,6 +155,14 @@ func RunSpecs(specs []*experiments.Spec, out string, opt Options) (Sweep, error)
 		}
 		tasks[i].release()
 	}
+	if n == 1 {
+		// A reference no longer in its spec leaves the folder's tables.
+		for _, s := range all {
+			if err := removeOldReferences(out, s, log); err != nil {
+				return sw, err
+			}
+		}
+	}
 	for _, s := range all {
 		if s.FineTune == nil {
 			continue
@@ -303,34 +311,54 @@ func Collect(dir string) (int, error) {
 		runOf[key] = r.RunDir
 		runs = append(runs, r)
 	}
+	refs, err := collectReferences(dir, runs) // checked before anything is written
+	if err != nil {
+		return 0, err
+	}
 	if err := writeParquet(filepath.Join(dir, "runs.parquet"), runs); err != nil {
 		return 0, err
 	}
-	if err := collectReferences(dir, runs); err != nil {
+	refsPath := filepath.Join(dir, ReferencesFile)
+	if len(refs) == 0 {
+		if err := os.Remove(refsPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, err
+		}
+	} else if err := writeParquet(refsPath, refs); err != nil {
 		return 0, err
 	}
 	return len(runs), writeParquet(filepath.Join(dir, "episodes.parquet"), eps)
 }
 
-// ReferencesFile is the sweep folder's gathered reference evaluations.
-const ReferencesFile = "references.parquet"
-
-// collectReferences gathers the reference networks' evaluations
-// (DIR/<spec>/references/*.json) into dir/references.parquet, or removes a
-// stale one when there are none. A reference evaluated for another task
-// than its spec's runs (the spec changed since) is refused: run the spec
-// again to measure it anew.
-func collectReferences(dir string, runs []search.RunRow) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*", ReferencesDir, "*.json"))
+// removeOldReferences deletes the evaluations under out/<spec>/references/
+// of references the spec no longer lists.
+func removeOldReferences(out string, s *experiments.Spec, log io.Writer) error {
+	files, err := filepath.Glob(filepath.Join(out, s.Name, ReferencesDir, "*.json"))
 	if err != nil {
 		return err
 	}
-	out := filepath.Join(dir, ReferencesFile)
-	if len(files) == 0 {
-		if err := os.Remove(out); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if slices.ContainsFunc(s.References, func(r experiments.Reference) bool { return r.Name == name }) {
+			continue
+		}
+		if err := os.Remove(f); err != nil {
 			return err
 		}
-		return nil
+		fmt.Fprintf(log, "%s: reference %s is no longer in spec %s: removed\n", f, name, s.Path)
+	}
+	return nil
+}
+
+// ReferencesFile is the sweep folder's gathered reference evaluations.
+const ReferencesFile = "references.parquet"
+
+// collectReferences reads the reference networks' evaluations
+// (DIR/<spec>/references/*.json). A reference evaluated for another task
+// than its spec's runs (the spec changed since) is refused.
+func collectReferences(dir string, runs []search.RunRow) ([]search.ReferenceRow, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*", ReferencesDir, "*.json"))
+	if err != nil || len(files) == 0 {
+		return nil, err
 	}
 	sort.Strings(files)
 	task := map[string]string{} // spec -> its runs' task fingerprint
@@ -341,22 +369,22 @@ func collectReferences(dir string, runs []search.RunRow) error {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var r search.ReferenceRow
 		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		spec := filepath.Base(filepath.Dir(filepath.Dir(f)))
 		if r.Spec != spec || r.Name+".json" != filepath.Base(f) {
-			return fmt.Errorf("%s holds reference %s of spec %s: not this file's (DIR/<spec>/%s/<name>.json)", f, r.Name, r.Spec, ReferencesDir)
+			return nil, fmt.Errorf("%s holds reference %s of spec %s, not this folder's (DIR/<spec>/%s/<name>.json): run the spec again, or delete the file", f, r.Name, r.Spec, ReferencesDir)
 		}
 		if fp, ok := task[spec]; ok && fp != "" && fp != r.TaskFingerprint {
-			return fmt.Errorf("%s was evaluated for another task than spec %s's runs (the spec changed since): run the spec again to measure it anew", f, spec)
+			return nil, fmt.Errorf("%s was evaluated for another task than spec %s's runs (the spec changed since): run the spec again to measure it anew, or delete the file", f, spec)
 		}
 		rows = append(rows, r)
 	}
-	return writeParquet(out, rows)
+	return rows, nil
 }
 
 func writeParquet[T any](path string, rows []T) error {
@@ -411,6 +439,9 @@ func merge(srcs []string, out string, warn io.Writer) (int, error) {
 			return 0, fmt.Errorf("merge: source %w", err)
 		} else if err == nil {
 			defer l.Release()
+		}
+		if refs, _ := filepath.Glob(filepath.Join(src, "*", ReferencesDir, "*.json")); len(refs) > 0 {
+			fmt.Fprintf(warn, "merge: %s holds reference evaluations; they are not merged: run the specs again on the merged folder to evaluate them there\n", src)
 		}
 		cps, _ := filepath.Glob(filepath.Join(src, "*", "*", CheckpointFile))
 		for _, c := range cps {

@@ -158,9 +158,22 @@ func writeFronts(b *strings.Builder, dir string, runs []Run, refs []Reference) e
 			b.WriteString("\n")
 		}
 		// The family's references: every budget's spec evaluated the same
-		// networks on the same images; the smallest budget's are drawn.
+		// networks on the same images; the first budget's that has them
+		// are drawn (none against another device's latency: those are
+		// measured here).
+		var famRefs []Reference
+		for _, spec := range specs {
+			if famRefs = specRefs(refs, spec); len(famRefs) > 0 {
+				break
+			}
+		}
+		for _, r := range runs {
+			if r.Family == fam && kind == "latency" && r.LatencyTableSHA256 != "" {
+				famRefs = nil
+			}
+		}
 		var rpts []refPoint
-		for _, r := range specRefs(refs, specs[0]) {
+		for _, r := range famRefs {
 			x := map[string]float64{"macs": r.MACsRatio, "params": r.ParamsRatio, "latency": r.LatencyRatio}[kind]
 			y := r.TestTop1
 			if unseen {

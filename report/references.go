@@ -56,9 +56,9 @@ func writeReferences(b *strings.Builder, refs []Reference, base string, order []
 	}
 	fmt.Fprintf(b, "\nReference networks: trained at their own size, not pruned, evaluated as they are (not fine-tuned) on the same images; "+
 		"MACs, params and measured latency are ratios to the unpruned %s. The last two columns order the strategies' networks and the "+
-		"reference by MACs (mean over seeds) and top-1: before fine-tuning by the IQM on %s, after it by the fine-tuned seed's test top-1 "+
-		"(the fair comparison for a network trained at its size); a strategy in neither list is more accurate with more MACs, or less "+
-		"accurate with fewer.\n\n", base, rankName)
+		"reference by MACs and top-1: before fine-tuning by the IQM on %s at the mean MACs over seeds, after it by the fine-tuned seed's "+
+		"test top-1 at its MACs (the fair comparison for a network trained at its size); \"no more MACs\" includes equal MACs, and a "+
+		"strategy in neither list is more accurate with more MACs, less accurate with fewer, or as accurate.\n\n", base, rankName)
 	b.WriteString("| reference | model | held-out unseen by the search | test | reward set | MACs ratio | params ratio | latency ratio | before fine-tuning | after fine-tuning (test) |\n|---|---|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range refs {
 		refRank := r.TestTop1
@@ -71,7 +71,7 @@ func writeReferences(b *strings.Builder, refs []Reference, base string, order []
 			macs := compare.Mean(a.macs)
 			before.add(s, macs, compare.IQM(rank(a)), r.MACsRatio, refRank)
 			if a.ftEpochs > 0 {
-				after.add(s, macs, a.ftTest, r.MACsRatio, r.TestTop1)
+				after.add(s, a.ftMACs, a.ftTest, r.MACsRatio, r.TestTop1)
 			}
 		}
 		held := "-"
@@ -103,10 +103,10 @@ func (p pareto) String() string {
 	}
 	var parts []string
 	if len(p.above) > 0 {
-		parts = append(parts, "more accurate with fewer MACs: "+strings.Join(p.above, ", "))
+		parts = append(parts, "more accurate with no more MACs: "+strings.Join(p.above, ", "))
 	}
 	if len(p.below) > 0 {
-		parts = append(parts, "less accurate with more MACs: "+strings.Join(p.below, ", "))
+		parts = append(parts, "less accurate with no fewer MACs: "+strings.Join(p.below, ", "))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -110,7 +110,7 @@ type agg struct {
 	unseen                         []float64 // held-out images the search never saw
 	lat                            []float64 // latency ratios (runs that have one; Run.Latency)
 	bare                           float64   // bare forward seconds (last run)
-	ftTest, ftHeld                 float64   // after fine-tuning (the fine-tuned seed)
+	ftTest, ftHeld, ftMACs         float64   // after fine-tuning (the fine-tuned seed; its MACs ratio)
 	ftEpochs                       int64
 	episodes                       int64
 	best                           Run
@@ -167,7 +167,7 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			a.bare = r.BareForwardSec
 		}
 		if r.FineTuneEpochs > 0 {
-			a.ftTest, a.ftHeld, a.ftEpochs = r.FineTunedTest, r.FineTunedHeldout, r.FineTuneEpochs
+			a.ftTest, a.ftHeld, a.ftEpochs, a.ftMACs = r.FineTunedTest, r.FineTunedHeldout, r.FineTuneEpochs, r.MACsRatio
 		}
 		a.episodes = r.Episodes
 		if r.RewardTop1 > a.best.RewardTop1 { // the seed picked on the reward set
@@ -393,7 +393,13 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		fmt.Fprintf(b, "\nSample efficiency: the best reward-set top-1 found so far against episodes, per strategy the IQM over seeds "+
 			"(solid) with its 95%% bootstrap interval (dashed; 1,000 resamples per episode).\n\n![sample efficiency](%s)\n", eff)
 	}
-	latPlot, err := plotParetoLatency(dir, spec, order, eps, budget, refs)
+	latRefs := refs
+	for _, r := range runs {
+		if r.Spec == spec && r.LatencyTableSHA256 != "" {
+			latRefs = nil // the runs' latency is another device's: the references' is measured here
+		}
+	}
+	latPlot, err := plotParetoLatency(dir, spec, order, eps, budget, latRefs)
 	if err != nil {
 		return err
 	}

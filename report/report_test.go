@@ -280,7 +280,9 @@ func TestReferencesAgainstStrategies(t *testing.T) {
 		}
 		return r
 	}
-	runs := []Run{mk("f-macs0.5", "macs=0.5", "ddpg", 0.5, 80, 89.5), mk("f-macs0.5", "macs=0.5", "uniform", 0.5, 75, 88),
+	seed2 := mk("f-macs0.5", "macs=0.5", "ddpg", 0.7, 70, 0)
+	seed2.Seed = 2
+	runs := []Run{mk("f-macs0.5", "macs=0.5", "ddpg", 0.5, 80, 89.5), seed2, mk("f-macs0.5", "macs=0.5", "uniform", 0.5, 75, 88),
 		mk("f-macs0.3", "macs=0.3", "ddpg", 0.3, 60, 0)}
 	eps := []search.EpisodeRow{{Spec: "f-macs0.5", Strategy: "ddpg", Groups: []string{"g"}, Ratios: []float64{0.5}, MACsRatio: 0.5, RewardTop1: 80, Explore: true},
 		{Spec: "f-macs0.3", Strategy: "ddpg", Groups: []string{"g"}, Ratios: []float64{0.3}, MACsRatio: 0.3, RewardTop1: 60, Explore: true}}
@@ -292,10 +294,12 @@ func TestReferencesAgainstStrategies(t *testing.T) {
 	}
 	require.NoError(t, parquet.WriteFile(filepath.Join(dir, "references.parquet"), refs))
 	md := writeReport(t, dir, runs, eps)
-	assert.Contains(t, md, "| w0.75 | m@0.75 | 88.50 | 88.70 | 88.00 | 0.560 | 0.560 | 0.600 | - | more accurate with fewer MACs: ddpg (89.50 at 0.500) |",
-		"before fine-tuning both pruned networks are worse with fewer MACs: no order; after it ddpg beats the reference")
+	assert.Contains(t, md, "| w0.75 | m@0.75 | 88.50 | 88.70 | 88.00 | 0.560 | 0.560 | 0.600 | less accurate with no fewer MACs: ddpg (75.00 at 0.600) | "+
+		"more accurate with no more MACs: ddpg (89.50 at 0.500) |",
+		"before fine-tuning DDPG's seeds average more MACs and less accuracy, uniform's fewer MACs and less accuracy (no order); "+
+			"after it the fine-tuned seed, at its own MACs, beats the reference")
 	assert.Contains(t, md, "| w0.25 | m@0.25 | 70.00 | 70.00 | 70.00 | 0.070 | 0.070 | 0.200 | - | - |")
-	assert.Contains(t, md, "| w0.25 | m@0.25 | 70.00 | 70.00 | 70.00 | 0.070 | 0.070 | 0.200 | less accurate with more MACs: ddpg (60.00 at 0.300) | - |", "the 0.3 budget's table")
+	assert.Contains(t, md, "| w0.25 | m@0.25 | 70.00 | 70.00 | 70.00 | 0.070 | 0.070 | 0.200 | less accurate with no fewer MACs: ddpg (60.00 at 0.300) | - |", "the 0.3 budget's table")
 	assert.Contains(t, md, "| reference w0.75 (m@0.75, trained at its size) | 88.50 at 0.560 | |", "the front's table")
 	assert.FileExists(t, filepath.Join(dir, "f-front.png"))
 	assert.FileExists(t, filepath.Join(dir, "f-macs0.5-pareto.png"))
