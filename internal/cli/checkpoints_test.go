@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/amcbench/amc/internal/filesum"
+	"github.com/amcbench/amc/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Every figure the checkpoints' README gives for a network trained here is
+// what amc eval gives now, within 0.05 points, on the whole split (the
+// recorded evaluations, checkpoints/cifar10/*-train/eval-*.json, are the
+// figures' source), and every sha256 it names is the file's.
+func TestCheckpointFiguresReproduce(t *testing.T) {
+	needShared(t)
+	if nn.BLASName == "gonum" && os.Getenv("CI") == "" {
+		t.Skip("30,000 images take minutes on the pure-Go engine: run with -tags openblas (make test does)")
+	}
+	root := filepath.Join("..", "..")
+	readme, err := os.ReadFile(filepath.Join(root, "checkpoints", "README.md"))
+	require.NoError(t, err)
+	evals, err := filepath.Glob(filepath.Join(root, "checkpoints", "cifar10", "*-train", "eval-*.json"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(evals), 4, "ResNet-56's and MobileNet-V1's test and held-out evaluations")
+	for _, f := range evals {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var rec struct {
+			Model, Weights, Split string
+			N                     int
+			Top1                  float64
+		}
+		require.NoError(t, json.Unmarshal(b, &rec), f)
+		w := filepath.Join(root, rec.Weights)
+		out, _, err := run("eval", "--model", rec.Model, "--weights", w, "--data-dir", dataDir, "--split", rec.Split, "--json")
+		require.NoError(t, err, f)
+		got := lastJSON(t, out)
+		assert.EqualValues(t, rec.N, got["n"], f)
+		assert.InDelta(t, rec.Top1, got["top1"].(float64), 0.05, "%s: amc eval now", f)
+		assert.Contains(t, string(readme), fmt.Sprintf("%.2f", rec.Top1), "%s: the README gives the figure", f)
+		sum, err := filesum.SHA256(w)
+		require.NoError(t, err)
+		assert.Contains(t, string(readme), sum, "%s: the README names the file by its sha256", w)
+	}
+	// The committed ResNet-20 is the shared clean one, byte for byte.
+	a, err := filesum.SHA256(filepath.Join(root, "checkpoints", "cifar10", "resnet20.safetensors"))
+	require.NoError(t, err)
+	b, err := filesum.SHA256(filepath.Join(shared, "weights", "cifar10-clean", "resnet20.safetensors"))
+	require.NoError(t, err)
+	assert.Equal(t, b, a)
+	assert.Contains(t, string(readme), a[:8])
+	assert.True(t, strings.Contains(string(readme), "byte-identical"))
+}
