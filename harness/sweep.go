@@ -332,12 +332,18 @@ func Collect(dir string) (int, error) {
 // removeOldReferences deletes the evaluations under out/<spec>/references/
 // of references the spec no longer lists.
 func removeOldReferences(out string, s *experiments.Spec, log io.Writer) error {
-	files, err := filepath.Glob(filepath.Join(out, s.Name, ReferencesDir, "*.json"))
-	if err != nil {
+	dir := filepath.Join(out, s.Name, ReferencesDir)
+	entries, err := os.ReadDir(dir) // not a glob: out may hold glob characters
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		f, name := filepath.Join(dir, e.Name()), strings.TrimSuffix(e.Name(), ".json")
 		if slices.ContainsFunc(s.References, func(r experiments.Reference) bool { return r.Name == name }) {
 			continue
 		}

@@ -50,7 +50,7 @@ func specRefs(refs []Reference, spec string) []Reference {
 // networks are more accurate with no more MACs than a reference, and those
 // it beats with no more MACs of its own; before fine-tuning by the IQM on
 // the ranking column, after it by the fine-tuned seed's test top-1.
-func writeReferences(b *strings.Builder, refs []Reference, base string, order []string, by map[string]*agg, rankName string, rank func(*agg) []float64, unseen bool) {
+func writeReferences(b *strings.Builder, refs []Reference, base string, order []string, by map[string]*agg, rankName string, rank func(*agg) []float64, unseen, otherDevice bool) {
 	if len(refs) == 0 {
 		return
 	}
@@ -78,8 +78,12 @@ func writeReferences(b *strings.Builder, refs []Reference, base string, order []
 		if r.UnseenImages > 0 {
 			held = fmt.Sprintf("%.2f", r.UnseenTop1)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %.2f | %.2f | %.3f | %.3f | %.3f | %s | %s |\n", r.Name, r.Model, held, r.TestTop1, r.RewardTop1,
-			r.MACsRatio, r.ParamsRatio, r.LatencyRatio, before, after)
+		lat := fmt.Sprintf("%.3f", r.LatencyRatio)
+		if otherDevice {
+			lat = "- (runs on another device's latency table)"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %.2f | %.2f | %.3f | %.3f | %s | %s | %s |\n", r.Name, r.Model, held, r.TestTop1, r.RewardTop1,
+			r.MACsRatio, r.ParamsRatio, lat, before, after)
 	}
 }
 

@@ -277,7 +277,11 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, len(a.rset), a.episodes, held, ti, pm(a.rset),
 			pm(a.macs), pm(a.params), lat, ft, verdict)
 	}
-	writeReferences(b, refs, top.best.Model, order, by, rankName, rank, unseen && !saw)
+	otherDevice := false // the runs' latency is another device's table's (latency.file)
+	for _, r := range runs {
+		otherDevice = otherDevice || (r.Spec == spec && r.LatencyTableSHA256 != "")
+	}
+	writeReferences(b, refs, top.best.Model, order, by, rankName, rank, unseen && !saw, otherDevice)
 	// Mean, median and IQM with intervals, on the ranking column.
 	fmt.Fprintf(b, "\nOn %s: mean, median and IQM over seeds (a fixed policy: one value), each with its 95%% bootstrap interval.\n\n| strategy | values | mean | median | IQM |\n|---|---:|---:|---:|---:|\n", rankName)
 	for _, s := range order {
@@ -394,10 +398,8 @@ func writeSpec(b *strings.Builder, dir, spec string, runs []Run, eps []search.Ep
 			"(solid) with its 95%% bootstrap interval (dashed; 1,000 resamples per episode).\n\n![sample efficiency](%s)\n", eff)
 	}
 	latRefs := refs
-	for _, r := range runs {
-		if r.Spec == spec && r.LatencyTableSHA256 != "" {
-			latRefs = nil // the runs' latency is another device's: the references' is measured here
-		}
+	if otherDevice {
+		latRefs = nil // the references' latency is measured here
 	}
 	latPlot, err := plotParetoLatency(dir, spec, order, eps, budget, latRefs)
 	if err != nil {

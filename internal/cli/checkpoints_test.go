@@ -20,6 +20,9 @@ import (
 // figures' source), and every sha256 it names is the file's.
 func TestCheckpointFiguresReproduce(t *testing.T) {
 	needShared(t)
+	if _, err := os.Stat(clean20); err != nil {
+		t.Skipf("no ../shared/weights/cifar10-clean: %v", err)
+	}
 	if nn.BLASName == "gonum" && os.Getenv("CI") == "" {
 		t.Skip("30,000 images take minutes on the pure-Go engine: run with -tags openblas (make test does)")
 	}
@@ -33,13 +36,13 @@ func TestCheckpointFiguresReproduce(t *testing.T) {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		var rec struct {
-			Model, Weights, Split string
-			N                     int
-			Top1                  float64
+			Model, Weights, Split, Data string
+			N                           int
+			Top1                        float64
 		}
 		require.NoError(t, json.Unmarshal(b, &rec), f)
 		w := filepath.Join(root, rec.Weights)
-		out, _, err := run("eval", "--model", rec.Model, "--weights", w, "--data-dir", dataDir, "--split", rec.Split, "--json")
+		out, _, err := run("eval", "--model", rec.Model, "--weights", w, "--data", rec.Data, "--data-dir", dataDir, "--split", rec.Split, "--json")
 		require.NoError(t, err, f)
 		got := lastJSON(t, out)
 		assert.EqualValues(t, rec.N, got["n"], f)
