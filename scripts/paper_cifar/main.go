@@ -180,7 +180,12 @@ func main() {
 			if amc.ftEpochs == 0 {
 				targets = append(targets, fmt.Sprintf("- %s within 0.5 points of its unpruned network after fine-tuning: not produced (no fine-tuned run).", label))
 			} else {
-				targets = append(targets, fmt.Sprintf("- %s within 0.5 points of its unpruned network after fine-tuning: %.2f against %.2f (%+.2f).", label, amc.ftTest, base, amc.ftTest-base))
+				verdict := "met"
+				if d := amc.ftTest - base; d < -0.5 {
+					verdict = fmt.Sprintf("missed by %.2f", -0.5-d)
+				}
+				targets = append(targets, fmt.Sprintf("- %s within 0.5 points of its unpruned network after fine-tuning: %s: AMC (%s) %.2f test against %.2f (%+.2f; one fine-tune).",
+					label, verdict, nameOf(amc), amc.ftTest, base, amc.ftTest-base))
 			}
 		}
 	}
