@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/amcbench/amc/datasets"
-	"github.com/amcbench/amc/env"
 	"github.com/amcbench/amc/evaluate"
 	"github.com/amcbench/amc/experiments"
 	"github.com/amcbench/amc/internal/atomicfile"
@@ -107,21 +106,10 @@ func (t *Task) Reference(ref experiments.Reference, path string) (*search.Refere
 	if err != nil {
 		return nil, err
 	}
-	var lat, baseLat []float64
-	for k := 0; k < 3; k++ {
-		for _, m := range []struct {
-			g   *nn.Graph
-			p   nn.Params
-			out *[]float64
-		}{{rm.Graph, rm.Params, &lat}, {base.Graph, base.Params, &baseLat}} {
-			sec, err := env.MeasureLatency(m.g, m.p, t.latBatch(), t.latWorkers(), 20)
-			if err != nil {
-				return nil, fmt.Errorf("reference %s: latency: %w", ref.Name, err)
-			}
-			*m.out = append(*m.out, sec)
-		}
+	latMS, baseMS, err := t.latencyPair(rm.Graph, rm.Params, base.Graph, base.Params)
+	if err != nil {
+		return nil, fmt.Errorf("reference %s: latency: %w", ref.Name, err)
 	}
-	latMS, baseMS := median(lat)*1e3, median(baseLat)*1e3
 	row := &search.ReferenceRow{Spec: t.spec.Name, Family: t.spec.Family, Name: ref.Name, Model: ref.Model,
 		WeightsSHA256: sum, Data: t.spec.Data, DataFingerprint: id.DataFingerprint, HeldoutRule: id.HeldoutRule, TaskFingerprint: id.Fingerprint(),
 		RewardTop1: rr.Top1, RewardImages: int64(rr.N), UnseenTop1: ur.Top1, UnseenImages: int64(ur.N), TestTop1: tr.Top1, TestImages: int64(tr.N),

@@ -622,23 +622,11 @@ func (t *Task) Run(run Run) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Latency of the best network against the unpruned one, measured
-	// alternately so that drift affects both alike.
-	var lat, baseLat []float64
-	for k := 0; k < 3; k++ {
-		for _, m := range []struct {
-			g   *nn.Graph
-			p   nn.Params
-			out *[]float64
-		}{{r.PrunedGraph, r.PrunedParam, &lat}, {pr.m.Graph, pr.m.Params, &baseLat}} {
-			sec, err := env.MeasureLatency(m.g, m.p, t.latBatch(), t.latWorkers(), 20)
-			if err != nil {
-				return nil, err
-			}
-			*m.out = append(*m.out, sec)
-		}
+	// Latency of the best network against the unpruned one.
+	latMS, baseMS, err := t.latencyPair(r.PrunedGraph, r.PrunedParam, pr.m.Graph, pr.m.Params)
+	if err != nil {
+		return nil, err
 	}
-	latMS, baseMS := median(lat)*1e3, median(baseLat)*1e3
 	base, err := t.baseAccuracy()
 	if err != nil {
 		return nil, err
@@ -703,6 +691,28 @@ func (t *Task) Run(run Run) (*Summary, error) {
 
 // calibSeed seeds the calibration sample of every search's re-fit.
 const calibSeed = 1
+
+// latencyPair measures the Go-engine latency of a network and of the
+// network it is compared with, in milliseconds: three times each,
+// alternately so that drift affects both alike, the median of each (the
+// spec's batch and threads).
+func (t *Task) latencyPair(g *nn.Graph, p nn.Params, baseG *nn.Graph, baseP nn.Params) (ms, baseMS float64, err error) {
+	var lat, baseLat []float64
+	for k := 0; k < 3; k++ {
+		for _, m := range []struct {
+			g   *nn.Graph
+			p   nn.Params
+			out *[]float64
+		}{{g, p, &lat}, {baseG, baseP, &baseLat}} {
+			sec, err := env.MeasureLatency(m.g, m.p, t.latBatch(), t.latWorkers(), 20)
+			if err != nil {
+				return 0, 0, err
+			}
+			*m.out = append(*m.out, sec)
+		}
+	}
+	return median(lat) * 1e3, median(baseLat) * 1e3, nil
+}
 
 func median(x []float64) float64 {
 	y := append([]float64(nil), x...)
