@@ -47,10 +47,16 @@ func TestCheckpointFiguresReproduce(t *testing.T) {
 		got := lastJSON(t, out)
 		assert.EqualValues(t, rec.N, got["n"], f)
 		assert.InDelta(t, rec.Top1, got["top1"].(float64), 0.05, "%s: amc eval now", f)
-		assert.Contains(t, string(readme), fmt.Sprintf("%.2f", rec.Top1), "%s: the README gives the figure", f)
 		sum, err := filesum.SHA256(w)
 		require.NoError(t, err)
-		assert.Contains(t, string(readme), sum, "%s: the README names the file by its sha256", w)
+		// The figure must be stated in the README's section that names this file by its sha256,
+		// after the split's label, not merely somewhere in the README.
+		section := readmeSection(string(readme), sum)
+		if assert.NotEmpty(t, section, "%s: the README names the file by its sha256", w) {
+			label := map[string]string{"test": "test top-1 ", "heldout": "held-out "}[rec.Split]
+			require.NotEmpty(t, label, "%s: split %q", f, rec.Split)
+			assert.Contains(t, section, label+fmt.Sprintf("%.2f", rec.Top1), "%s: the README's section on %s gives the figure", f, filepath.Base(w))
+		}
 	}
 	// The committed ResNet-20 is the shared clean one, byte for byte.
 	a, err := filesum.SHA256(filepath.Join(root, "checkpoints", "cifar10", "resnet20.safetensors"))
@@ -60,4 +66,14 @@ func TestCheckpointFiguresReproduce(t *testing.T) {
 	assert.Equal(t, b, a)
 	assert.Contains(t, string(readme), a[:8])
 	assert.True(t, strings.Contains(string(readme), "byte-identical"))
+}
+
+// readmeSection returns the "## " section of a Markdown document that contains needle, or "".
+func readmeSection(doc, needle string) string {
+	for _, sec := range strings.Split(doc, "\n## ") {
+		if strings.Contains(sec, needle) {
+			return sec
+		}
+	}
+	return ""
 }
