@@ -20,10 +20,17 @@ top1() {
 }
 for m in resnet20:$W/akamaster-cifar10/resnet20-12fca82f.th resnet56:$W/akamaster-cifar10/resnet56-4bfd9763.th \
   resnet20:$W/cifar10-clean/resnet20.safetensors plain20:$W/cifar10-clean/plain20.safetensors \
-  resnet20:checkpoints/cifar10/resnet20.safetensors mobilenet_v1:checkpoints/cifar10/mobilenet_v1.safetensors \
-  resnet56:checkpoints/cifar10/resnet56.safetensors; do
+  resnet20:checkpoints/cifar10/resnet20.safetensors; do
   t=$(top1 --model "${m%%:*}" --weights "${m#*:}")
   echo "${m#*:} $t"
+done
+# Baselines trained here: each NAME.safetensors has NAME-train/eval-test.json naming its zoo model
+# (scripts/record_checkpoint.sh writes it).
+for rec in checkpoints/cifar10/*-train/eval-test.json; do
+  [ -e "$rec" ] || continue
+  w=$(jq -r '.weights' "$rec")
+  t=$(top1 --model "$(jq -r '.model' "$rec")" --weights "$w")
+  echo "$w $t"
 done
 t=$(top1 --model plain20 --weights results/jpeg-copy/train-plain20/model.safetensors --data cifar10-jpeg)
 echo "results/jpeg-copy/train-plain20/model.safetensors (cifar10-jpeg) $t"
