@@ -43,47 +43,103 @@ func bnStatsGo(x []float32, C int, s, q []float64, bs, bq []float32) {
 	}
 }
 
-// bnNormGo writes xhat = (x - mean) invstd and dst = scale x + shift, row by
-// row (C channels).
-func bnNormGo(src, xhat, dst []float32, C int, mean, invstd, scale, shift []float32) {
-	xhat, dst = xhat[:len(src)], dst[:len(src)]
+// actKind is the activation a batch norm's kernels fuse: its output feeds
+// only that ReLU or ReLU6, whose output the forward kernel writes directly
+// and whose gradient mask the backward kernels apply on the fly.
+type actKind int
+
+const (
+	actNone actKind = iota
+	actReLU
+	actReLU6
+)
+
+// actOf returns op's actKind (actNone for anything but ReLU and ReLU6).
+func actOf(op nn.OpKind) actKind {
+	switch op {
+	case nn.OpReLU:
+		return actReLU
+	case nn.OpReLU6:
+		return actReLU6
+	}
+	return actNone
+}
+
+// bnNormGo writes dst = act(scale x + shift), row by row (C channels); act
+// is applied as actGo does.
+func bnNormGo(src, dst []float32, C int, scale, shift []float32, act actKind) {
+	dst = dst[:len(src)]
 	c := 0
 	for j, v := range src { // flat: much faster than a loop per pixel with few channels
-		xhat[j] = (v - mean[c]) * invstd[c]
-		dst[j] = scale[c]*v + shift[c]
+		y := scale[c]*v + shift[c]
+		switch act {
+		case actReLU6:
+			y = min(max(y, 0), 6)
+		case actReLU:
+			if y < 0 { // NaN passes, as in actGo
+				y = 0
+			}
+		}
+		dst[j] = y
 		if c++; c == C {
 			c = 0
 		}
 	}
 }
 
-// bnGradStatsGo adds the per-channel sums of dy x xhat and of dy into g and
-// b, blocked as bnStatsGo.
-func bnGradStatsGo(dy, xhat []float32, C int, g, b []float64, bg, bs []float32) {
+// bnGradGo returns the gradient that reaches a batch norm at position j:
+// dy[j], or, when the norm's activation is fused (act is not actNone),
+// dy[j] where the activation's output out[j] is inside its linear range and
+// zero elsewhere, as actGradGo.
+func bnGradGo(dy, out []float32, j int, act actKind) float32 {
+	switch act {
+	case actReLU:
+		if out[j] > 0 {
+			return dy[j]
+		}
+		return 0
+	case actReLU6:
+		if o := out[j]; o > 0 && o < 6 {
+			return dy[j]
+		}
+		return 0
+	}
+	return dy[j]
+}
+
+// bnGradStatsGo adds the per-channel sums of g xhat and of g into gs and
+// bs, blocked as bnStatsGo, where g is bnGradGo's gradient and xhat = (x -
+// mean) invstd is recomputed from the norm's input x (out is read only
+// when act is not actNone).
+func bnGradStatsGo(dy, out, x []float32, C int, mean, invstd []float32, act actKind, gs, bs []float64, bg, bb []float32) {
 	rows := len(dy) / C
+	x = x[:len(dy)]
 	for r0 := 0; r0 < rows; r0 += bnBlock {
 		for r := r0; r < min(rows, r0+bnBlock); r++ {
-			row, xh := dy[r*C:][:C], xhat[r*C:][:C]
-			bg, bs := bg[:len(row)], bs[:len(row)]
-			for c, v := range row {
-				bg[c] += v * xh[c]
-				bs[c] += v
+			bg, bb := bg[:C], bb[:C]
+			for c := range bg {
+				j := r*C + c
+				v := bnGradGo(dy, out, j, act)
+				bg[c] += v * ((x[j] - mean[c]) * invstd[c])
+				bb[c] += v
 			}
 		}
-		for c := range bg {
-			g[c] += float64(bg[c])
-			b[c] += float64(bs[c])
-			bg[c], bs[c] = 0, 0
+		for c := range bg[:C] {
+			gs[c] += float64(bg[c])
+			bs[c] += float64(bb[c])
+			bg[c], bb[c] = 0, 0
 		}
 	}
 }
 
-// bnDXGo writes (first) or adds k dy - ka xhat - kb into d, per channel.
-func bnDXGo(d, xhat, dy []float32, C int, k, ka, kb []float32, first bool) {
-	xhat, dy = xhat[:len(d)], dy[:len(d)]
+// bnDXGo writes (first) or adds k g - ka xhat - kb into d, per channel, with
+// g and xhat as in bnGradStatsGo.
+func bnDXGo(d, x, dy, out []float32, C int, mean, invstd, k, ka, kb []float32, act actKind, first bool) {
+	x, dy = x[:len(d)], dy[:len(d)]
 	c := 0
 	for j := range d {
-		v := k[c]*dy[j] - ka[c]*xhat[j] - kb[c]
+		xh := (x[j] - mean[c]) * invstd[c]
+		v := k[c]*bnGradGo(dy, out, j, act) - ka[c]*xh - kb[c]
 		if first {
 			d[j] = v
 		} else {
@@ -191,10 +247,14 @@ type dwGeom struct {
 }
 
 // dwBackwardGo adds the weight gradient of samples s0..s1 into dwt
-// ([ky][kx][c]) and, if dx is not nil, their input gradient into dx.
-func dwBackwardGo(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int) {
+// ([ky][kx][c]) and, if dx is not nil, their input gradient into dx
+// (written instead of added when zero is set).
+func dwBackwardGo(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int, zero bool) {
 	C, K := g.C, g.K
 	for s := s0; s < s1; s++ {
+		if zero && dx != nil {
+			clear(dx[s*g.H*g.W*C:][:g.H*g.W*C])
+		}
 		for oy := 0; oy < g.Ho; oy++ {
 			for ox := 0; ox < g.Wo; ox++ {
 				gy := dy[((s*g.Ho+oy)*g.Wo+ox)*C:][:C]

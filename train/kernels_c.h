@@ -33,51 +33,95 @@ static AMC_CLONES void amc_bn_stats(const float *restrict x, long rows, long C, 
 	}
 }
 
-static AMC_CLONES void amc_bn_norm(const float *restrict src, float *restrict xhat, float *restrict dst, long rows, long C,
-                                   const float *restrict mean, const float *restrict invstd, const float *restrict scale,
-                                   const float *restrict shift) {
+// act: 0 none, 1 ReLU, 2 ReLU6 (actKind in kernels.go). Each case has its own
+// loop so that gcc vectorises it.
+
+static AMC_CLONES void amc_bn_norm(const float *restrict src, float *restrict dst, long rows, long C,
+                                   const float *restrict scale, const float *restrict shift, int act) {
 	for (long r = 0; r < rows; r++) {
 		const float *x = src + r * C;
-		float *xh = xhat + r * C, *y = dst + r * C;
-		for (long c = 0; c < C; c++) {
-			xh[c] = (x[c] - mean[c]) * invstd[c];
-			y[c] = scale[c] * x[c] + shift[c];
+		float *y = dst + r * C;
+		switch (act) {
+		case 2:
+			for (long c = 0; c < C; c++) {
+				float v = scale[c] * x[c] + shift[c];
+				v = v < 0 ? 0 : v; // NaN passes, as in amc_act
+				y[c] = v > 6 ? 6 : v;
+			}
+			break;
+		case 1:
+			for (long c = 0; c < C; c++) {
+				float v = scale[c] * x[c] + shift[c];
+				y[c] = v < 0 ? 0 : v;
+			}
+			break;
+		default:
+			for (long c = 0; c < C; c++) y[c] = scale[c] * x[c] + shift[c];
 		}
 	}
 }
 
-static AMC_CLONES void amc_bn_grad_stats(const float *restrict dy, const float *restrict xhat, long rows, long C,
-                                         double *restrict g, double *restrict b, float *restrict bg, float *restrict bs) {
+// AMC_BN_GRAD(j) is the gradient reaching the norm at j (bnGradGo): dy
+// masked by the fused activation's linear range. dy and out are loaded
+// unconditionally, so the masks become blends.
+#define AMC_BN_LOOP(BODY)                                                                                   \
+	switch (act) {                                                                                      \
+	case 2:                                                                                             \
+		for (long c = 0; c < C; c++) {                                                              \
+			float o = orow[c], g0 = g[c];                                                       \
+			float gr = ((o > 0) & (o < 6)) ? g0 : 0;                                            \
+			BODY                                                                                \
+		}                                                                                           \
+		break;                                                                                      \
+	case 1:                                                                                             \
+		for (long c = 0; c < C; c++) {                                                              \
+			float o = orow[c], g0 = g[c];                                                       \
+			float gr = o > 0 ? g0 : 0;                                                          \
+			BODY                                                                                \
+		}                                                                                           \
+		break;                                                                                      \
+	default:                                                                                            \
+		for (long c = 0; c < C; c++) {                                                              \
+			float gr = g[c];                                                                    \
+			BODY                                                                                \
+		}                                                                                           \
+	}
+
+static AMC_CLONES void amc_bn_grad_stats(const float *restrict dy, const float *restrict out, const float *restrict src,
+                                         long rows, long C, const float *restrict mean, const float *restrict invstd, int act,
+                                         double *restrict gs, double *restrict bs, float *restrict bg,
+                                         float *restrict bb) {
 	for (long r0 = 0; r0 < rows; r0 += AMC_BN_BLOCK) {
 		long r1 = r0 + AMC_BN_BLOCK < rows ? r0 + AMC_BN_BLOCK : rows;
 		for (long r = r0; r < r1; r++) {
-			const float *row = dy + r * C, *xh = xhat + r * C;
-			for (long c = 0; c < C; c++) {
-				bg[c] += row[c] * xh[c];
-				bs[c] += row[c];
-			}
+			const float *g = dy + r * C, *x = src + r * C, *orow = out ? out + r * C : 0;
+			AMC_BN_LOOP(bg[c] += gr * ((x[c] - mean[c]) * invstd[c]); bb[c] += gr;)
 		}
 		for (long c = 0; c < C; c++) {
-			g[c] += bg[c];
-			b[c] += bs[c];
+			gs[c] += bg[c];
+			bs[c] += bb[c];
 			bg[c] = 0;
-			bs[c] = 0;
+			bb[c] = 0;
 		}
 	}
 }
 
-static AMC_CLONES void amc_bn_dx(float *restrict d, const float *restrict xhat, const float *restrict dy, long rows, long C,
-                                 const float *restrict k, const float *restrict ka, const float *restrict kb, int first) {
+static AMC_CLONES void amc_bn_dx(float *restrict d, const float *restrict src, const float *restrict dy,
+                                 const float *restrict out, long rows, long C, const float *restrict mean,
+                                 const float *restrict invstd, const float *restrict k, const float *restrict ka,
+                                 const float *restrict kb, int act, int first) {
 	for (long r = 0; r < rows; r++) {
 		float *dr = d + r * C;
-		const float *xh = xhat + r * C, *g = dy + r * C;
+		const float *x = src + r * C, *g = dy + r * C, *orow = out ? out + r * C : 0;
 		if (first) {
-			for (long c = 0; c < C; c++) dr[c] = k[c] * g[c] - ka[c] * xh[c] - kb[c];
+			AMC_BN_LOOP(dr[c] = k[c] * gr - ka[c] * ((x[c] - mean[c]) * invstd[c]) - kb[c];)
 		} else {
-			for (long c = 0; c < C; c++) dr[c] += k[c] * g[c] - ka[c] * xh[c] - kb[c];
+			AMC_BN_LOOP(dr[c] += k[c] * gr - ka[c] * ((x[c] - mean[c]) * invstd[c]) - kb[c];)
 		}
 	}
 }
+
+#undef AMC_BN_LOOP
 
 static AMC_CLONES void amc_act(float *restrict dst, const float *restrict src, long n, int relu6) {
 	// Written so that NaN passes through, as in actGo (a diverging run must
@@ -142,8 +186,11 @@ static AMC_CLONES void amc_col2im(float *restrict dx, const float *restrict cols
 
 static AMC_CLONES void amc_dw_backward(float *restrict dwt, float *restrict dx, const float *restrict in,
                                        const float *restrict dy, const float *restrict wt, long H, long W, long Ho, long Wo,
-                                       long C, long K, long stride, long pad, long s0, long s1) {
+                                       long C, long K, long stride, long pad, long s0, long s1, int zero) {
 	for (long s = s0; s < s1; s++) {
+		// Zeroing a sample's input gradient just before accumulating into
+		// it leaves it in cache, instead of a separate pass over the batch.
+		if (zero && dx) memset(dx + s * H * W * C, 0, sizeof(float) * H * W * C);
 		for (long oy = 0; oy < Ho; oy++) {
 			for (long ox = 0; ox < Wo; ox++) {
 				const float *g = dy + ((s * Ho + oy) * Wo + ox) * C;

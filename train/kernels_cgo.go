@@ -52,32 +52,45 @@ func bnStatsC(x []float32, c int, s, q []float64, bs, bq []float32) {
 	C.amc_bn_stats(fp(x), C.long(rows), C.long(c), dp(s), dp(q), fp(bs), fp(bq))
 }
 
-func bnNormC(src, xhat, dst []float32, c int, mean, invstd, scale, shift []float32) {
+func bnNormC(src, dst []float32, c int, scale, shift []float32, act actKind) {
 	if len(src) == 0 {
 		return
 	}
-	_, _ = xhat[len(src)-1], dst[len(src)-1]
-	_, _, _, _ = mean[c-1], invstd[c-1], scale[c-1], shift[c-1]
-	C.amc_bn_norm(fp(src), fp(xhat), fp(dst), C.long(len(src)/c), C.long(c), fp(mean), fp(invstd), fp(scale), fp(shift))
+	_ = dst[len(src)-1]
+	_, _ = scale[c-1], shift[c-1]
+	C.amc_bn_norm(fp(src), fp(dst), C.long(len(src)/c), C.long(c), fp(scale), fp(shift), C.int(act))
 }
 
-func bnGradStatsC(dy, xhat []float32, c int, g, b []float64, bg, bs []float32) {
+// outPtr is out's data for a fused activation (checked to cover n values),
+// nil without one (the C kernels then do not read it).
+func outPtr(out []float32, n int, act actKind) *C.float {
+	if act == actNone {
+		return nil
+	}
+	_ = out[n-1]
+	return fp(out)
+}
+
+func bnGradStatsC(dy, out, x []float32, c int, mean, invstd []float32, act actKind, gs, bs []float64, bg, bb []float32) {
 	rows := len(dy) / c
 	if rows == 0 {
 		return
 	}
-	_ = xhat[rows*c-1]
-	_, _, _, _ = g[c-1], b[c-1], bg[c-1], bs[c-1]
-	C.amc_bn_grad_stats(fp(dy), fp(xhat), C.long(rows), C.long(c), dp(g), dp(b), fp(bg), fp(bs))
+	n := rows * c
+	_ = x[n-1]
+	_, _, _, _, _, _ = mean[c-1], invstd[c-1], gs[c-1], bs[c-1], bg[c-1], bb[c-1]
+	C.amc_bn_grad_stats(fp(dy), outPtr(out, n, act), fp(x), C.long(rows), C.long(c), fp(mean), fp(invstd), C.int(act),
+		dp(gs), dp(bs), fp(bg), fp(bb))
 }
 
-func bnDXC(d, xhat, dy []float32, c int, k, ka, kb []float32, first bool) {
+func bnDXC(d, x, dy, out []float32, c int, mean, invstd, k, ka, kb []float32, act actKind, first bool) {
 	if len(d) == 0 {
 		return
 	}
-	_, _ = xhat[len(d)-1], dy[len(d)-1]
-	_, _, _ = k[c-1], ka[c-1], kb[c-1]
-	C.amc_bn_dx(fp(d), fp(xhat), fp(dy), C.long(len(d)/c), C.long(c), fp(k), fp(ka), fp(kb), cbool(first))
+	_, _ = x[len(d)-1], dy[len(d)-1]
+	_, _, _, _, _ = mean[c-1], invstd[c-1], k[c-1], ka[c-1], kb[c-1]
+	C.amc_bn_dx(fp(d), fp(x), fp(dy), outPtr(out, len(d), act), C.long(len(d)/c), C.long(c), fp(mean), fp(invstd),
+		fp(k), fp(ka), fp(kb), C.int(act), cbool(first))
 }
 
 func actC(dst, src []float32, relu6 bool) {
@@ -117,7 +130,7 @@ func col2imC(dx, cols []float32, b int, in, out nn.Shape, k, stride, pad int) {
 		C.long(k), C.long(stride), C.long(pad))
 }
 
-func dwBackwardC(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int) {
+func dwBackwardC(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int, zero bool) {
 	if s1 <= s0 {
 		return
 	}
@@ -129,5 +142,5 @@ func dwBackwardC(dwt, dx, in, dy, wt []float32, g dwGeom, s0, s1 int) {
 	_ = dy[s1*g.Ho*g.Wo*g.C-1]
 	_ = wt[g.K*g.K*g.C-1]
 	C.amc_dw_backward(fp(dwt), fp(dx), fp(in), fp(dy), fp(wt), C.long(g.H), C.long(g.W), C.long(g.Ho), C.long(g.Wo),
-		C.long(g.C), C.long(g.K), C.long(g.stride), C.long(g.pad), C.long(s0), C.long(s1))
+		C.long(g.C), C.long(g.K), C.long(g.stride), C.long(g.pad), C.long(s0), C.long(s1), cbool(zero))
 }

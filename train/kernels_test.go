@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -50,7 +51,7 @@ func TestKernelsMatchGo(t *testing.T) {
 	for _, C := range []int{1, 6, 13, 32} {
 		rows := 150 // more than two bnBlocks
 		n := rows * C
-		x, dy, xh := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+		x, dy := randSlice(rng, n), randSlice(rng, n)
 		pc := func() []float32 { return randSlice(rng, C) }
 		mean, invstd, scale, shift, k, ka, kb := pc(), pc(), pc(), pc(), pc(), pc(), pc()
 
@@ -60,23 +61,53 @@ func TestKernelsMatchGo(t *testing.T) {
 		closeTo(t, s1, s2, "bnStats sums")
 		closeTo(t, q1, q2, "bnStats squares")
 
-		xa, ya, xb, yb := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-		bnNormGo(x, xa, ya, C, mean, invstd, scale, shift)
-		bnNormImpl(x, xb, yb, C, mean, invstd, scale, shift)
-		closeTo(t, xa, xb, "bnNorm xhat")
-		closeTo(t, ya, yb, "bnNorm out")
+		// Outputs of a fused activation: values inside and outside ReLU6's
+		// linear range, exact zeros and sixes, and a NaN.
+		out := randSlice(rng, n)
+		for j := range out {
+			out[j] *= 8
+		}
+		out[0], out[1%n] = 0, 6
+		if n > 2 {
+			out[2] = float32(math.NaN())
+		}
+		for _, act := range []actKind{actNone, actReLU, actReLU6} {
+			name := fmt.Sprintf("C=%d act=%d", C, act)
+			ya, yb := make([]float32, n), make([]float32, n)
+			bnNormGo(x, ya, C, scale, shift, act)
+			bnNormImpl(x, yb, C, scale, shift, act)
+			closeTo(t, ya, yb, "bnNorm "+name)
 
-		g1, b1, g2, b2 := make([]float64, C), make([]float64, C), make([]float64, C), make([]float64, C)
-		bnGradStatsGo(dy, xh, C, g1, b1, make([]float32, C), make([]float32, C))
-		bnGradStatsImpl(dy, xh, C, g2, b2, make([]float32, C), make([]float32, C))
-		closeTo(t, g1, g2, "bnGradStats dy*xhat")
-		closeTo(t, b1, b2, "bnGradStats dy")
+			g1, b1, g2, b2 := make([]float64, C), make([]float64, C), make([]float64, C), make([]float64, C)
+			bnGradStatsGo(dy, out, x, C, mean, invstd, act, g1, b1, make([]float32, C), make([]float32, C))
+			bnGradStatsImpl(dy, out, x, C, mean, invstd, act, g2, b2, make([]float32, C), make([]float32, C))
+			closeTo(t, g1, g2, "bnGradStats g*xhat "+name)
+			closeTo(t, b1, b2, "bnGradStats g "+name)
 
-		for _, first := range []bool{true, false} {
-			da, db := slices.Clone(x), slices.Clone(x)
-			bnDXGo(da, xh, dy, C, k, ka, kb, first)
-			bnDXImpl(db, xh, dy, C, k, ka, kb, first)
-			closeTo(t, da, db, "bnDX")
+			for _, first := range []bool{true, false} {
+				da, db := slices.Clone(x), slices.Clone(x)
+				bnDXGo(da, x, dy, out, C, mean, invstd, k, ka, kb, act, first)
+				bnDXImpl(db, x, dy, out, C, mean, invstd, k, ka, kb, act, first)
+				closeTo(t, da, db, "bnDX "+name)
+			}
+		}
+		// The fused kernels compute what the separate passes compute: the
+		// activation of the norm's output, and the norm's sums over the
+		// activation's masked gradient.
+		for _, act := range []actKind{actReLU, actReLU6} {
+			relu6 := act == actReLU6
+			fused, plain, sep := make([]float32, n), make([]float32, n), make([]float32, n)
+			bnNormGo(x, fused, C, scale, shift, act)
+			bnNormGo(x, plain, C, scale, shift, actNone)
+			actGo(sep, plain, relu6)
+			assert.Equal(t, sep, fused, "fused norm and activation")
+			masked := make([]float32, n)
+			actGradGo(masked, out, dy, relu6, true)
+			g1, b1, g2, b2 := make([]float64, C), make([]float64, C), make([]float64, C), make([]float64, C)
+			bnGradStatsGo(dy, out, x, C, mean, invstd, act, g1, b1, make([]float32, C), make([]float32, C))
+			bnGradStatsGo(masked, nil, x, C, mean, invstd, actNone, g2, b2, make([]float32, C), make([]float32, C))
+			assert.Equal(t, g2, g1, "fused gradient statistics")
+			assert.Equal(t, b2, b1, "fused gradient sums")
 		}
 	}
 	n := 1000
@@ -136,15 +167,22 @@ func TestConvKernelsMatchGo(t *testing.T) {
 
 		dy := randSlice(rng, b*out.Size())
 		for _, withDX := range []bool{true, false} {
-			w1, w2 := make([]float32, len(wt)), make([]float32, len(wt))
-			var x1, x2 []float32
-			if withDX {
-				x1, x2 = slices.Clone(base), slices.Clone(base)
+			for _, zero := range []bool{false, true} {
+				w1, w2 := make([]float32, len(wt)), make([]float32, len(wt))
+				var x1, x2 []float32
+				if withDX {
+					x1, x2 = slices.Clone(base), slices.Clone(base)
+				}
+				dwBackwardGo(w1, x1, x, dy, wt, g, 0, b, zero)
+				dwBackwardImpl(w2, x2, x, dy, wt, g, 0, b, zero)
+				closeTo(t, w1, w2, "depthwise weight gradient")
+				closeTo(t, x1, x2, "depthwise input gradient")
+				if withDX && zero { // zero writes what adding into a cleared buffer gives
+					x3 := make([]float32, len(base))
+					dwBackwardGo(make([]float32, len(wt)), x3, x, dy, wt, g, 0, b, false)
+					assert.Equal(t, x3, x1, "depthwise input gradient written")
+				}
 			}
-			dwBackwardGo(w1, x1, x, dy, wt, g, 0, b)
-			dwBackwardImpl(w2, x2, x, dy, wt, g, 0, b)
-			closeTo(t, w1, w2, "depthwise weight gradient")
-			closeTo(t, x1, x2, "depthwise input gradient")
 		}
 	}
 }

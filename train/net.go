@@ -31,7 +31,12 @@ type Net struct {
 	grad    [][]float32 // per node: gradient of the loss with respect to the output
 	touched []bool      // per node: its gradient has been written in this backward pass
 	bn      []bnCache   // per node (batch norm only)
-	argmax  [][]int32   // per node (max pooling only)
+	// bnAct[i], for a batch norm whose output feeds only a ReLU or ReLU6,
+	// is that activation's node, and actBN maps it back (0 elsewhere): the
+	// norm's kernels write the activation's output and apply its gradient
+	// mask, so the norm's own output and gradient are never stored.
+	bnAct, actBN []int
+	argmax       [][]int32 // per node (max pooling only)
 	// per chunk: a convolution tile's im2col matrix and its gradient
 	tileCols, tileDCols [][]float32
 	winoScratch         [nChunks][]float32
@@ -51,8 +56,11 @@ type Net struct {
 	Masks map[string][]bool
 }
 
+// bnCache is what a batch norm's backward pass needs from its forward one:
+// the batch statistics (the normalised input is recomputed from the
+// norm's input, which the convolution before it keeps anyway).
 type bnCache struct {
-	xhat   []float32
+	mean   []float32
 	invstd []float32
 }
 
@@ -73,12 +81,43 @@ func NewNet(g *nn.Graph, p nn.Params) (*Net, error) {
 	}
 	net := &Net{G: g, Params: p, Grads: map[string][]float32{}, shapes: shapes, wr: map[string][]float32{}, wrBufs: map[string][]float32{},
 		workers: runtime.GOMAXPROCS(0), BNMomentum: 0.1}
+	net.bnAct, net.actBN = fusedActivations(g)
 	for _, s := range g.ParamSpecs() {
 		if s.Learnable {
 			net.Grads[s.Name] = make([]float32, len(p[s.Name].Data))
 		}
 	}
 	return net, nil
+}
+
+// fusedActivations pairs each batch norm whose output is read by exactly
+// one node, a ReLU or ReLU6, with that node (see Net.bnAct).
+func fusedActivations(g *nn.Graph) (bnAct, actBN []int) {
+	readers := make([]int, len(g.Nodes))
+	for _, nd := range g.Nodes {
+		for _, in := range nd.Inputs {
+			readers[in]++
+		}
+	}
+	bnAct, actBN = make([]int, len(g.Nodes)), make([]int, len(g.Nodes))
+	for j, nd := range g.Nodes {
+		if actOf(nd.Op) == actNone || len(nd.Inputs) != 1 {
+			continue
+		}
+		i := nd.Inputs[0]
+		if i > 0 && g.Nodes[i].Op == nn.OpBatchNorm && readers[i] == 1 {
+			bnAct[i], actBN[j] = j, i
+		}
+	}
+	return bnAct, actBN
+}
+
+// fusedAct is the activation batch norm i is fused with (actNone if none).
+func (net *Net) fusedAct(i int) actKind {
+	if j := net.bnAct[i]; j != 0 {
+		return actOf(net.G.Nodes[j].Op)
+	}
+	return actNone
 }
 
 func (net *Net) size(batch int) {
@@ -94,11 +133,13 @@ func (net *Net) size(batch int) {
 	net.argmax = make([][]int32, L)
 	for i, nd := range net.G.Nodes {
 		s := net.shapes[i]
-		net.act[i] = make([]float32, batch*s.Size())
-		net.grad[i] = make([]float32, batch*s.Size())
+		if net.bnAct[i] == 0 { // a fused norm writes into its activation's buffers
+			net.act[i] = make([]float32, batch*s.Size())
+			net.grad[i] = make([]float32, batch*s.Size())
+		}
 		switch nd.Op {
 		case nn.OpBatchNorm:
-			net.bn[i] = bnCache{xhat: make([]float32, batch*s.Size()), invstd: make([]float32, s.C)}
+			net.bn[i] = bnCache{mean: make([]float32, s.C), invstd: make([]float32, s.C)}
 		case nn.OpMaxPool:
 			net.argmax[i] = make([]int32, batch*s.Size())
 		}
@@ -469,9 +510,17 @@ func (net *Net) reorder(nd *nn.Node) []float32 {
 func isPointwise(nd *nn.Node) bool { return nd.Kernel == 1 && nd.Stride == 1 && nd.Pad == 0 }
 
 func (net *Net) forwardNode(i, b int) {
+	if net.actBN[i] != 0 {
+		return // its batch norm wrote the output
+	}
 	nd := net.G.Nodes[i]
 	os := net.shapes[i]
-	out := net.act[i][:b*os.Size()]
+	var out []float32
+	if j := net.bnAct[i]; j != 0 {
+		out = net.act[j][:b*os.Size()]
+	} else {
+		out = net.act[i][:b*os.Size()]
+	}
 	var in []float32
 	var is nn.Shape
 	if len(nd.Inputs) > 0 {
@@ -495,7 +544,7 @@ func (net *Net) forwardNode(i, b int) {
 			}
 		}
 	case nn.OpBatchNorm:
-		net.bnForward(i, nd, in, out, b, os)
+		net.bnForward(i, nd, in, out, b, os, net.fusedAct(i))
 	case nn.OpReLU, nn.OpReLU6:
 		net.chunked(len(out), func(_, lo, hi int) {
 			actImpl(out[lo:hi], in[lo:hi], nd.Op == nn.OpReLU6)
@@ -620,7 +669,9 @@ func (net *Net) chunked(n int, f func(ci, lo, hi int)) {
 	wg.Wait()
 }
 
-func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Shape) {
+// bnForward normalises in with its batch statistics into out, through the
+// fused activation act (actNone when the norm is not fused).
+func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Shape, act actKind) {
 	C := os.C
 	cnt := b * os.H * os.W
 	gamma := net.Params[nd.Name+".weight"].Data
@@ -642,7 +693,7 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 		}
 	}
 	cache := net.bn[i]
-	mean32 := make([]float32, C)
+	mean32 := cache.mean
 	m := float64(net.BNMomentum)
 	for c := range mean {
 		mean[c] /= float64(cnt)
@@ -656,7 +707,6 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 		rm[c] = float32((1-m)*float64(rm[c]) + m*mean[c])
 		rv[c] = float32((1-m)*float64(rv[c]) + m*unbiased)
 	}
-	xhat := cache.xhat[:len(out)]
 	invstd := cache.invstd
 	scale, shift := make([]float32, C), make([]float32, C)
 	for c := range scale {
@@ -664,7 +714,7 @@ func (net *Net) bnForward(i int, nd *nn.Node, in, out []float32, b int, os nn.Sh
 		shift[c] = beta[c] - scale[c]*mean32[c]
 	}
 	net.chunked(cnt, func(_, lo, hi int) {
-		bnNormImpl(in[lo*C:hi*C], xhat[lo*C:hi*C], out[lo*C:hi*C], C, mean32, invstd, scale, shift)
+		bnNormImpl(in[lo*C:hi*C], out[lo*C:hi*C], C, scale, shift, act)
 	})
 }
 
@@ -707,13 +757,21 @@ func (net *Net) poolForward(i int, nd *nn.Node, in, out []float32, b int, is, os
 func (net *Net) backwardNode(i, b int) {
 	nd := net.G.Nodes[i]
 	os := net.shapes[i]
-	dy := net.grad[i][:b*os.Size()]
 	if len(nd.Inputs) == 0 {
 		return
 	}
-	if !net.touched[i] { // nothing reads this node's output
+	// A fused norm reads its activation's gradient and output (bnAct).
+	fused := i
+	if j := net.bnAct[i]; j != 0 {
+		fused = j
+	}
+	dy := net.grad[fused][:b*os.Size()]
+	if !net.touched[fused] { // nothing reads this node's output
 		clear(dy)
-		net.touched[i] = true
+		net.touched[fused] = true
+	}
+	if net.actBN[i] != 0 {
+		return // its batch norm applies the activation's gradient
 	}
 	src := nd.Inputs[0]
 	is := net.shapes[src]
@@ -740,10 +798,7 @@ func (net *Net) backwardNode(i, b int) {
 			}
 		}
 		if nd.Groups > 1 {
-			if needDX {
-				zeroFirst()
-			}
-			net.depthwiseBackward(nd, in, dy, dx, b, is, os, needDX)
+			net.depthwiseBackward(nd, in, dy, dx, b, is, os, needDX, first)
 			return
 		}
 		var dxp []float32
@@ -766,11 +821,21 @@ func (net *Net) backwardNode(i, b int) {
 		gamma := net.Params[nd.Name+".weight"].Data
 		dg, db := net.Grads[nd.Name+".weight"], net.Grads[nd.Name+".bias"]
 		cache := net.bn[i]
-		xhat := cache.xhat[:len(dy)]
+		act, out := net.fusedAct(i), []float32(nil)
+		if act != actNone {
+			out = net.act[net.bnAct[i]][:len(dy)]
+		}
+		sub := func(s []float32, lo, hi int) []float32 {
+			if s == nil {
+				return nil
+			}
+			return s[lo*C : hi*C]
+		}
 		var pg, pb [nChunks][]float64
 		net.chunked(cnt, func(ci, lo, hi int) {
 			g, bb := make([]float64, C), make([]float64, C)
-			bnGradStatsImpl(dy[lo*C:hi*C], xhat[lo*C:hi*C], C, g, bb, make([]float32, C), make([]float32, C))
+			bnGradStatsImpl(dy[lo*C:hi*C], sub(out, lo, hi), in[lo*C:hi*C], C, cache.mean, cache.invstd, act, g, bb,
+				make([]float32, C), make([]float32, C))
 			pg[ci], pb[ci] = g, bb
 		})
 		sg := make([]float32, C)
@@ -799,7 +864,7 @@ func (net *Net) backwardNode(i, b int) {
 			kb[c] = k[c] * sb[c] * inv
 		}
 		net.chunked(cnt, func(_, lo, hi int) {
-			bnDXImpl(dx[lo*C:hi*C], xhat[lo*C:hi*C], dy[lo*C:hi*C], C, k, ka, kb, first)
+			bnDXImpl(dx[lo*C:hi*C], in[lo*C:hi*C], dy[lo*C:hi*C], sub(out, lo, hi), C, cache.mean, cache.invstd, k, ka, kb, act, first)
 		})
 	case nn.OpReLU, nn.OpReLU6:
 		out := net.act[i][:len(dy)]
@@ -901,7 +966,9 @@ func (net *Net) backwardNode(i, b int) {
 	}
 }
 
-func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn.Shape, needDX bool) {
+// depthwiseBackward adds node nd's weight gradient into Grads and, if
+// needDX, its input gradient into dx (written instead when first).
+func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, os nn.Shape, needDX, first bool) {
 	wt, g := net.dwWeights(nd), dwGeometry(nd, is, os)
 	if !needDX {
 		dx = nil
@@ -912,7 +979,7 @@ func (net *Net) depthwiseBackward(nd *nn.Node, in, dy, dx []float32, b int, is, 
 	var parts [nChunks][]float32
 	net.chunked(b, func(ci, lo, hi int) {
 		part := make([]float32, len(wt))
-		dwBackwardImpl(part, dx, in, dy, wt, g, lo, hi)
+		dwBackwardImpl(part, dx, in, dy, wt, g, lo, hi, first)
 		parts[ci] = part
 	})
 	dw := net.Grads[nd.Name+".weight"]
