@@ -45,13 +45,14 @@ func bnStatsGo(x []float32, C int, s, q []float64, bs, bq []float32) {
 
 // actKind is the activation a batch norm's kernels fuse: its output feeds
 // only that ReLU or ReLU6, whose output the forward kernel writes directly
-// and whose gradient mask the backward kernels apply on the fly.
+// and whose gradient mask the backward kernels apply on the fly. The C
+// kernels (kernels_c.h) take these values as their int act argument.
 type actKind int
 
 const (
-	actNone actKind = iota
-	actReLU
-	actReLU6
+	actNone  actKind = 0
+	actReLU  actKind = 1
+	actReLU6 actKind = 2
 )
 
 // actOf returns op's actKind (actNone for anything but ReLU and ReLU6).
@@ -71,62 +72,51 @@ func bnNormGo(src, dst []float32, C int, scale, shift []float32, act actKind) {
 	dst = dst[:len(src)]
 	c := 0
 	for j, v := range src { // flat: much faster than a loop per pixel with few channels
-		y := scale[c]*v + shift[c]
-		switch act {
-		case actReLU6:
-			y = min(max(y, 0), 6)
-		case actReLU:
-			if y < 0 { // NaN passes, as in actGo
-				y = 0
-			}
-		}
-		dst[j] = y
+		dst[j] = scale[c]*v + shift[c]
 		if c++; c == C {
 			c = 0
 		}
 	}
-}
-
-// bnGradGo returns the gradient that reaches a batch norm at position j:
-// dy[j], or, when the norm's activation is fused (act is not actNone),
-// dy[j] where the activation's output out[j] is inside its linear range and
-// zero elsewhere, as actGradGo.
-func bnGradGo(dy, out []float32, j int, act actKind) float32 {
-	switch act {
-	case actReLU:
-		if out[j] > 0 {
-			return dy[j]
-		}
-		return 0
-	case actReLU6:
-		if o := out[j]; o > 0 && o < 6 {
-			return dy[j]
-		}
-		return 0
+	if act != actNone {
+		actGo(dst, dst, act == actReLU6)
 	}
-	return dy[j]
 }
 
-// bnGradStatsGo adds the per-channel sums of g xhat and of g into gs and
-// bs, blocked as bnStatsGo, where g is bnGradGo's gradient and xhat = (x -
-// mean) invstd is recomputed from the norm's input x (out is read only
-// when act is not actNone).
-func bnGradStatsGo(dy, out, x []float32, C int, mean, invstd []float32, act actKind, gs, bs []float64, bg, bb []float32) {
+// bnGradRow returns the gradient that reaches a batch norm in one row: dy,
+// or, when the norm's activation is fused (act is not actNone), dy where the
+// activation's output out is inside its linear range and zero elsewhere (as
+// actGradGo), written into buf.
+func bnGradRow(dy, out, buf []float32, act actKind) []float32 {
+	if act == actNone {
+		return dy
+	}
+	actGradGo(buf[:len(dy)], out[:len(dy)], dy, act == actReLU6, true)
+	return buf[:len(dy)]
+}
+
+// bnGradStatsGo adds the per-channel sums of g xhat and of g into sumGX and
+// sumG, blocked as bnStatsGo, where g is bnGradRow's gradient and xhat = (x -
+// mean) invstd is recomputed from the norm's input x (out is read only when
+// act is not actNone). bg and bb are zeroed scratch of C values.
+func bnGradStatsGo(dy, out, x []float32, C int, mean, invstd []float32, act actKind, sumGX, sumG []float64, bg, bb []float32) {
 	rows := len(dy) / C
-	x = x[:len(dy)]
+	buf := make([]float32, C)
+	bg, bb, mean, invstd = bg[:C], bb[:C], mean[:C], invstd[:C]
 	for r0 := 0; r0 < rows; r0 += bnBlock {
 		for r := r0; r < min(rows, r0+bnBlock); r++ {
-			bg, bb := bg[:C], bb[:C]
-			for c := range bg {
-				j := r*C + c
-				v := bnGradGo(dy, out, j, act)
-				bg[c] += v * ((x[j] - mean[c]) * invstd[c])
+			var o []float32
+			if act != actNone {
+				o = out[r*C:][:C]
+			}
+			g, xr := bnGradRow(dy[r*C:][:C], o, buf, act), x[r*C:][:C]
+			for c, v := range g {
+				bg[c] += v * ((xr[c] - mean[c]) * invstd[c])
 				bb[c] += v
 			}
 		}
-		for c := range bg[:C] {
-			gs[c] += float64(bg[c])
-			bs[c] += float64(bb[c])
+		for c := range bg {
+			sumGX[c] += float64(bg[c])
+			sumG[c] += float64(bb[c])
 			bg[c], bb[c] = 0, 0
 		}
 	}
@@ -135,18 +125,22 @@ func bnGradStatsGo(dy, out, x []float32, C int, mean, invstd []float32, act actK
 // bnDXGo writes (first) or adds k g - ka xhat - kb into d, per channel, with
 // g and xhat as in bnGradStatsGo.
 func bnDXGo(d, x, dy, out []float32, C int, mean, invstd, k, ka, kb []float32, act actKind, first bool) {
-	x, dy = x[:len(d)], dy[:len(d)]
-	c := 0
-	for j := range d {
-		xh := (x[j] - mean[c]) * invstd[c]
-		v := k[c]*bnGradGo(dy, out, j, act) - ka[c]*xh - kb[c]
-		if first {
-			d[j] = v
-		} else {
-			d[j] += v
+	rows := len(d) / C
+	buf := make([]float32, C)
+	mean, invstd, k, ka, kb = mean[:C], invstd[:C], k[:C], ka[:C], kb[:C]
+	for r := 0; r < rows; r++ {
+		var o []float32
+		if act != actNone {
+			o = out[r*C:][:C]
 		}
-		if c++; c == C {
-			c = 0
+		g, xr, dr := bnGradRow(dy[r*C:][:C], o, buf, act), x[r*C:][:C], d[r*C:][:C]
+		for c, v := range g {
+			v = k[c]*v - ka[c]*((xr[c]-mean[c])*invstd[c]) - kb[c]
+			if first {
+				dr[c] = v
+			} else {
+				dr[c] += v
+			}
 		}
 	}
 }

@@ -61,9 +61,10 @@ static AMC_CLONES void amc_bn_norm(const float *restrict src, float *restrict ds
 	}
 }
 
-// AMC_BN_GRAD(j) is the gradient reaching the norm at j (bnGradGo): dy
-// masked by the fused activation's linear range. dy and out are loaded
-// unconditionally, so the masks become blends.
+// AMC_BN_LOOP(BODY) runs BODY over a row's C channels with gr, the gradient
+// reaching the norm (bnGradRow in kernels.go): dy masked by the fused
+// activation's linear range. dy and out are loaded unconditionally, so the
+// masks become blends.
 #define AMC_BN_LOOP(BODY)                                                                                   \
 	switch (act) {                                                                                      \
 	case 2:                                                                                             \

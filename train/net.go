@@ -57,8 +57,8 @@ type Net struct {
 }
 
 // bnCache is what a batch norm's backward pass needs from its forward one:
-// the batch statistics (the normalised input is recomputed from the
-// norm's input, which the convolution before it keeps anyway).
+// the batch statistics (the normalised input is recomputed from the norm's
+// input, which stays in its producer's output buffer).
 type bnCache struct {
 	mean   []float32
 	invstd []float32

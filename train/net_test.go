@@ -73,7 +73,23 @@ func smallNets() map[string]*nn.Graph {
 	x = w.Add(&nn.Node{Name: "gap", Op: nn.OpGlobalAvgPool, Inputs: []int{x}})
 	x = w.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{x}})
 	w.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: 5, OutC: 10, Bias: true})
-	return map[string]*nn.Graph{"residual": a, "mobile": m, "winograd": w}
+	// The edges of batch norm fusion (Net.bnAct): a norm read by its ReLU and
+	// by an addition (not fused), a fused ReLU6, and a norm of the logits
+	// fused with the ReLU that is the graph's output.
+	e := nn.NewGraph(nn.Shape{C: 3, H: 6, W: 6})
+	x = e.Conv("c1", 0, 3, 6, 3, 1, 1, 1)
+	x = e.BN("bn1", x, 6)
+	y = e.Act("r1", nn.OpReLU, x)
+	x = e.Add(&nn.Node{Name: "add", Op: nn.OpAdd, Inputs: []int{x, y}})
+	x = e.Conv("c2", x, 6, 6, 3, 1, 1, 1)
+	x = e.BN("bn2", x, 6)
+	x = e.Act("r2", nn.OpReLU6, x)
+	x = e.Add(&nn.Node{Name: "gap", Op: nn.OpGlobalAvgPool, Inputs: []int{x}})
+	x = e.Add(&nn.Node{Name: "fl", Op: nn.OpFlatten, Inputs: []int{x}})
+	x = e.Add(&nn.Node{Name: "fc", Op: nn.OpLinear, Inputs: []int{x}, InC: 6, OutC: 10, Bias: true})
+	x = e.BN("bn3", x, 10)
+	e.Act("r3", nn.OpReLU, x)
+	return map[string]*nn.Graph{"residual": a, "mobile": m, "winograd": w, "fusion-edges": e}
 }
 
 // The gradient of every parameter tensor agrees with a central finite
@@ -357,22 +373,30 @@ func zooBatch(t *testing.T, name string, b int, seed1, seed2 uint64) (*nn.Graph,
 // the norm's backward kernels) changes no bit of training: parameters and
 // losses after a few SGD steps equal those of the separate passes, on
 // networks with ReLU (ResNet, whose norms before an addition stay unfused),
-// ReLU6 (MobileNet-V2) and ReLU after depthwise layers (MobileNet-V1).
+// ReLU6 (MobileNet-V2), ReLU after depthwise layers (MobileNet-V1) and the
+// fusion's edge cases (smallNets' "fusion-edges").
 func TestFusedBatchNormActivationMatchesSeparate(t *testing.T) {
+	graphs := map[string]*nn.Graph{"fusion-edges": smallNets()["fusion-edges"]}
 	for _, name := range []string{"resnet20", "mobilenet_v2@0.25", "mobilenet_v1@0.25"} {
+		g, err := models.Build(name)
+		require.NoError(t, err)
+		graphs[name] = g
+	}
+	for name, g := range graphs {
 		t.Run(name, func(t *testing.T) {
-			g, err := models.Build(name)
-			require.NoError(t, err)
 			run := func(fuse bool) (nn.Params, []float64) {
 				net, err := NewNet(g, g.InitParams(1))
 				require.NoError(t, err)
-				fused := 0
-				for _, j := range net.bnAct {
+				fused := map[string]string{}
+				for i, j := range net.bnAct {
 					if j != 0 {
-						fused++
+						fused[g.Nodes[i].Name] = g.Nodes[j].Name
 					}
 				}
-				require.Positive(t, fused, "the network has norms to fuse")
+				require.NotEmpty(t, fused, "the network has norms to fuse")
+				if name == "fusion-edges" {
+					assert.Equal(t, map[string]string{"bn2": "r2", "bn3": "r3"}, fused, "bn1 is read twice")
+				}
 				if !fuse {
 					net.bnAct, net.actBN = make([]int, len(g.Nodes)), make([]int, len(g.Nodes))
 				}
@@ -398,7 +422,12 @@ func TestFusedBatchNormActivationMatchesSeparate(t *testing.T) {
 			ps, ls := run(false)
 			assert.Equal(t, ls, lf, "losses")
 			for k, v := range ps {
-				assert.Equal(t, v.Data, pf[k].Data, k)
+				for i, want := range v.Data {
+					if got := pf[k].Data[i]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Errorf("%s[%d]: fused %v, separate %v", k, i, got, want)
+						break
+					}
+				}
 			}
 		})
 	}
